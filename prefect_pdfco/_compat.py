@@ -1,0 +1,8 @@
+"""The one place that imports Prefect's private helpers, so an upgrade that moves them breaks one file."""
+
+from __future__ import annotations
+
+from prefect._internal.compatibility.async_dispatch import async_dispatch
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+__all__ = ["async_dispatch", "run_coro_as_sync"]

@@ -1,0 +1,337 @@
+"""``PdfcoClient``: the only place that speaks HTTP to the PDF.co API, and the one boundary for its errors."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from prefect_pdfco._ratelimit import RateLimiter, limiter_for
+from prefect_pdfco._redact import jsonable
+from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_delay
+from prefect_pdfco._version import __version__
+from prefect_pdfco.exceptions import (
+    AuthenticationError,
+    BadRequestError,
+    InsufficientCreditsError,
+    PdfcoAPIError,
+    PdfcoConnectionError,
+    PdfcoError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+)
+from prefect_pdfco.models import JobResult, JobSubmission
+
+__all__ = ["DEFAULT_BASE_URL", "PdfcoClient", "map_response", "map_transport_error", "normalize_endpoint"]
+
+DEFAULT_BASE_URL = "https://api.pdf.co"
+USER_AGENT = f"prefect-pdfco/{__version__}"
+JOB_CHECK_ENDPOINT = "/v1/job/check"
+BALANCE_ENDPOINT = "/v1/account/credit/balance"
+
+logger = logging.getLogger("prefect_pdfco.client")
+
+# These failures happen before a single byte of the request leaves: the request surely never reached PDF.co.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """``"pdf/merge"`` -> ``"/v1/pdf/merge"``; documented paths (``/v1/...``, ``/v2/...``) pass unchanged."""
+    path = "/" + endpoint.strip().lstrip("/")
+    if not path.startswith(("/v1/", "/v2/")):
+        path = "/v1" + path
+    return path
+
+
+def map_transport_error(error: httpx.HTTPError | httpx.InvalidURL, endpoint: str) -> PdfcoConnectionError:
+    """Turns any httpx failure that is not an HTTP answer into ``PdfcoConnectionError``."""
+    try:
+        request: httpx.Request | None = error.request  # type: ignore[union-attr]
+    except (RuntimeError, AttributeError):
+        request = None
+    not_sent = isinstance(error, _NOT_SENT)
+    detail = str(error) or type(error).__name__
+    reason = (
+        "could not connect to PDF.co; the request was not sent"
+        if not_sent
+        else "the request may have reached PDF.co but no complete answer came back"
+    )
+    return PdfcoConnectionError(
+        f"{reason} ({type(error).__name__}: {detail})",
+        endpoint=endpoint,
+        request=request,
+        may_have_reached_server=not not_sent,
+    )
+
+
+def _decode_json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return None
+
+
+def _pdfco_code(body: Mapping[str, Any]) -> int | None:
+    # MCP reads errorCode, then a numeric status; both are how PDF.co carries 441-454 inside a body.
+    for key in ("errorCode", "status"):
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
+            return value
+        if isinstance(value, str) and value.isdigit() and int(value) >= 400:
+            return int(value)
+    return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def _error_class(http_status: int, code: int, message: str, is_json: bool) -> type[PdfcoAPIError]:
+    for status in (code, http_status):
+        if status == AuthenticationError.http_status:
+            return AuthenticationError
+        if status == InsufficientCreditsError.http_status:
+            return InsufficientCreditsError
+        # Older PDF.co docs answer "not enough credits" with 403, which otherwise means "input URL forbidden".
+        if status == 403 and "credit" in message.lower():
+            return InsufficientCreditsError
+        if status == RateLimitError.http_status:
+            return RateLimitError
+    if not is_json or code >= 500 or http_status >= 500:
+        return ServerError
+    return BadRequestError
+
+
+def map_response(response: httpx.Response, endpoint: str) -> dict[str, Any]:
+    """Returns the JSON body of a successful response, or raises the matching ``PdfcoAPIError``.
+
+    An error is an HTTP status >= 400, ``"error": true`` inside a 2xx body (PDF.co's 441-454 codes may come
+    that way), or a body that is not a JSON object.
+    """
+    body = _decode_json(response)
+    status = response.status_code
+    if isinstance(body, dict):
+        if status < 400 and body.get("error") is not True:
+            return body
+        message = str(body.get("message") or response.reason_phrase or "error")
+        code = _pdfco_code(body) or status
+        is_json = True
+    else:
+        if status < 400 and body is not None:
+            raise UnexpectedResponseError("expected a JSON object", endpoint=endpoint, body=body)
+        content_type = response.headers.get("content-type", "no content type")
+        snippet = response.text[:200].strip() if response.content else "empty body"
+        message = f"response is not JSON ({content_type}): {snippet}"
+        code = status
+        is_json = False
+    error_class = _error_class(status, code, message, is_json)
+    kwargs: dict[str, Any] = {}
+    if error_class is RateLimitError:
+        kwargs["retry_after"] = _retry_after(response)
+    return_code = code if code != status else None
+    raise error_class(
+        message,
+        status_code=status,
+        error_code=return_code,
+        endpoint=endpoint,
+        request=response.request,
+        response=response,
+        **kwargs,
+    )
+
+
+def parse_job_result(body: Mapping[str, Any], job_id: str) -> JobResult:
+    """Parses a job-check body; a status PDF.co does not document is an error, never a success."""
+    try:
+        # A "working" answer carries no job id; the one we asked about is the one it is about.
+        return JobResult.model_validate({"jobId": job_id, **body})
+    except ValidationError as error:
+        raise UnexpectedResponseError(
+            f"unrecognised job-check answer for job {job_id} (status {body.get('status')!r})",
+            endpoint=JOB_CHECK_ENDPOINT,
+            body=dict(body),
+        ) from error
+
+
+class PdfcoClient:
+    """An async client for the PDF.co API around one ``httpx.AsyncClient`` (connections are reused).
+
+    The API key is sent in the ``x-api-key`` header to the base URL's host and nowhere else; redirects are
+    not followed, so it cannot leak to another host either. Idempotent calls are retried on connection
+    errors, 429 and 5xx; billed submits only when they surely never arrived (see ``_retry``).
+
+    Args:
+        api_key: The PDF.co API key.
+        base_url: The API root, ``https://api.pdf.co`` unless you run the emulator.
+        timeout_seconds: Read/write timeout of one HTTP call.
+        connect_timeout_seconds: Connect timeout of one HTTP call.
+        requests_per_second: Client-side rate limit shared by all clients of this key in this process.
+        retry_policy: How transient failures are retried.
+        transport: An httpx transport, for tests.
+
+    Example:
+        ```python
+        import asyncio
+        from prefect_pdfco import PdfcoClient
+
+        async def main():
+            async with PdfcoClient(api_key="...") as client:
+                print(await client.credit_balance())
+
+        asyncio.run(main())
+        ```
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout_seconds: float = 30.0,
+        connect_timeout_seconds: float = 10.0,
+        requests_per_second: float | None = None,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
+        self.base_url = httpx.URL(base_url.rstrip("/") + "/")
+        self.retry_policy = retry_policy
+        self._limiter: RateLimiter | None = (
+            limiter_for(str(self.base_url), self._api_key.get_secret_value(), requests_per_second)
+            if requests_per_second
+            else None
+        )
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_seconds, connect=min(connect_timeout_seconds, timeout_seconds)),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+            transport=transport,
+        )
+        #: The balance PDF.co reported last (every response carries ``remainingCredits``).
+        self.last_remaining_credits: int | None = None
+
+    def __repr__(self) -> str:
+        return f"PdfcoClient(base_url={str(self.base_url)!r})"
+
+    async def __aenter__(self) -> PdfcoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Closes the connection pool."""
+        await self._http.aclose()
+
+    def _api_url(self, endpoint: str) -> httpx.URL:
+        url = self.base_url.join(normalize_endpoint(endpoint).lstrip("/"))
+        if url.host != self.base_url.host or url.port != self.base_url.port:
+            raise ValueError(f"{endpoint!r} is not a path on {self.base_url.host}")
+        return url
+
+    async def request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Sends one API call, retrying per the policy, and returns its JSON body.
+
+        Args:
+            method: ``GET`` or ``POST``.
+            endpoint: The API path, e.g. ``/v1/pdf/info``.
+            json: The JSON body. ``SecretStr`` values are revealed only here, on the wire.
+            params: Query parameters.
+            idempotent: Whether sending twice is harmless; defaults to True for GET only.
+
+        Raises:
+            PdfcoAPIError: PDF.co answered with an error (see the exception tree).
+            PdfcoConnectionError: No complete answer came back.
+            UnexpectedResponseError: A success body that is not a JSON object.
+        """
+        endpoint = normalize_endpoint(endpoint)
+        url = self._api_url(endpoint)
+        if idempotent is None:
+            idempotent = method.upper() == "GET"
+        headers = {"x-api-key": self._api_key.get_secret_value()}
+        body = jsonable(json) if json is not None else None
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            try:
+                try:
+                    response = await self._http.request(
+                        method, url, json=body, params=params, headers=headers
+                    )
+                except (httpx.HTTPError, httpx.InvalidURL) as error:
+                    raise map_transport_error(error, endpoint) from error
+                data = map_response(response, endpoint)
+            except PdfcoError as error:
+                delay = retry_delay(error, attempt=attempt, idempotent=idempotent, policy=self.retry_policy)
+                if delay is None:
+                    raise
+                logger.debug("%s %s failed (%s); retry %d in %.1fs", method, endpoint, error, attempt, delay)
+                await asyncio.sleep(delay)
+                continue
+            remaining = data.get("remainingCredits")
+            if isinstance(remaining, int):
+                self.last_remaining_credits = remaining
+            return data
+
+    async def submit(self, endpoint: str, params: Mapping[str, Any] | None = None) -> JobSubmission:
+        """Submits a background job (``async: true``) and returns its id and result placeholder.
+
+        Never re-sent once it may have reached PDF.co: a read timeout or a 5xx raises at once, because the
+        job may exist and be billed.
+        """
+        endpoint = normalize_endpoint(endpoint)
+        body = await self.request("POST", endpoint, json={**(params or {}), "async": True}, idempotent=False)
+        try:
+            return JobSubmission.model_validate({**body, "endpoint": endpoint})
+        except ValidationError as error:
+            raise UnexpectedResponseError(
+                "the submit answer has no jobId; was the endpoint asynchronous?", endpoint=endpoint, body=body
+            ) from error
+
+    async def check_job(self, job_id: str, *, force: bool = False) -> JobResult:
+        """One ``POST /v1/job/check`` (2 credits). Returns the result whatever the status."""
+        payload: dict[str, Any] = {"jobid": job_id}
+        if force:
+            payload["force"] = True
+        body = await self.request("POST", JOB_CHECK_ENDPOINT, json=payload, idempotent=True)
+        return parse_job_result(body, job_id)
+
+    async def credit_balance(self) -> int:
+        """The account's remaining credits (``GET /v1/account/credit/balance``, free of charge)."""
+        body = await self.request("GET", BALANCE_ENDPOINT)
+        remaining = body.get("remainingCredits")
+        if not isinstance(remaining, int):
+            raise UnexpectedResponseError("no remainingCredits in the answer", endpoint=BALANCE_ENDPOINT, body=body)
+        return remaining

@@ -1,0 +1,116 @@
+"""``PdfcoCredentials``: the Prefect block that holds a PDF.co API key and builds clients from it."""
+
+from __future__ import annotations
+
+from prefect.blocks.abstract import CredentialsBlock
+from pydantic import Field, SecretStr, field_validator
+
+from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
+from prefect_pdfco.client import DEFAULT_BASE_URL, PdfcoClient
+
+__all__ = ["PdfcoCredentials"]
+
+
+class PdfcoCredentials(CredentialsBlock):
+    """Credentials for the PDF.co API: the API key, the API root, and how hard to push it.
+
+    Tasks take this block as their first argument and build a fresh ``PdfcoClient`` from it per call.
+
+    Attributes:
+        api_key: The PDF.co API key, sent only in the ``x-api-key`` header to ``base_url``'s host.
+        base_url: The API root.
+        timeout_seconds: Read/write timeout of one HTTP call.
+        requests_per_second: Client-side rate limit shared by every task of this process.
+        low_credits_threshold: Emit ``pdfco.credits.low`` when the balance falls under this.
+
+    Example:
+        Load saved credentials and check the balance in a flow:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials
+
+        @flow
+        def show_balance() -> int:
+            credentials = PdfcoCredentials.load("BLOCK_NAME")
+            return credentials.check_connection()
+
+        show_balance()
+        ```
+    """
+
+    _block_type_name = "PDF.co Credentials"
+    _block_type_slug = "pdfco-credentials"
+    _logo_url = "https://pdf.co/favicon.ico"  # type: ignore[assignment]
+    _description = "Stores a PDF.co API key and builds clients for the PDF.co REST API."
+    _documentation_url = "https://github.com/prefect-pdfco/prefect-pdfco#readme"  # type: ignore[assignment]
+    _code_example = """
+```python
+from prefect_pdfco import PdfcoCredentials
+
+credentials = PdfcoCredentials.load("BLOCK_NAME")
+print(credentials.check_connection())  # remaining credits
+```
+"""
+
+    api_key: SecretStr = Field(
+        default=...,
+        title="API key",
+        description="The PDF.co API key, from https://app.pdf.co/ under API.",
+    )
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        title="Base URL",
+        description="The root of the PDF.co API; change it only to point at the emulator or a proxy.",
+    )
+    timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for one HTTP response from PDF.co before giving up on it.",
+    )
+    requests_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Client-side rate limit for this account in each process: 2 on free plans, 10 on paid plans. "
+            "Leave empty for no limit."
+        ),
+    )
+    low_credits_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        description="Emit a pdfco.credits.low event when the remaining credits fall under this number.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("base_url must start with https:// (or http:// for a local emulator)")
+        return value
+
+    def get_client(self) -> PdfcoClient:
+        """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``."""
+        return PdfcoClient(
+            self.api_key,
+            base_url=self.base_url,
+            timeout_seconds=self.timeout_seconds,
+            requests_per_second=self.requests_per_second,
+        )
+
+    async def acheck_connection(self) -> int:
+        """Async ``check_connection``: calls ``GET /v1/account/credit/balance`` and returns the credits."""
+        async with self.get_client() as client:
+            return await client.credit_balance()
+
+    @async_dispatch(acheck_connection)
+    def check_connection(self) -> int:
+        """Checks the key against PDF.co and returns the remaining credits.
+
+        Works from sync and async code: in an async context it returns a coroutine to await.
+
+        Raises:
+            AuthenticationError: The key is wrong.
+            PdfcoConnectionError: PDF.co could not be reached.
+        """
+        return run_coro_as_sync(self.acheck_connection())

@@ -1,0 +1,286 @@
+"""Every error prefect-pdfco raises.
+
+The tree::
+
+    PdfcoError                      base of everything we raise
+    ├── PdfcoAPIError               PDF.co answered with an error (HTTP status or "error": true in the body)
+    │   ├── BadRequestError         400, other 4xx, and PDF.co's 441-454 input codes (error_code)
+    │   ├── AuthenticationError     401: missing or invalid API key
+    │   ├── InsufficientCreditsError 402 (older docs: 403 "not enough credits")
+    │   ├── RateLimitError          429; retry_after when a header gives it
+    │   └── ServerError             5xx, and bodies that are not JSON
+    ├── PdfcoConnectionError        the request did not complete (connect/read errors, timeouts)
+    ├── UnexpectedResponseError     a 2xx body we cannot make sense of (e.g. an unknown job status)
+    └── JobError                    a background job did not end in success (job_id, status, message)
+        ├── JobFailed               PDF.co reported "failed"
+        ├── JobAborted              PDF.co reported "aborted"
+        ├── JobNotFound             a forced check reported "unknown": no such job id
+        ├── JobTimeout              our deadline passed while the job was still "working"
+        └── JobStillWorking         not a failure: the signal that drives check_job's retries
+
+Only ``PdfcoClient`` turns HTTP into these (see ``client.map_response``); the tasks add the job errors.
+Exceptions carry objects (the ``httpx.Request`` and ``httpx.Response``), never the API key: httpx requests
+hold the ``x-api-key`` header, so ``__repr__`` and ``__str__`` show only the method, endpoint and code.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import httpx
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "InsufficientCreditsError",
+    "JobAborted",
+    "JobError",
+    "JobFailed",
+    "JobNotFound",
+    "JobStillWorking",
+    "JobTimeout",
+    "PdfcoAPIError",
+    "PdfcoConnectionError",
+    "PdfcoError",
+    "RateLimitError",
+    "ServerError",
+    "UnexpectedResponseError",
+]
+
+
+class PdfcoError(Exception):
+    """Base class of every error raised by prefect-pdfco."""
+
+
+class PdfcoAPIError(PdfcoError):
+    """PDF.co answered, and the answer is an error.
+
+    Attributes:
+        status_code: The HTTP status of the response.
+        error_code: PDF.co's own code (``errorCode`` or a numeric ``status`` in the body, e.g. 441), else the
+            HTTP status.
+        message: PDF.co's message, verbatim.
+        endpoint: The API path that was called, e.g. ``/v1/pdf/merge``.
+        request: The ``httpx.Request`` (its headers hold the API key: never log them).
+        response: The ``httpx.Response``.
+    """
+
+    #: The HTTP status this class stands for; None for classes that cover a range.
+    http_status: ClassVar[int | None] = None
+    #: What to do about it, appended to the message.
+    hint: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_code: int | None = None,
+        endpoint: str = "",
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.error_code = error_code if error_code is not None else status_code
+        self.endpoint = endpoint
+        self.request = request
+        self.response = response
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        code = f"HTTP {self.status_code}"
+        if self.error_code != self.status_code:
+            code += f", PDF.co code {self.error_code}"
+        text = f"{self.endpoint or 'PDF.co'} failed ({code}): {self.message}"
+        return f"{text} {self.hint}" if self.hint else text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, error_code={self.error_code}, "
+            f"endpoint={self.endpoint!r}, message={self.message!r})"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Prefect pickles task exceptions into states; rebuild from data, without the httpx objects.
+        return (
+            _rebuild_api_error,
+            (type(self), self.message, self.status_code, self.error_code, self.endpoint),
+        )
+
+
+def _rebuild_api_error(
+    cls: type[PdfcoAPIError], message: str, status_code: int, error_code: int, endpoint: str
+) -> PdfcoAPIError:
+    return cls(message, status_code=status_code, error_code=error_code, endpoint=endpoint)
+
+
+class BadRequestError(PdfcoAPIError):
+    """400, other 4xx, or one of PDF.co's 441-454 input codes: fix the input, retrying will not help."""
+
+    http_status = 400
+    hint = (
+        "Check the parameters and the input URL; codes 441-454 are listed in PDF.co's docs "
+        "(441 password, 442 damaged file, 449/450 page range, 454 invalid parameters)."
+    )
+
+
+class AuthenticationError(PdfcoAPIError):
+    """401: the API key is missing or invalid."""
+
+    http_status = 401
+    hint = "Check the api_key of your PdfcoCredentials block (https://app.pdf.co/ > API)."
+
+
+class InsufficientCreditsError(PdfcoAPIError):
+    """402 (older docs: 403 "not enough credits"): the account has no credits left for this call."""
+
+    http_status = 402
+    hint = "Top up credits at https://app.pdf.co/subscriptions or lower the volume of this run."
+
+
+class RateLimitError(PdfcoAPIError):
+    """429: too many requests for the account's plan (2 requests/s free, 10 paid).
+
+    Attributes:
+        retry_after: Seconds to wait, when a ``Retry-After`` header said so (PDF.co documents none).
+    """
+
+    http_status = 429
+    hint = (
+        "Lower the request rate: set requests_per_second on the credentials block "
+        "(2 for free plans, 10 for paid) or use fewer concurrent tasks."
+    )
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_rate_limit_error, (self.message, self.status_code, self.endpoint, self.retry_after))
+
+
+def _rebuild_rate_limit_error(
+    message: str, status_code: int, endpoint: str, retry_after: float | None
+) -> RateLimitError:
+    return RateLimitError(message, status_code=status_code, endpoint=endpoint, retry_after=retry_after)
+
+
+class ServerError(PdfcoAPIError):
+    """5xx, or a body that is not JSON: PDF.co (or something in front of it) failed."""
+
+    hint = "PDF.co had a problem; idempotent calls were retried already. Try again later."
+
+
+class PdfcoConnectionError(PdfcoError):
+    """The request did not complete: the connection failed, broke, or timed out.
+
+    Attributes:
+        endpoint: The API path, or the host and path of a download.
+        request: The ``httpx.Request``, when one was built.
+        may_have_reached_server: False only when the request surely never left (connect error or timeout,
+            pool timeout); a submit is re-sent only then.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        request: httpx.Request | None = None,
+        may_have_reached_server: bool = True,
+    ) -> None:
+        self.message = message
+        self.endpoint = endpoint
+        self.request = request
+        self.may_have_reached_server = may_have_reached_server
+        super().__init__(f"{endpoint or 'PDF.co'}: {message}" if endpoint else message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_connection_error,
+            (type(self), self.message, self.endpoint, self.may_have_reached_server),
+        )
+
+
+def _rebuild_connection_error(
+    cls: type[PdfcoConnectionError], message: str, endpoint: str, may_have_reached_server: bool
+) -> PdfcoConnectionError:
+    return cls(message, endpoint=endpoint, may_have_reached_server=may_have_reached_server)
+
+
+class UnexpectedResponseError(PdfcoError):
+    """A successful response whose body we cannot trust, e.g. a job status PDF.co does not document.
+
+    Attributes:
+        endpoint: The API path.
+        body: The decoded body (secrets are never in PDF.co's responses).
+    """
+
+    def __init__(self, message: str, *, endpoint: str = "", body: object = None) -> None:
+        self.message = message
+        self.endpoint = endpoint
+        self.body = body
+        super().__init__(f"{endpoint}: {message}" if endpoint else message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message,), {"endpoint": self.endpoint, "body": self.body})
+
+
+class JobError(PdfcoError):
+    """A background job did not end in success.
+
+    Attributes:
+        job_id: PDF.co's job id (opaque string): hand it to ``wait_for_job`` to resume.
+        status: The last status PDF.co reported (a ``JobStatus`` value), if any.
+        message: PDF.co's message, or ours.
+    """
+
+    def __init__(self, job_id: str, message: str = "", *, status: str | None = None) -> None:
+        self.job_id = job_id
+        self.status = status
+        self.message = message
+        super().__init__(f"PDF.co job {job_id}: {message}" if message else f"PDF.co job {job_id}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.job_id, self.message), {"status": self.status})
+
+
+class JobFailed(JobError):
+    """PDF.co reported the job ``failed``; ``message`` holds its reason."""
+
+
+class JobAborted(JobError):
+    """PDF.co reported the job ``aborted``."""
+
+
+class JobNotFound(JobError):
+    """A forced check reported ``unknown``: PDF.co has no job with this id (typo, or expired)."""
+
+
+class JobTimeout(JobError):
+    """The deadline passed while PDF.co still reported ``working``.
+
+    The job may still finish: pass ``job_id`` to ``wait_for_job`` in a later run to pick up its result
+    without paying for a new submit.
+
+    Attributes:
+        waited_seconds: How long we waited before giving up.
+    """
+
+    def __init__(
+        self, job_id: str, message: str = "", *, status: str | None = None, waited_seconds: float = 0.0
+    ) -> None:
+        self.waited_seconds = waited_seconds
+        super().__init__(job_id, message, status=status)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            type(self),
+            (self.job_id, self.message),
+            {"status": self.status, "waited_seconds": self.waited_seconds},
+        )
+
+
+class JobStillWorking(JobError):
+    """The job is still ``working``. Raised by ``check_job`` so that Prefect retries the task."""
