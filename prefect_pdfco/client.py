@@ -45,7 +45,11 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 
 def normalize_endpoint(endpoint: str) -> str:
     """``"pdf/merge"`` -> ``"/v1/pdf/merge"``; documented paths (``/v1/...``, ``/v2/...``) pass unchanged."""
-    path = "/" + endpoint.strip().lstrip("/")
+    endpoint = endpoint.strip()
+    if "://" in endpoint or endpoint.startswith("//"):
+        # The API key goes with every call: only paths on the configured base URL are accepted.
+        raise ValueError(f"expected an API path such as /v1/pdf/merge, got a URL: {endpoint!r}")
+    path = "/" + endpoint.lstrip("/")
     if not path.startswith(("/v1/", "/v2/")):
         path = "/v1" + path
     return path

@@ -224,7 +224,13 @@ class UnexpectedResponseError(PdfcoError):
         super().__init__(f"{endpoint}: {message}" if endpoint else message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.message,), {"endpoint": self.endpoint, "body": self.body})
+        return (_rebuild_unexpected, (type(self), self.message, self.endpoint, self.body))
+
+
+def _rebuild_unexpected(
+    cls: type[UnexpectedResponseError], message: str, endpoint: str, body: object
+) -> UnexpectedResponseError:
+    return cls(message, endpoint=endpoint, body=body)
 
 
 class JobError(PdfcoError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.context import TaskRunContext
+from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.runtime import task_run as runtime_task_run
 
@@ -62,6 +64,14 @@ CHECK_JOB_RETRIES = len(DEFAULT_POLL_POLICY.schedule(CHECK_JOB_MAX_WAIT_SECONDS)
 # A check that could not be made (PDF.co unreachable or overloaded even after the client's own retries) says
 # nothing about the job: it is retried like "working", never reported as a failure of the job.
 _INCONCLUSIVE_CHECK = (PdfcoConnectionError, ServerError, RateLimitError)
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run logger inside a flow or task run (so lines reach the UI); a module logger under ``.fn()``."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("prefect_pdfco")
 
 
 def _submit_run_name() -> str:
@@ -151,7 +161,7 @@ async def submit_job(
         merge(["https://example.com/a.pdf", "https://example.com/b.pdf"])
         ```
     """
-    logger = get_run_logger()
+    logger = _logger()
     async with credentials.get_client() as client:
         submission = await client.submit(endpoint, params)
     logger.info(
@@ -255,7 +265,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
     attempt, attempts_allowed, waited = _attempt()
     last_attempt = attempt >= attempts_allowed
     forced = force or last_attempt
-    logger = get_run_logger()
+    logger = _logger()
     async with credentials.get_client() as client:
         try:
             result = await client.check_job(job_id, force=forced)
@@ -328,7 +338,7 @@ async def poll_until_done(
     client: PdfcoClient, job_id: str, *, max_wait_seconds: float, policy: PollPolicy = DEFAULT_POLL_POLICY
 ) -> JobResult:
     """The loop behind ``wait_for_job``, usable with any open client."""
-    logger = get_run_logger()
+    logger = _logger()
     started = time.monotonic()
     deadline = started + max_wait_seconds
     checks = 0

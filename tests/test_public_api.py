@@ -1,0 +1,35 @@
+"""The public surface: the names design.md promises, a sorted __all__, and nothing heavy on import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import prefect_pdfco
+
+CONTRACT = {
+    "PdfcoCredentials", "PdfcoClient", "JobStatus", "JobSubmission", "JobResult", "submit_job", "check_job",
+    "wait_for_job", "PdfcoError", "PdfcoAPIError", "BadRequestError", "AuthenticationError",
+    "InsufficientCreditsError", "RateLimitError", "ServerError", "PdfcoConnectionError", "JobError", "JobFailed",
+    "JobAborted", "JobNotFound", "JobTimeout", "JobStillWorking",
+}
+
+
+def test_all_is_sorted_complete_and_importable() -> None:
+    assert prefect_pdfco.__all__ == sorted(prefect_pdfco.__all__)
+    assert CONTRACT <= set(prefect_pdfco.__all__)
+    for name in prefect_pdfco.__all__:
+        assert getattr(prefect_pdfco, name) is not None
+
+
+def test_importing_the_package_does_not_load_the_emulator() -> None:
+    code = "import sys, prefect_pdfco; print('pypdf' in sys.modules, 'prefect_pdfco.testing' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_entry_point_is_registered() -> None:
+    from importlib.metadata import entry_points
+
+    names = {ep.name: ep.value for ep in entry_points(group="prefect.collections")}
+    assert names.get("prefect_pdfco") == "prefect_pdfco"
