@@ -1,0 +1,169 @@
+"""What the emulator knows about PDF.co's endpoints: the documented catalogue, prices and output kinds.
+
+Everything here is data, taken from ``pdfco-api.md`` section 6 (the catalogue) or chosen by the emulator and
+documented here (the prices: PDF.co publishes no per-endpoint price list, see its section 12.11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ASYNC_ONLY",
+    "CREDIT_COSTS",
+    "DEFAULT_CREDIT_COST",
+    "DOCUMENTED_ENDPOINTS",
+    "DOCUMENTED_PREFIXES",
+    "JOB_CHECK_COST",
+    "MULTI_INPUT",
+    "MULTI_OUTPUT",
+    "CreditCost",
+    "default_output_name",
+    "normalize_path",
+]
+
+
+@dataclass(frozen=True)
+class CreditCost:
+    """The price of one processing call.
+
+    Attributes:
+        per_page: Credits per processed page (a call is billed at least one page).
+        flat: When True, ``per_page`` is the price of the whole call whatever its page count.
+    """
+
+    per_page: int
+    flat: bool = False
+
+    def total(self, pages: int) -> int:
+        """Credits for a call that processed ``pages`` pages."""
+        return self.per_page if self.flat else self.per_page * max(1, pages)
+
+
+#: Credits charged by each emulated processing endpoint. PDF.co bills "endpoint credits x pages" (sync) and
+#: does not publish the per-endpoint figures, so these are the emulator's own, chosen to be easy to assert:
+#:
+#: ============================================== =======================
+#: endpoint                                        price
+#: ============================================== =======================
+#: text, text-simple, csv, json2, find, parser     10 credits per page
+#: html / url -> PDF                               5 credits per page
+#: merge, split, rotate, delete-pages, edit/add,   2 credits per page
+#: security add/remove, compress, info
+#: ``/v1/ai-invoice-parser``                       100 credits per document (PDF.co's own example)
+#: ``/v1/job/check``                               2 credits per call, whatever the status (documented)
+#: balance, uploads, delete, hash                  free
+#: ============================================== =======================
+#:
+#: Async jobs follow PDF.co's older, documented billing model, so that sync and async cost the same: the
+#: submit pays for the first page, the first check that reports ``success`` pays for the remaining pages (plus
+#: its own 2 credits), and the submit's credits are refunded when the job ends ``failed`` or ``aborted``.
+CREDIT_COSTS: dict[str, CreditCost] = {
+    "/v1/pdf/convert/to/text": CreditCost(10),
+    "/v1/pdf/convert/to/text-simple": CreditCost(10),
+    "/v1/pdf/convert/to/csv": CreditCost(10),
+    "/v1/pdf/convert/to/json2": CreditCost(10),
+    "/v1/pdf/convert/to/json": CreditCost(10),
+    "/v1/pdf/find": CreditCost(10),
+    "/v1/pdf/documentparser": CreditCost(10),
+    "/v1/pdf/convert/from/html": CreditCost(5),
+    "/v1/pdf/convert/from/url": CreditCost(5),
+    "/v1/pdf/merge": CreditCost(2),
+    "/v1/pdf/split": CreditCost(2),
+    "/v1/pdf/split2": CreditCost(2),
+    "/v1/pdf/edit/rotate": CreditCost(2),
+    "/v1/pdf/edit/delete-pages": CreditCost(2),
+    "/v1/pdf/edit/add": CreditCost(2),
+    "/v1/pdf/security/add": CreditCost(2),
+    "/v1/pdf/security/remove": CreditCost(2),
+    "/v2/pdf/compress": CreditCost(2),
+    "/v1/pdf/info": CreditCost(2),
+    "/v1/ai-invoice-parser": CreditCost(100, flat=True),
+}
+#: The price of an emulated endpoint missing from ``CREDIT_COSTS``.
+DEFAULT_CREDIT_COST = CreditCost(10)
+#: Each ``/v1/job/check`` call costs 2 credits (D-async, S-credits), whatever it answers.
+JOB_CHECK_COST = 2
+
+#: Endpoints that are always asynchronous: the invoice parser has no ``async`` flag (pdfco-api.md section 2).
+ASYNC_ONLY = frozenset({"/v1/ai-invoice-parser"})
+#: Endpoints whose ``url`` is a comma-separated list of inputs.
+MULTI_INPUT = frozenset({"/v1/pdf/merge", "/v1/pdf/merge2", "/v1/pdf/convert/from/image"})
+#: Endpoints with one output per part: sync answers ``urls``; the async placeholder is a JSON list of links.
+MULTI_OUTPUT = frozenset({"/v1/pdf/split", "/v1/pdf/split2"})
+
+_TEXT = "txt"
+_JSON = "json"
+_OUTPUT_EXTENSIONS: dict[str, str] = {
+    "/v1/pdf/convert/to/text": _TEXT,
+    "/v1/pdf/convert/to/text-simple": _TEXT,
+    "/v1/pdf/convert/to/csv": "csv",
+    "/v1/pdf/convert/to/json2": _JSON,
+    "/v1/pdf/convert/to/json": _JSON,
+    "/v1/pdf/convert/to/xml": "xml",
+    "/v1/pdf/convert/to/html": "html",
+    "/v1/pdf/find": _JSON,
+    "/v1/pdf/info": _JSON,
+    "/v1/pdf/documentparser": _JSON,
+    "/v1/ai-invoice-parser": _JSON,
+}
+
+# Section 6 of pdfco-api.md, every documented API path (the emulated ones included).
+DOCUMENTED_ENDPOINTS = frozenset(
+    {
+        # 6.1 conversion from PDF / extraction
+        *(
+            f"/v1/pdf/convert/to/{kind}"
+            for kind in (
+                "text", "text-simple", "csv", "json2", "json", "json-meta", "xml", "html", "xls", "xlsx",
+                "jpg", "png", "webp", "tiff",
+            )
+        ),
+        "/v1/pdf/find", "/v1/pdf/find/table", "/v1/pdf/info", "/v1/pdf/info/fields",
+        "/v1/pdf/attachments/extract", "/v1/pdf/classifier", "/v1/pdf/documentparser",
+        "/v1/pdf/documentparser/templates", "/v1/ai-invoice-parser",
+        # 6.2 conversion to PDF
+        *(f"/v1/pdf/convert/from/{kind}" for kind in ("doc", "csv", "image", "url", "html", "email")),
+        "/v1/templates/html", "/v1/xls/convert/to/pdf", "/v1/xlsx/convert/to/pdf",
+        *(f"/v1/xls/convert/to/{kind}" for kind in ("csv", "json", "html", "txt", "xml")),
+        # 6.3 merge, split, pages
+        "/v1/pdf/merge", "/v1/pdf/merge2", "/v1/pdf/split", "/v1/pdf/split2", "/v1/pdf/edit/delete-pages",
+        "/v1/pdf/edit/rotate", "/v1/pdf/edit/rotate/auto",
+        # 6.4 edit, forms, search and replace
+        "/v1/pdf/edit/add", "/v1/pdf/edit/replace-text", "/v1/pdf/edit/replace-text-with-image",
+        "/v1/pdf/edit/delete-text",
+        # 6.5 OCR, compression, security
+        "/v1/pdf/makesearchable", "/v1/pdf/makeunsearchable", "/v2/pdf/compress", "/v1/pdf/optimize",
+        "/v1/pdf/security/add", "/v1/pdf/security/remove",
+        # 6.6 barcodes and e-mail
+        "/v1/barcode/generate", "/v1/barcode/read/from/url", "/v1/email/send", "/v1/email/decode",
+        "/v1/email/extract-attachments",
+        # 6.7 files, jobs, account
+        "/v1/file/upload/get-presigned-url", "/v1/file/upload/base64", "/v1/file/upload/url",
+        "/v1/file/upload", "/v1/file/delete", "/v1/file/hash", "/v1/job/check",
+        "/v1/account/credit/balance",
+    }
+)  # fmt: skip
+#: Documented paths that take an id after them (``/v1/templates/html/{id}``).
+DOCUMENTED_PREFIXES = ("/v1/pdf/documentparser/templates/", "/v1/templates/html/")
+
+
+def normalize_path(path: str) -> str:
+    """The form the emulator keys paths by: lower case, one leading slash, no trailing slash.
+
+    ``"pdf/merge"`` becomes ``"/v1/pdf/merge"`` (as the client's ``normalize_endpoint`` does), so fault
+    injection accepts the same spellings as the client.
+    """
+    clean = "/" + path.strip().strip("/").lower()
+    if not clean.startswith(("/v1/", "/v2/", "/pdf-temp-files", "/__emulator__")) and clean != "/":
+        clean = "/v1" + clean
+    return clean
+
+
+def default_output_name(endpoint: str, name: str | None) -> str:
+    """The output file name an endpoint reports when the caller gave none (``name`` wins when given)."""
+    if name:
+        return name
+    if endpoint in MULTI_OUTPUT:
+        return "result.pdf"
+    return f"result.{_OUTPUT_EXTENSIONS.get(endpoint, 'pdf')}"

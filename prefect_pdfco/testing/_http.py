@@ -1,0 +1,110 @@
+"""What every API handler shares: the running server's resources, one call's context, JSON answers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from prefect_pdfco.testing._params import Params
+from prefect_pdfco.testing._state import EmulatorState
+
+__all__ = ["Call", "Runtime", "http_status_for", "pdfco_error"]
+
+
+@dataclass
+class Runtime:
+    """The server's long-lived resources.
+
+    Attributes:
+        state: The account, jobs, files and faults.
+        http: The client that fetches loopback inputs (ignores proxy settings: loopback only).
+        tasks: Background job tasks, kept referenced until they finish.
+    """
+
+    state: EmulatorState
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(trust_env=False, timeout=30.0))
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+def http_status_for(code: int) -> int:
+    """The HTTP status for a PDF.co error code.
+
+    PDF.co's own codes 441-454 (bad password, damaged file, page range...) are not HTTP statuses; whether the
+    status line carries them is undocumented (pdfco-api.md 12.3). The emulator answers them as HTTP 400 with
+    the code in the body's ``status`` and ``errorCode``, which every official client reads (MCP reads
+    ``errorCode`` first). Real HTTP codes (400, 401, 402, 403, 404, 413, 429, 500...) are sent as they are.
+    """
+    return 400 if 441 <= code <= 454 else code
+
+
+def pdfco_error(status: int, message: str, *, remaining_credits: int | None = None, **extra: Any) -> JSONResponse:
+    """``{"error": true, "status": <code>, "message": ...}``, PDF.co's error body, with its HTTP status."""
+    body: dict[str, Any] = {"error": True, "status": status, "message": message}
+    if status != http_status_for(status):
+        body["errorCode"] = status
+    body.update(extra)
+    if remaining_credits is not None:
+        body["remainingCredits"] = remaining_credits
+    return JSONResponse(body, status_code=http_status_for(status))
+
+
+@dataclass
+class Call:
+    """One authenticated API call being answered.
+
+    Attributes:
+        rt: The server's resources.
+        request: The HTTP request.
+        path: The normalized API path.
+        params: The request's parameters.
+        started: ``time.perf_counter()`` when it arrived (for ``duration``).
+    """
+
+    rt: Runtime
+    request: Request
+    path: str
+    params: Params
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def state(self) -> EmulatorState:
+        """The emulator's state."""
+        return self.rt.state
+
+    def duration(self) -> int:
+        """Milliseconds since the call arrived, like PDF.co's ``duration``."""
+        return round((time.perf_counter() - self.started) * 1000)
+
+    def ok(self, body: dict[str, Any]) -> JSONResponse:
+        """A 200 JSON answer; ``remainingCredits`` is added unless the body already carries it."""
+        body.setdefault("remainingCredits", self.state.remaining_credits)
+        return JSONResponse(body)
+
+    def error(self, status: int, message: str, **extra: Any) -> JSONResponse:
+        """A PDF.co error body with the balance at the bottom, as every PDF.co answer has."""
+        return pdfco_error(status, message, remaining_credits=self.state.remaining_credits, **extra)
+
+    def not_enough_credits(self, needed: int) -> JSONResponse:
+        """402: PDF.co's current docs use 402 for "not enough credits" (older ones said 403)."""
+        return self.error(
+            402,
+            f"Not enough credits: this call needs {needed} credits and {self.state.remaining_credits} are left. "
+            "Buy more credits at https://app.pdf.co/subscriptions",
+        )
+
+    def not_emulated(self, detail: str | None = None) -> JSONResponse:
+        """400 naming a documented endpoint (or an option of one) the emulator does not implement.
+
+        400, not 501: a 5xx reads as "PDF.co is down, retry later" to clients (ours retries idempotent
+        calls on 5xx), while this answer will never change; a 400 stops the caller at once.
+        """
+        message = f"{self.path} is a documented PDF.co endpoint that the emulator does not emulate"
+        if detail:
+            message = f"{message}: {detail}"
+        return self.error(400, message, notEmulated=True)

@@ -1,0 +1,273 @@
+"""``PdfcoEmulator``: the emulator's server, on uvicorn in a background thread, and its Python control API."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from prefect_pdfco.testing._app import build_app
+from prefect_pdfco.testing._faults import JobOutcome
+from prefect_pdfco.testing._state import EmulatorConfig, EmulatorState
+
+if TYPE_CHECKING:
+    from prefect_pdfco.credentials import PdfcoCredentials
+
+__all__ = ["PdfcoEmulator"]
+
+_DROP_MESSAGE = "ASGI callable returned without completing response."
+
+
+class _QuietDrops(logging.Filter):
+    """Hides uvicorn's error line for the connections the emulator drops on purpose (download faults)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _DROP_MESSAGE
+
+
+class PdfcoEmulator:
+    """A local, PDF.co-compatible HTTP server for tests and offline work.
+
+    It really processes documents, keeps jobs, credits and expiring signed result links, and injects faults
+    on demand. It serves on ``http://127.0.0.1:<port>`` from a background thread (Starlette on uvicorn).
+
+    Args:
+        api_key: The only API key accepted (``x-api-key`` header, or the ``x-api-key`` query parameter the
+            older docs allow).
+        credits: The account's starting balance.
+        job_duration: Seconds an async job stays ``working`` (override per endpoint with
+            ``set_job_duration``, per request with the ``x-emulator-job-duration`` header).
+        rate_limit: Requests per second per key (None: unlimited); excess calls get PDF.co's 429.
+        link_ttl: Lifetime of result and upload links in seconds (whole seconds, like ``X-Amz-Expires``);
+            PDF.co's ``expiration`` parameter (minutes) overrides it per call.
+        retry_after: When set, 429 answers carry ``Retry-After: <seconds>``. PDF.co documents none, so the
+            default sends none.
+        port: The port to listen on; 0 picks a free one.
+        link_host: The host name in file links. ``localhost`` by default, so links are on a different host
+            than the API (``127.0.0.1``) as PDF.co's S3 links are: a client that sends its API key to result
+            links is caught (``stats()["result_link_requests_with_api_key"]``). Set ``"127.0.0.1"`` where
+            ``localhost`` does not resolve to 127.0.0.1 (the server listens on 127.0.0.1 only).
+
+    Example:
+        ```python
+        import httpx
+        from prefect_pdfco.testing import PdfcoEmulator
+
+        with PdfcoEmulator(api_key="test-key", credits=1000, job_duration=0.1) as emu:
+            answer = httpx.get(f"{emu.base_url}/v1/account/credit/balance", headers={"x-api-key": emu.api_key})
+            assert answer.json() == {"remainingCredits": 1000}
+        ```
+    """
+
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        credits: int = 100_000,
+        job_duration: float = 0.5,
+        rate_limit: float | None = None,
+        link_ttl: float = 3600,
+        *,
+        retry_after: float | None = None,
+        port: int = 0,
+        link_host: str = "localhost",
+    ) -> None:
+        if rate_limit is not None and rate_limit <= 0:
+            raise ValueError("rate_limit must be positive (or None for no limit)")
+        self.api_key = api_key
+        self._config = EmulatorConfig(
+            api_key=api_key,
+            credits=credits,
+            job_duration=job_duration,
+            rate_limit=rate_limit,
+            link_ttl=link_ttl,
+            retry_after=retry_after,
+            link_host=link_host,
+        )
+        self._port = port
+        self._state: EmulatorState | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> PdfcoEmulator:
+        """Starts serving; returns once the server accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._port))
+        port = sock.getsockname()[1]
+        state = EmulatorState(self._config, port)
+        config = uvicorn.Config(
+            build_app(state),
+            log_config=None,  # leave the host application's logging alone
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            loop="asyncio",
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"pdfco-emulator-{port}", daemon=True
+        )
+        self._state, self._server, self._thread, self._socket = state, server, thread, sock
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the PDF.co emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stops serving and deletes every file it holds. Safe to call twice."""
+        server, thread = self._server, self._thread
+        if server is not None:
+            server.should_exit = True
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        if self._state is not None:
+            self._state.store.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> PdfcoEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._thread is not None else "stopped"
+        return f"PdfcoEmulator({where})"
+
+    # --- what tests need ---------------------------------------------------------------------------------
+    @property
+    def _live(self) -> EmulatorState:
+        if self._state is None:
+            raise RuntimeError("the emulator is not running: use it as a context manager or call start()")
+        return self._state
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return self._live.signer.port
+
+    @property
+    def base_url(self) -> str:
+        """The API root, ``http://127.0.0.1:<port>`` (no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def link_base_url(self) -> str:
+        """The origin of file links, ``http://<link_host>:<port>``."""
+        return self._live.signer.origin
+
+    def credentials(self) -> PdfcoCredentials:
+        """A ``PdfcoCredentials`` block pointing at this emulator."""
+        from prefect_pdfco.credentials import PdfcoCredentials
+
+        return PdfcoCredentials(api_key=self.api_key, base_url=self.base_url)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since start.
+
+        Keys: ``requests`` ({API path: count}, every call to an API path whatever its answer; file links
+        and ``/__emulator__`` are not counted there), ``jobs_submitted`` (async jobs created),
+        ``sync_calls`` (sync processing calls that succeeded), ``credits_used`` (net of refunds),
+        ``credits_refunded``, ``job_checks`` (billed job checks), ``remaining_credits``,
+        ``result_link_requests`` (GET/HEAD on file links), ``result_link_requests_with_api_key`` (those
+        carrying an ``x-api-key`` header: a client should never send one), ``presigned_put_requests`` and
+        ``presigned_put_requests_with_api_key``, ``uploads`` (files stored by any upload route),
+        ``rate_limited`` (429s), ``unauthorized`` (401s), ``faults_served`` (scripted answers sent),
+        ``downloads_dropped``, ``jobs`` ({status: count} now) and ``pending_faults`` ({kind: uses left}).
+        """
+        return self._live.stats()
+
+    # --- fault injection ---------------------------------------------------------------------------------
+    def inject(
+        self,
+        path: str,
+        *,
+        status: int = 200,
+        json: Any = None,
+        body: str | bytes | None = None,
+        content_type: str | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Scripts the answer to the next ``times`` calls to an API path.
+
+        The scripted answer replaces the real one entirely: a scripted answer to a submit creates no job
+        and bills nothing. With only ``delay`` (no status, json or body), the call sleeps and then gets its
+        real answer, which is how to provoke a client read timeout on a call that still takes effect.
+
+        Args:
+            path: The API path, e.g. ``"/v1/job/check"`` (``"pdf/merge"`` means ``/v1/pdf/merge``);
+                ``"/pdf-temp-files"`` scripts the answer of file links.
+            status: The HTTP status. Alone, it comes with a PDF.co-style JSON error body (PDF.co's own 429
+                body for 429).
+            json: A JSON body (e.g. ``{"error": True, "status": 441, ...}`` with ``status=200`` for an error
+                inside a 200).
+            body: A raw body (str or bytes) for non-JSON answers, e.g. a proxy's HTML error page.
+            content_type: The Content-Type of ``body`` (``text/plain`` by default).
+            delay: Seconds to wait before answering.
+            times: How many calls this applies to.
+            headers: Extra response headers (e.g. ``{"Retry-After": "2"}``).
+        """
+        self._live.faults.add_response(
+            path, status=status, json=json, body=body, content_type=content_type, delay=delay, times=times,
+            headers=headers,
+        )  # fmt: skip
+
+    def inject_job_outcome(self, outcome: JobOutcome, *, message: str | None = None, times: int = 1) -> None:
+        """Decides how the next ``times`` async jobs end, whatever their input.
+
+        Args:
+            outcome: ``"failed"`` (with ``message``), ``"aborted"``, or ``"never"`` (stays ``working`` for ever;
+                a forced check says ``working`` too).
+            message: The job-check ``message`` for failed and aborted jobs.
+            times: How many jobs this applies to.
+        """
+        self._live.faults.add_job(outcome, message=message, times=times)
+
+    def inject_download_drop(self, after_bytes: int, *, times: int = 1) -> None:
+        """Makes the next ``times`` file-link downloads send ``after_bytes`` bytes, then drop the connection.
+
+        The answer declares the full ``Content-Length`` (or range), so the client sees a truncated body:
+        httpx raises ``RemoteProtocolError``. A later ``Range`` request can resume.
+        """
+        self._live.faults.add_download(after_bytes, times=times)
+
+    def reset_faults(self) -> None:
+        """Drops every pending fault (not job-duration overrides)."""
+        self._live.faults.reset()
+
+    def set_job_duration(self, seconds: float, *, path: str | None = None) -> None:
+        """Sets how long async jobs submitted from now on stay ``working``: for one endpoint, or all.
+
+        A request can also set its own with the ``x-emulator-job-duration: <seconds>`` header, which wins.
+        """
+        self._live.set_job_duration(seconds, path)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Moves the emulator's clock forward: links expire and jobs come due without waiting."""
+        self._live.advance_clock(seconds)

@@ -1,0 +1,50 @@
+"""A pytest plugin with PDF.co emulator fixtures.
+
+Enable it in a ``conftest.py`` (or test module) of yours::
+
+    pytest_plugins = ["prefect_pdfco.testing.pytest_plugin"]
+
+Then use ``pdfco_emulator`` (a running ``PdfcoEmulator``, one per test) and ``pdfco_credentials`` (a
+``PdfcoCredentials`` block pointing at it). Set the emulator's options per test with a marker::
+
+    @pytest.mark.pdfco_emulator(credits=10, job_duration=0.05, rate_limit=2)
+    def test_out_of_credits(pdfco_emulator): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from prefect_pdfco.testing._server import PdfcoEmulator
+
+if TYPE_CHECKING:
+    from prefect_pdfco.credentials import PdfcoCredentials
+
+__all__ = ["pdfco_credentials", "pdfco_emulator"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Registers the ``pdfco_emulator`` marker."""
+    config.addinivalue_line(
+        "markers", "pdfco_emulator(**options): PdfcoEmulator constructor options for the pdfco_emulator fixture"
+    )
+
+
+@pytest.fixture
+def pdfco_emulator(request: pytest.FixtureRequest) -> Iterator[PdfcoEmulator]:
+    """A running PDF.co emulator for one test (options from the ``pdfco_emulator`` marker)."""
+    options: dict[str, Any] = {}
+    marker = request.node.get_closest_marker("pdfco_emulator")
+    if marker is not None:
+        options.update(marker.kwargs)
+    with PdfcoEmulator(**options) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def pdfco_credentials(pdfco_emulator: PdfcoEmulator) -> PdfcoCredentials:
+    """A ``PdfcoCredentials`` block pointing at ``pdfco_emulator``."""
+    return pdfco_emulator.credentials()
