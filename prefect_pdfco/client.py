@@ -291,9 +291,7 @@ class PdfcoClient:
                 await self._limiter.acquire()
             try:
                 try:
-                    response = await self._http.request(
-                        method, url, json=body, params=params, headers=headers
-                    )
+                    response = await self._http.request(method, url, json=body, params=params, headers=headers)
                 except (httpx.HTTPError, httpx.InvalidURL) as error:
                     raise map_transport_error(error, endpoint) from error
                 data = map_response(response, endpoint)

@@ -14,12 +14,12 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from prefect import task
 from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.context import TaskRunContext
 from prefect.exceptions import MissingContextError
@@ -28,6 +28,7 @@ from prefect.runtime import task_run as runtime_task_run
 
 from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco._redact import jsonable
+from prefect_pdfco._tasks import sync_compatible_task
 from prefect_pdfco.client import PdfcoClient, normalize_endpoint
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import (
@@ -88,11 +89,13 @@ def _job_run_name(prefix: str) -> Any:
 
 @dataclass
 class _SubmitCachePolicy(CachePolicy):
-    """One key per (flow run, call, account host, endpoint, parameters); None outside a flow run.
+    """One key per (flow run, account host, endpoint, parameters, n-th identical call); None outside a flow.
 
-    The flow run id makes a scheduled run submit anew each time; the call number (Prefect's dynamic key, stable
-    across retries of the same flow run) keeps two identical submits in one run distinct. The API key is left
-    out on purpose: it must never reach the result store, even hashed.
+    The flow run id makes a scheduled run submit anew each time. Two identical submits in one run stay two jobs:
+    the n-th identical call of an attempt gets the n-th key, and the count restarts with each attempt of the
+    flow run, so a retried run finds the same keys in the same order. (Prefect's own dynamic key is a random
+    UUID for async tasks, so it cannot serve.) The API key is left out on purpose: it must never reach the
+    result store, even hashed.
     """
 
     def compute_key(
@@ -107,16 +110,23 @@ class _SubmitCachePolicy(CachePolicy):
         credentials = inputs.get("credentials")
         material = {
             "flow_run": str(task_ctx.task_run.flow_run_id),
-            "call": str(task_ctx.task_run.dynamic_key),
             "host": getattr(credentials, "base_url", ""),
             "endpoint": normalize_endpoint(str(inputs.get("endpoint", ""))),
             "params": jsonable(inputs.get("params") or {}),
         }
         digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
-        return f"pdfco-submit-{digest[:40]}"
+        slot = (str(task_ctx.task_run.flow_run_id), task_ctx.task_run.flow_run_run_count, digest)
+        with _identical_calls_lock:
+            call = _identical_calls.get(slot, 0)
+            _identical_calls[slot] = call + 1
+        return f"pdfco-submit-{digest[:32]}-{call}"
 
 
-@task(
+_identical_calls: dict[tuple[str, int, str], int] = {}
+_identical_calls_lock = threading.Lock()
+
+
+@sync_compatible_task(
     task_run_name=_submit_run_name,
     cache_policy=_SubmitCachePolicy(),
     persist_result=True,
@@ -217,7 +227,7 @@ def _attempt() -> tuple[int, int, float]:
     return ctx.task_run.run_count, ctx.task.retries + 1, waited
 
 
-@task(
+@sync_compatible_task(
     task_run_name=_job_run_name("check-job"),
     retries=CHECK_JOB_RETRIES,
     retry_delay_seconds=CHECK_JOB_RETRY_DELAYS,
@@ -271,9 +281,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
             result = await client.check_job(job_id, force=forced)
         except _INCONCLUSIVE_CHECK as error:
             if last_attempt:
-                raise JobTimeout(
-                    job_id, f"the last check could not be made: {error}", waited_seconds=waited
-                ) from error
+                raise JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited) from error
             raise JobStillWorking(job_id, f"check inconclusive, will check again: {error}") from error
     final = outcome(result, forced=last_attempt, waited_seconds=waited)
     if final is None:
@@ -283,7 +291,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
     return final
 
 
-@task(task_run_name=_job_run_name("wait-for-job"), cache_policy=NO_CACHE, persist_result=False)
+@sync_compatible_task(task_run_name=_job_run_name("wait-for-job"), cache_policy=NO_CACHE, persist_result=False)
 async def wait_for_job(
     credentials: PdfcoCredentials,
     job_id: str,
@@ -352,9 +360,7 @@ async def poll_until_done(
             result = await client.check_job(job_id, force=forced)
         except _INCONCLUSIVE_CHECK as error:
             if forced:
-                raise JobTimeout(
-                    job_id, f"the last check could not be made: {error}", waited_seconds=waited
-                ) from error
+                raise JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited) from error
             logger.warning("Job %s: check %d inconclusive (%s); checking again", job_id, checks, error)
         else:
             if result.status is not last_status:
@@ -364,9 +370,7 @@ async def poll_until_done(
                 final = outcome(result, forced=forced, waited_seconds=waited)
             finally:
                 if result.status.is_terminal or forced:
-                    logger.info(
-                        "Job %s: %d check(s) (%d credits), %.1f s", job_id, checks, 2 * checks, waited
-                    )
+                    logger.info("Job %s: %d check(s) (%d credits), %.1f s", job_id, checks, 2 * checks, waited)
             if final is not None:
                 return final
         await asyncio.sleep(max(0.0, min(policy.delay(checks + 1), deadline - time.monotonic())))

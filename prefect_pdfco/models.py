@@ -100,9 +100,7 @@ class JobResult(_PdfcoModel):
     remaining_credits: int | None = Field(
         default=None, validation_alias=AliasChoices("remainingCredits", "remaining_credits")
     )
-    job_duration: float | None = Field(
-        default=None, validation_alias=AliasChoices("jobDuration", "job_duration")
-    )
+    job_duration: float | None = Field(default=None, validation_alias=AliasChoices("jobDuration", "job_duration"))
     duration: float | None = None
 
     @field_validator("status", mode="before")

@@ -10,12 +10,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-pdfco-tests-"))
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
-import respx  # noqa: E402
+import pytest
+import respx
 
-from prefect_pdfco import PdfcoCredentials  # noqa: E402
+from prefect_pdfco import PdfcoCredentials
 
 API = "https://api.pdf.co"
 API_KEY = "sk-test-0123456789abcdef"

@@ -58,7 +58,9 @@ def response(status: int, **kwargs: object) -> httpx.Response:
         (401, None, AuthenticationError, 401),
     ],
 )
-def test_mapping_table(status: int, body: dict[str, object] | None, error: type[PdfcoAPIError], error_code: int) -> None:
+def test_mapping_table(
+    status: int, body: dict[str, object] | None, error: type[PdfcoAPIError], error_code: int
+) -> None:
     resp = response(status, json=body) if body is not None else response(status, text="<html>Bad Gateway</html>")
     with pytest.raises(error) as info:
         map_response(resp, "/v1/pdf/merge")
@@ -94,7 +96,9 @@ def test_retry_after_header_seconds_and_date() -> None:
         map_response(response(429, json={"error": True}, headers={"Retry-After": "7"}), "/e")
     assert info.value.retry_after == 7.0
     with pytest.raises(RateLimitError) as info:
-        map_response(response(429, json={"error": True}, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), "/e")
+        map_response(
+            response(429, json={"error": True}, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), "/e"
+        )
     assert info.value.retry_after == 0.0
     with pytest.raises(RateLimitError) as info:
         map_response(response(429, json={"error": True}), "/e")
@@ -141,8 +145,14 @@ async def test_connect_error_marks_not_sent_and_read_timeout_marks_maybe_sent() 
     assert info.value.may_have_reached_server is True
 
 
-SUBMITTED = {"jobId": "JOB1", "url": "https://pdf-temp-files.s3.amazonaws.com/JOB1/result.pdf", "error": False,
-             "status": 200, "remainingCredits": 990, "credits": 10}
+SUBMITTED = {
+    "jobId": "JOB1",
+    "url": "https://pdf-temp-files.s3.amazonaws.com/JOB1/result.pdf",
+    "error": False,
+    "status": 200,
+    "remainingCredits": 990,
+    "credits": 10,
+}
 
 
 @pytest.mark.parametrize(

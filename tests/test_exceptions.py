@@ -66,8 +66,18 @@ def test_errors_pickle_with_their_data(error: PdfcoError) -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is type(error)
     assert str(copy) == str(error)
-    for attribute in ("status_code", "error_code", "endpoint", "message", "job_id", "status", "waited_seconds",
-                      "retry_after", "may_have_reached_server", "body"):
+    for attribute in (
+        "status_code",
+        "error_code",
+        "endpoint",
+        "message",
+        "job_id",
+        "status",
+        "waited_seconds",
+        "retry_after",
+        "may_have_reached_server",
+        "body",
+    ):
         if hasattr(error, attribute):
             assert getattr(copy, attribute) == getattr(error, attribute)
 
@@ -75,7 +85,8 @@ def test_errors_pickle_with_their_data(error: PdfcoError) -> None:
 def test_api_error_with_request_never_shows_the_key() -> None:
     request = httpx.Request("POST", "https://api.pdf.co/v1/pdf/merge", headers={"x-api-key": API_KEY})
     response = httpx.Response(401, json={"error": True, "message": "Unauthorized"}, request=request)
-    error = AuthenticationError("Unauthorized", status_code=401, endpoint="/v1/pdf/merge", request=request,
-                                response=response)
+    error = AuthenticationError(
+        "Unauthorized", status_code=401, endpoint="/v1/pdf/merge", request=request, response=response
+    )
     assert API_KEY not in str(error) and API_KEY not in repr(error)
     assert API_KEY not in str(pickle.loads(pickle.dumps(error)).__dict__)

@@ -8,16 +8,34 @@ import sys
 import prefect_pdfco
 
 CONTRACT = {
-    "PdfcoCredentials", "PdfcoClient", "JobStatus", "JobSubmission", "JobResult", "submit_job", "check_job",
-    "wait_for_job", "PdfcoError", "PdfcoAPIError", "BadRequestError", "AuthenticationError",
-    "InsufficientCreditsError", "RateLimitError", "ServerError", "PdfcoConnectionError", "JobError", "JobFailed",
-    "JobAborted", "JobNotFound", "JobTimeout", "JobStillWorking",
+    "PdfcoCredentials",
+    "PdfcoClient",
+    "JobStatus",
+    "JobSubmission",
+    "JobResult",
+    "submit_job",
+    "check_job",
+    "wait_for_job",
+    "PdfcoError",
+    "PdfcoAPIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "InsufficientCreditsError",
+    "RateLimitError",
+    "ServerError",
+    "PdfcoConnectionError",
+    "JobError",
+    "JobFailed",
+    "JobAborted",
+    "JobNotFound",
+    "JobTimeout",
+    "JobStillWorking",
 }
 
 
 def test_all_is_sorted_complete_and_importable() -> None:
     assert prefect_pdfco.__all__ == sorted(prefect_pdfco.__all__)
-    assert CONTRACT <= set(prefect_pdfco.__all__)
+    assert set(prefect_pdfco.__all__) >= CONTRACT
     for name in prefect_pdfco.__all__:
         assert getattr(prefect_pdfco, name) is not None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 
@@ -15,7 +16,7 @@ def test_reservations_are_spaced_by_the_interval() -> None:
     limiter = RateLimiter(requests_per_second=10)
     waits = [limiter.reserve() for _ in range(5)]
     assert waits[0] == pytest.approx(0.0, abs=0.01)
-    for earlier, later in zip(waits, waits[1:]):
+    for earlier, later in itertools.pairwise(waits):
         assert later - earlier == pytest.approx(0.1, abs=0.01)
 
 
@@ -48,6 +49,6 @@ def test_two_event_loops_in_two_threads_share_one_schedule() -> None:
     for thread in threads:
         thread.join()
     stamps.sort()
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) == 10
     assert min(gaps) >= 0.05 * 0.8  # 20 rps: 50 ms apart, give or take the sleep's precision
