@@ -393,6 +393,8 @@ def test_edit_add_stamps_extractable_text() -> None:
 def test_edit_add_annotations_string_and_errors() -> None:
     result = run("/v1/pdf/edit/add", {"annotationsString": "10;20;!0;Final page;14+bold;Arial;0000FF"}, SAMPLE)
     assert [("Final page" in text) for text in page_texts(result.files[0].content)] == [False, False, True]
+    first_only = run("/v1/pdf/edit/add", {"annotations": [{"text": "Zero", "pages": 0}]}, SAMPLE)  # int pages
+    assert [("Zero" in text) for text in page_texts(first_only.files[0].content)] == [True, False, False]
     assert error_code("/v1/pdf/edit/add", {}, SAMPLE) == 454
     assert error_code("/v1/pdf/edit/add", {"annotations": [{"text": "x", "color": "red"}]}, SAMPLE) == 454
     assert error_code("/v1/pdf/edit/add", {"annotations": [{"x": 1}]}, SAMPLE) == 454

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from pypdf.errors import PdfReadError
+
 from ._invoice import invoice_parser, make_sample_invoice_pdf, parse_invoice_text
 from ._processing_core import (
     InputFile,
@@ -171,4 +173,8 @@ def process(endpoint: str, params: Mapping[str, object], inputs: list[InputFile]
     handler = _HANDLERS.get(path)
     if handler is None:
         raise NotEmulated(path, documented=path in DOCUMENTED_ENDPOINTS)
-    return handler(Params(params), list(inputs))
+    try:
+        return handler(Params(params), list(inputs))
+    except PdfReadError as exc:
+        # Damage found after opening (a broken content stream, say) is still the input's fault.
+        raise ProcessingError(f"The input is damaged or not a valid PDF: {exc}", 442) from exc

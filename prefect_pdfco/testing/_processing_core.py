@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pypdf import PdfReader
+from pypdf import PasswordType, PdfReader
 from pypdf.constants import UserAccessPermissions
-from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, WrongPasswordError
+from pypdf.errors import DependencyError, FileNotDecryptedError, WrongPasswordError
 
 __all__ = [
     "InputFile",
@@ -384,7 +384,7 @@ def open_pdf(
                 if password:
                     raise ProcessingError(f"Invalid password for '{source.name}'", 441)
                 raise ProcessingError(f"'{source.name}' is password-protected: pass its password in 'password'", 441)
-            opened_as_owner = outcome.name == "OWNER_PASSWORD"
+            opened_as_owner = outcome == PasswordType.OWNER_PASSWORD
         # Touch the page tree now so damage surfaces here as 442 rather than later as a 500.
         if len(reader.pages) == 0:
             raise ProcessingError(f"'{source.name}' has no pages", 442)
@@ -392,7 +392,7 @@ def open_pdf(
         raise ProcessingError(f"Invalid password for '{source.name}'", 441) from exc
     except ProcessingError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except Exception as exc:  # pypdf signals broken files with many exception types (zlib, struct, ...)
         raise ProcessingError(f"'{source.name}' is damaged or not a valid PDF: {exc}", 442) from exc
     if reader.is_encrypted and require is not None and check_permissions and not opened_as_owner:
         granted = reader.user_access_permissions
@@ -443,8 +443,3 @@ def split_name(name: str) -> tuple[str, str]:
     if dot <= 0:
         return name, ""
     return name[:dot], name[dot:]
-
-
-def iter_nonempty(lines: Iterable[str]) -> list[str]:
-    """Lines with trailing whitespace removed, blank ones dropped."""
-    return [line.rstrip() for line in lines if line.strip()]

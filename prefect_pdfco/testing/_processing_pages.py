@@ -202,7 +202,8 @@ def edit_add(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         normalized = {key.lower(): value for key, value in item.items()}
         if not str(normalized.get("text") or ""):
             raise ProcessingError("Every annotation needs a 'text'", 454)
-        for index in selected_pages(str(normalized.get("pages") or "") or None, count):
+        pages = normalized.get("pages")
+        for index in selected_pages(None if pages is None or pages == "" else str(pages), count):
             per_page.setdefault(index, []).append(normalized)
 
     overlay = FPDF(unit="pt")
@@ -214,11 +215,12 @@ def edit_add(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         overlay.set_auto_page_break(False)
         for note in per_page[index]:
             family = _FONT_FAMILIES.get(str(note.get("fontname") or "helvetica").strip().lower(), "Helvetica")
-            style = ("B" if Params(note).get_bool("fontbold") else "") + (
-                "I" if Params(note).get_bool("fontitalic") else ""
+            flags = Params(note)
+            style = "".join(
+                letter
+                for letter, key in (("B", "fontbold"), ("I", "fontitalic"), ("U", "fontunderline"))
+                if flags.get_bool(key)
             )
-            if Params(note).get_bool("fontunderline"):
-                style += "U"
             size = _number(note.get("size"), "size", 12.0)
             overlay.set_font(family, style=style, size=size)
             overlay.set_text_color(*_color(note.get("color")))
