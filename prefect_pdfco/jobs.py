@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECK_JOB_RETRIES",
     "CHECK_JOB_RETRY_DELAYS",
+    "SUBMIT_TASK_OPTIONS",
+    "SubmitCachePolicy",
     "check_job",
     "submit_job",
     "wait_for_job",
@@ -88,14 +90,14 @@ def _job_run_name(prefix: str) -> Any:
 
 
 @dataclass
-class _SubmitCachePolicy(CachePolicy):
-    """One key per (flow run, account host, endpoint, parameters, n-th identical call); None outside a flow.
+class SubmitCachePolicy(CachePolicy):
+    """One key per (flow run, task, account host, inputs, n-th identical call); None outside a flow run.
 
-    The flow run id makes a scheduled run submit anew each time. Two identical submits in one run stay two jobs:
-    the n-th identical call of an attempt gets the n-th key, and the count restarts with each attempt of the
-    flow run, so a retried run finds the same keys in the same order. (Prefect's own dynamic key is a random
-    UUID for async tasks, so it cannot serve.) The API key is left out on purpose: it must never reach the
-    result store, even hashed.
+    For ``submit_job`` and every typed operation task. The flow run id makes a scheduled run submit anew each
+    time. Two identical submits in one run stay two jobs: the n-th identical call of an attempt gets the n-th
+    key, and the count restarts with each attempt of the flow run, so a retried run finds the same keys in the
+    same order. (Prefect's own dynamic key is a random UUID for async tasks, so it cannot serve.) Of the
+    credentials only ``base_url`` counts: the API key must never reach the result store, even hashed.
     """
 
     def compute_key(
@@ -107,12 +109,11 @@ class _SubmitCachePolicy(CachePolicy):
     ) -> str | None:
         if task_ctx is None or task_ctx.task_run.flow_run_id is None:
             return None
-        credentials = inputs.get("credentials")
         material = {
             "flow_run": str(task_ctx.task_run.flow_run_id),
-            "host": getattr(credentials, "base_url", ""),
-            "endpoint": normalize_endpoint(str(inputs.get("endpoint", ""))),
-            "params": jsonable(inputs.get("params") or {}),
+            "task": task_ctx.task.name,
+            "host": getattr(inputs.get("credentials"), "base_url", ""),
+            "inputs": {key: jsonable(value) for key, value in inputs.items() if key != "credentials"},
         }
         digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
         slot = (str(task_ctx.task_run.flow_run_id), task_ctx.task_run.flow_run_run_count, digest)
@@ -126,14 +127,17 @@ _identical_calls: dict[tuple[str, int, str], int] = {}
 _identical_calls_lock = threading.Lock()
 
 
-@sync_compatible_task(
-    task_run_name=_submit_run_name,
-    cache_policy=_SubmitCachePolicy(),
-    persist_result=True,
-    # Result links live 60 minutes by default: re-attaching to an older job would only hand back dead links.
-    cache_expiration=timedelta(hours=1),
-    retries=0,
-)
+#: Options of every task that submits a billed job: never retried by Prefect, persisted under a crash-safe key.
+#: Result links live 60 minutes by default: re-attaching to an older job would only hand back dead links.
+SUBMIT_TASK_OPTIONS: dict[str, Any] = {
+    "cache_policy": SubmitCachePolicy(),
+    "persist_result": True,
+    "cache_expiration": timedelta(hours=1),
+    "retries": 0,
+}
+
+
+@sync_compatible_task(task_run_name=_submit_run_name, **SUBMIT_TASK_OPTIONS)
 async def submit_job(
     credentials: PdfcoCredentials, endpoint: str, params: dict[str, Any] | None = None
 ) -> JobSubmission:
