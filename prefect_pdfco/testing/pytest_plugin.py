@@ -1,14 +1,19 @@
 """A pytest plugin with PDF.co emulator fixtures.
 
-Enable it in a ``conftest.py`` (or test module) of yours::
+Enable it in your top-level ``conftest.py``::
 
     pytest_plugins = ["prefect_pdfco.testing.pytest_plugin"]
 
 Then use ``pdfco_emulator`` (a running ``PdfcoEmulator``, one per test) and ``pdfco_credentials`` (a
-``PdfcoCredentials`` block pointing at it). Set the emulator's options per test with a marker::
+``PdfcoCredentials`` block pointing at it). Choose the emulator's options per test with the marker, or for a
+whole module or directory by overriding the ``pdfco_emulator_options`` fixture (the marker wins)::
 
     @pytest.mark.pdfco_emulator(credits=10, job_duration=0.05, rate_limit=2)
     def test_out_of_credits(pdfco_emulator): ...
+
+    @pytest.fixture
+    def pdfco_emulator_options():
+        return {"job_duration": 0.05}
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from prefect_pdfco.testing._server import PdfcoEmulator
 if TYPE_CHECKING:
     from prefect_pdfco.credentials import PdfcoCredentials
 
-__all__ = ["pdfco_credentials", "pdfco_emulator"]
+__all__ = ["pdfco_credentials", "pdfco_emulator", "pdfco_emulator_options"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,9 +39,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def pdfco_emulator(request: pytest.FixtureRequest) -> Iterator[PdfcoEmulator]:
-    """A running PDF.co emulator for one test (options from the ``pdfco_emulator`` marker)."""
-    options: dict[str, Any] = {}
+def pdfco_emulator_options() -> dict[str, Any]:
+    """``PdfcoEmulator`` constructor options for ``pdfco_emulator``; override it to change the defaults."""
+    return {}
+
+
+@pytest.fixture
+def pdfco_emulator(request: pytest.FixtureRequest, pdfco_emulator_options: dict[str, Any]) -> Iterator[PdfcoEmulator]:
+    """A running PDF.co emulator for one test, stopped (and its files deleted) afterwards."""
+    options = dict(pdfco_emulator_options)
     marker = request.node.get_closest_marker("pdfco_emulator")
     if marker is not None:
         options.update(marker.kwargs)
