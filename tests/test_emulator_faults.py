@@ -71,9 +71,9 @@ def test_times_and_headers_and_default_429(api: httpx.Client, emu: PdfcoEmulator
 
 
 def test_delay_provokes_read_timeout_but_the_call_takes_effect(emu: PdfcoEmulator) -> None:
-    emu.inject("/v1/pdf/convert/from/html", delay=0.4)
+    emu.inject("/v1/pdf/convert/from/html", delay=0.75)
     with (
-        httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}, timeout=0.1) as impatient,
+        httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}, timeout=0.25) as impatient,
         pytest.raises(httpx.ReadTimeout),
     ):
         impatient.post("/v1/pdf/convert/from/html", json={"html": "<p>x</p>", "async": True})
@@ -97,7 +97,8 @@ def test_job_outcomes(api: httpx.Client, emu: PdfcoEmulator) -> None:
     emu.inject_job_outcome("aborted")
     emu.inject_job_outcome("never")
     ids = [api.post("/v1/pdf/info", json={"url": url, "async": True}).json()["jobId"] for _ in range(4)]
-    failed, aborted, never, normal = (wait(api, job_id, timeout=0.5) for job_id in ids)
+    failed, aborted, normal = (wait(api, job_id) for job_id in (ids[0], ids[1], ids[3]))
+    never = wait(api, ids[2], timeout=0.3)
     assert failed["status"] == "failed" and failed["message"] == "Conversion failed: boom"
     assert aborted["status"] == "aborted" and aborted["message"]
     assert never["status"] == "working"

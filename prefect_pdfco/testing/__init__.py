@@ -3,7 +3,8 @@
 ``PdfcoEmulator`` serves a PDF.co-compatible API on 127.0.0.1 that really processes documents (pypdf,
 fpdf2), keeps async jobs, credits and expiring signed result links, and injects faults on demand. Where
 PDF.co's documented behaviour is odd, the emulator is odd the same way: unknown job ids read as
-``working``, async split's result is a JSON list of links, result links live on another host than the API.
+``working`` (``unknown`` only with ``force``), async split's result is a JSON list of links, result links
+live on another host than the API and answer S3's XML errors.
 
 Example:
     ```python
@@ -14,6 +15,28 @@ Example:
         ...
         print(emu.stats()["credits_used"])
     ```
+
+URL layout:
+
+- API: ``http://127.0.0.1:<port>/v1/...`` (and ``/v2/pdf/compress``), key in the ``x-api-key`` header
+  (or query parameter). Bodies: JSON, form or multipart; parameter names in any letter case.
+- Files: ``http://localhost:<port>/pdf-temp-files/<32 hex>/<name>?X-Amz-Date=..&X-Amz-Expires=..&
+  X-Amz-Signature=..``: GET/HEAD (with ``Range``) for results and uploads, PUT for presigned uploads
+  (``X-Amz-Expires=900``; the ``Content-Type`` must equal the requested ``contenttype``). No key needed;
+  expired: 403 ``AccessDenied``/"Request has expired"; edited: 403 ``SignatureDoesNotMatch``; job not done
+  or file deleted: 404 ``NoSuchKey``.
+- Control (no key, for standalone mode): ``GET /__emulator__/stats``; ``POST /__emulator__/faults`` with
+  ``{"kind": "response", "path", "status", "json", "body", "content_type", "delay", "times", "headers"}``,
+  ``{"kind": "job", "outcome", "message", "times"}``, ``{"kind": "download", "after_bytes", "times"}``,
+  ``{"kind": "job_duration", "seconds", "path"}`` or ``{"kind": "clock", "seconds"}``;
+  ``DELETE /__emulator__/faults``.
+
+Choices where PDF.co's docs are silent (``pdfco-api.md`` section 12): PDF.co's 441-454 codes come as HTTP
+400 with the code in ``status`` and ``errorCode``; documented endpoints the emulator does not implement
+answer 400 with ``"notEmulated": true``; async jobs bill the first page at submit and the rest at the first
+``success`` check, and refund the submit when they fail (``CREDIT_COSTS``); a failed job-check body has no
+``error`` field. The ``x-emulator-job-duration: <seconds>`` request header sets how long that one async job
+stays ``working``.
 
 Standalone: ``python -m prefect_pdfco.testing --port 8765 --api-key demo``. For pytest, enable the plugin
 with ``pytest_plugins = ["prefect_pdfco.testing.pytest_plugin"]`` and use the ``pdfco_emulator`` and

@@ -31,6 +31,12 @@ class _QuietDrops(logging.Filter):
         return record.getMessage() != _DROP_MESSAGE
 
 
+def _quiet_drops() -> None:
+    uvicorn_logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(existing, _QuietDrops) for existing in uvicorn_logger.filters):
+        uvicorn_logger.addFilter(_QuietDrops())
+
+
 class PdfcoEmulator:
     """A local, PDF.co-compatible HTTP server for tests and offline work.
 
@@ -116,7 +122,7 @@ class PdfcoEmulator:
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
-        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        _quiet_drops()
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"pdfco-emulator-{port}", daemon=True
         )
