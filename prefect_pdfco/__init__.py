@@ -27,7 +27,7 @@ from prefect_pdfco.exceptions import (
     ServerError,
     UnexpectedResponseError,
 )
-from prefect_pdfco.jobs import check_job, submit_job, wait_for_job
+from prefect_pdfco.jobs import check_job, submit_job, wait_for_job, wait_for_jobs
 from prefect_pdfco.models import JobResult, JobStatus, JobSubmission
 
 __all__ = [
@@ -57,4 +57,5 @@ __all__ = [
     "check_job",
     "submit_job",
     "wait_for_job",
+    "wait_for_jobs",
 ]

@@ -10,38 +10,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
-import logging
-import threading
-import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from prefect.cache_policies import NO_CACHE, CachePolicy
+from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_run_logger
 from prefect.runtime import task_run as runtime_task_run
 
+from prefect_pdfco import _artifacts
+from prefect_pdfco._logging import run_logger
 from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
-from prefect_pdfco._redact import jsonable
+from prefect_pdfco._submit import SUBMIT_TASK_OPTIONS, SubmitCachePolicy, submit_and_record
 from prefect_pdfco._tasks import sync_compatible_task
-from prefect_pdfco.client import PdfcoClient, normalize_endpoint
+from prefect_pdfco._waiting import INCONCLUSIVE_CHECK, finish, inconclusive_timeout, poll_many, poll_until_done
+from prefect_pdfco.client import normalize_endpoint
 from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.exceptions import (
-    JobAborted,
-    JobFailed,
-    JobNotFound,
-    JobStillWorking,
-    JobTimeout,
-    PdfcoConnectionError,
-    RateLimitError,
-    ServerError,
-)
-from prefect_pdfco.models import JobResult, JobStatus, JobSubmission
+from prefect_pdfco.exceptions import JobError, JobStillWorking
+from prefect_pdfco.models import JobResult, JobSubmission
 
 if TYPE_CHECKING:
     from prefect import Task
@@ -55,6 +40,7 @@ __all__ = [
     "check_job",
     "submit_job",
     "wait_for_job",
+    "wait_for_jobs",
 ]
 
 #: check_job's default total wait: PDF.co runs async jobs for up to 45 minutes; most take seconds.
@@ -63,18 +49,6 @@ CHECK_JOB_MAX_WAIT_SECONDS = 1800.0
 CHECK_JOB_RETRY_DELAYS = DEFAULT_POLL_POLICY.retry_delays(CHECK_JOB_MAX_WAIT_SECONDS)
 #: Retries so that the default delays add up to about 30 minutes (65 checks, 130 credits at most).
 CHECK_JOB_RETRIES = len(DEFAULT_POLL_POLICY.schedule(CHECK_JOB_MAX_WAIT_SECONDS))
-
-# A check that could not be made (PDF.co unreachable or overloaded even after the client's own retries) says
-# nothing about the job: it is retried like "working", never reported as a failure of the job.
-_INCONCLUSIVE_CHECK = (PdfcoConnectionError, ServerError, RateLimitError)
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The run logger inside a flow or task run (so lines reach the UI); a module logger under ``.fn()``."""
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("prefect_pdfco")
 
 
 def _submit_run_name() -> str:
@@ -87,54 +61,6 @@ def _job_run_name(prefix: str) -> Any:
         return f"{prefix}-{runtime_task_run.parameters.get('job_id', 'unknown')}"
 
     return name
-
-
-@dataclass
-class SubmitCachePolicy(CachePolicy):
-    """One key per (flow run, task, account host, inputs, n-th identical call); None outside a flow run.
-
-    For ``submit_job`` and every typed operation task. The flow run id makes a scheduled run submit anew each
-    time. Two identical submits in one run stay two jobs: the n-th identical call of an attempt gets the n-th
-    key, and the count restarts with each attempt of the flow run, so a retried run finds the same keys in the
-    same order. (Prefect's own dynamic key is a random UUID for async tasks, so it cannot serve.) Of the
-    credentials only ``base_url`` counts: the API key must never reach the result store, even hashed.
-    """
-
-    def compute_key(
-        self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
-        **kwargs: Any,
-    ) -> str | None:
-        if task_ctx is None or task_ctx.task_run.flow_run_id is None:
-            return None
-        material = {
-            "flow_run": str(task_ctx.task_run.flow_run_id),
-            "task": task_ctx.task.name,
-            "host": getattr(inputs.get("credentials"), "base_url", ""),
-            "inputs": {key: jsonable(value) for key, value in inputs.items() if key != "credentials"},
-        }
-        digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
-        slot = (str(task_ctx.task_run.flow_run_id), task_ctx.task_run.flow_run_run_count, digest)
-        with _identical_calls_lock:
-            call = _identical_calls.get(slot, 0)
-            _identical_calls[slot] = call + 1
-        return f"pdfco-submit-{digest[:32]}-{call}"
-
-
-_identical_calls: dict[tuple[str, int, str], int] = {}
-_identical_calls_lock = threading.Lock()
-
-
-#: Options of every task that submits a billed job: never retried by Prefect, persisted under a crash-safe key.
-#: Result links live 60 minutes by default: re-attaching to an older job would only hand back dead links.
-SUBMIT_TASK_OPTIONS: dict[str, Any] = {
-    "cache_policy": SubmitCachePolicy(),
-    "persist_result": True,
-    "cache_expiration": timedelta(hours=1),
-    "retries": 0,
-}
 
 
 @sync_compatible_task(task_run_name=_submit_run_name, **SUBMIT_TASK_OPTIONS)
@@ -175,44 +101,7 @@ async def submit_job(
         merge(["https://example.com/a.pdf", "https://example.com/b.pdf"])
         ```
     """
-    logger = _logger()
-    async with credentials.get_client() as client:
-        submission = await client.submit(endpoint, params)
-    logger.info(
-        "Submitted %s as job %s (%s credits left)",
-        submission.endpoint,
-        submission.job_id,
-        submission.remaining_credits if submission.remaining_credits is not None else "?",
-    )
-    return submission
-
-
-def outcome(result: JobResult, *, forced: bool = False, waited_seconds: float = 0.0) -> JobResult | None:
-    """The verdict on one job check: the result on success, None while working, else the matching error.
-
-    Raises:
-        JobFailed, JobAborted, JobNotFound: The job ended without a result.
-        JobTimeout: ``forced`` and still working: the last check before giving up.
-    """
-    job_id, message = result.job_id, result.message or ""
-    if result.status is JobStatus.SUCCESS:
-        return result
-    if result.status is JobStatus.FAILED:
-        raise JobFailed(job_id, message or "PDF.co reported the job failed", status=result.status.value)
-    if result.status is JobStatus.ABORTED:
-        raise JobAborted(job_id, message or "PDF.co reported the job aborted", status=result.status.value)
-    if result.status is JobStatus.UNKNOWN:
-        raise JobNotFound(
-            job_id, "PDF.co does not know this job id (a typo, or an expired job)", status=result.status.value
-        )
-    if forced:
-        raise JobTimeout(
-            job_id,
-            f"still working after {waited_seconds:.0f} s; pass this job_id to wait_for_job later to resume",
-            status=result.status.value,
-            waited_seconds=waited_seconds,
-        )
-    return None
+    return await submit_and_record(credentials, endpoint, params)
 
 
 def _retry_while_working(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -278,20 +167,24 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
     """
     attempt, attempts_allowed, waited = _attempt()
     last_attempt = attempt >= attempts_allowed
-    forced = force or last_attempt
-    logger = _logger()
     async with credentials.get_client() as client:
         try:
-            result = await client.check_job(job_id, force=forced)
-        except _INCONCLUSIVE_CHECK as error:
+            result = await client.check_job(job_id, force=force or last_attempt)
+        except INCONCLUSIVE_CHECK as error:
+            _artifacts.record_check(job_id, None)
             if last_attempt:
-                raise JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited) from error
+                timeout = inconclusive_timeout(job_id, error, waited)
+                await _artifacts.record_failure(job_id, timeout, waited_seconds=waited)
+                raise timeout from error
             raise JobStillWorking(job_id, f"check inconclusive, will check again: {error}") from error
-    final = outcome(result, forced=last_attempt, waited_seconds=waited)
+    record = _artifacts.record_check(job_id, result)
+    _artifacts.note_credits(
+        result.remaining_credits, threshold=credentials.low_credits_threshold, account=client.base_url.host
+    )
+    final = await finish(job_id, result, forced=last_attempt, waited_seconds=waited, checks=record.checks)
     if final is None:
-        logger.debug("Job %s is still working (check %d of %d)", job_id, attempt, attempts_allowed)
+        run_logger().debug("Job %s is still working (check %d of %d)", job_id, attempt, attempts_allowed)
         raise JobStillWorking(job_id, "still working", status=result.status.value)
-    logger.info("Job %s succeeded after %d check(s)", job_id, attempt)
     return final
 
 
@@ -336,45 +229,62 @@ async def wait_for_job(
         pdf_to_text("https://example.com/report.pdf")
         ```
     """
-    policy = PollPolicy(
-        initial_seconds=initial_poll_seconds,
-        max_seconds=max(max_poll_seconds, initial_poll_seconds),
-        multiplier=DEFAULT_POLL_POLICY.multiplier,
-        jitter=DEFAULT_POLL_POLICY.jitter,
-    )
+    policy = _poll_policy(initial_poll_seconds, max_poll_seconds)
     async with credentials.get_client() as client:
         return await poll_until_done(client, job_id, max_wait_seconds=max_wait_seconds, policy=policy)
 
 
-async def poll_until_done(
-    client: PdfcoClient, job_id: str, *, max_wait_seconds: float, policy: PollPolicy = DEFAULT_POLL_POLICY
-) -> JobResult:
-    """The loop behind ``wait_for_job``, usable with any open client."""
-    logger = _logger()
-    started = time.monotonic()
-    deadline = started + max_wait_seconds
-    checks = 0
-    last_status: JobStatus | None = None
-    await asyncio.sleep(min(policy.delay(1), max_wait_seconds))
-    while True:
-        forced = time.monotonic() >= deadline
-        checks += 1
-        waited = time.monotonic() - started
-        try:
-            result = await client.check_job(job_id, force=forced)
-        except _INCONCLUSIVE_CHECK as error:
-            if forced:
-                raise JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited) from error
-            logger.warning("Job %s: check %d inconclusive (%s); checking again", job_id, checks, error)
-        else:
-            if result.status is not last_status:
-                logger.info("Job %s is %s", job_id, result.status.value)
-                last_status = result.status
-            try:
-                final = outcome(result, forced=forced, waited_seconds=waited)
-            finally:
-                if result.status.is_terminal or forced:
-                    logger.info("Job %s: %d check(s) (%d credits), %.1f s", job_id, checks, 2 * checks, waited)
-            if final is not None:
-                return final
-        await asyncio.sleep(max(0.0, min(policy.delay(checks + 1), deadline - time.monotonic())))
+@sync_compatible_task(task_run_name="wait-for-jobs", cache_policy=NO_CACHE, persist_result=False)
+async def wait_for_jobs(
+    credentials: PdfcoCredentials,
+    job_ids: list[str],
+    *,
+    max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
+    initial_poll_seconds: float = DEFAULT_POLL_POLICY.initial_seconds,
+    max_poll_seconds: float = DEFAULT_POLL_POLICY.max_seconds,
+) -> list[JobResult | JobError]:
+    """Waits for many PDF.co jobs in one task run: one poller, one deadline, one progress artifact.
+
+    Cheaper than one ``wait_for_job`` per job for large batches (one task run, one HTTP connection, the
+    account's rate limit respected in one place). Each job has its own capped, jittered backoff, and each ends
+    with a forced check at the deadline, as in ``wait_for_job``.
+
+    Args:
+        credentials: The PDF.co credentials block.
+        job_ids: The ids to wait for.
+        max_wait_seconds: One deadline for the whole batch.
+        initial_poll_seconds: Delay before each job's first check.
+        max_poll_seconds: Cap on the delay between two checks of one job.
+
+    Returns:
+        In the order of ``job_ids``: the success result, or the ``JobError`` (``JobFailed``, ``JobAborted``,
+        ``JobNotFound``, ``JobTimeout``) the job ended with. Failures are returned, not raised, so one bad
+        document never loses the others' results.
+
+    Example:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import JobResult, PdfcoCredentials, submit_job, wait_for_jobs
+
+        @flow
+        def to_text(urls: list[str]) -> list[str]:
+            credentials = PdfcoCredentials.load("pdfco")
+            jobs = [submit_job(credentials, "/v1/pdf/convert/to/text", {"url": url}) for url in urls]
+            results = wait_for_jobs(credentials, [job.job_id for job in jobs])
+            return [result.url for result in results if isinstance(result, JobResult) and result.url]
+
+        to_text(["https://example.com/a.pdf", "https://example.com/b.pdf"])
+        ```
+    """
+    policy = _poll_policy(initial_poll_seconds, max_poll_seconds)
+    async with credentials.get_client() as client:
+        return await poll_many(client, list(job_ids), max_wait_seconds=max_wait_seconds, policy=policy)
+
+
+def _poll_policy(initial_seconds: float, max_seconds: float) -> PollPolicy:
+    return PollPolicy(
+        initial_seconds=initial_seconds,
+        max_seconds=max(max_seconds, initial_seconds),
+        multiplier=DEFAULT_POLL_POLICY.multiplier,
+        jitter=DEFAULT_POLL_POLICY.jitter,
+    )
