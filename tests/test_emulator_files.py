@@ -160,3 +160,10 @@ def test_expired_input_link_is_a_400(api: httpx.Client, emu: PdfcoEmulator) -> N
     emu.advance_clock(61)
     answer = api.post("/v1/pdf/info", json={"url": url})
     assert answer.status_code == 400 and "403" in answer.json()["message"]
+
+
+def test_odd_file_names_round_trip(api: httpx.Client) -> None:
+    for name in ("my file é%41 #1?.pdf", "a+b.txt"):
+        body = upload(api, b"hi", name=name)
+        assert body["name"] == name
+        assert httpx.get(str(body["url"])).text == "hi"

@@ -35,8 +35,9 @@ Choices where PDF.co's docs are silent (``pdfco-api.md`` section 12): PDF.co's 4
 400 with the code in ``status`` and ``errorCode``; documented endpoints the emulator does not implement
 answer 400 with ``"notEmulated": true``; async jobs bill the first page at submit and the rest at the first
 ``success`` check, and refund the submit when they fail (``CREDIT_COSTS``); a failed job-check body has no
-``error`` field. The ``x-emulator-job-duration: <seconds>`` request header sets how long that one async job
-stays ``working``.
+``error`` field; every API answer carries ``remainingCredits`` except 401 (no account is known) and 429
+(PDF.co's documented body has none). The ``x-emulator-job-duration: <seconds>`` request header sets how
+long that one async job stays ``working``.
 
 Standalone: ``python -m prefect_pdfco.testing --port 8765 --api-key demo``. For pytest, enable the plugin
 with ``pytest_plugins = ["prefect_pdfco.testing.pytest_plugin"]`` and use the ``pdfco_emulator`` and

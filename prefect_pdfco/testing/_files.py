@@ -228,8 +228,8 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
 async def serve_link(state: EmulatorState, request: Request) -> Response:
     """GET/HEAD/PUT on ``/pdf-temp-files/<key>``: the S3 side of the emulator (no API key needed)."""
     method = request.method
-    key = request.url.path[len(LINK_PREFIX) :]
-    key = unquote(key)
+    # scope["path"] is already percent-decoded (request.url.path would be decoded twice by unquote).
+    key = str(request.scope["path"])[len(LINK_PREFIX) :]
     has_key = "x-api-key" in request.headers
     if method == "PUT":
         state.bump("presigned_put_requests")
