@@ -210,6 +210,10 @@ def record_check(job_id: str, result: JobResult | None) -> JobRecord:
     record.checks += 1
     record.check_credits += CHECK_CREDITS
     if result is not None:
+        # Under PDF.co's older billing model the check that first reports success also bills the remaining
+        # pages: what it reports beyond the check's own price is work, not waiting.
+        if result.credits is not None and result.credits > CHECK_CREDITS:
+            record.job_credits += result.credits - CHECK_CREDITS
         if result.remaining_credits is not None:
             record.remaining_credits = result.remaining_credits
         record.status = result.status.value

@@ -11,20 +11,30 @@ The tree::
     │   └── ServerError             5xx, and bodies that are not JSON
     ├── PdfcoConnectionError        the request did not complete (connect/read errors, timeouts)
     ├── UnexpectedResponseError     a 2xx body we cannot make sense of (e.g. an unknown job status)
-    └── JobError                    a background job did not end in success (job_id, status, message)
-        ├── JobFailed               PDF.co reported "failed"
-        ├── JobAborted              PDF.co reported "aborted"
-        ├── JobNotFound             a forced check reported "unknown": no such job id
-        ├── JobTimeout              our deadline passed while the job was still "working"
-        └── JobStillWorking         not a failure: the signal that drives check_job's retries
+    ├── JobError                    a background job did not end in success (job_id, status, message)
+    │   ├── JobFailed               PDF.co reported "failed"
+    │   ├── JobAborted              PDF.co reported "aborted"
+    │   ├── JobNotFound             a forced check reported "unknown": no such job id
+    │   ├── JobTimeout              our deadline passed while the job was still "working"
+    │   └── JobStillWorking         not a failure: the signal that drives check_job's retries
+    ├── FileTransferError           a result download or a presigned upload failed (url: host and path only)
+    │   ├── ResultExpiredError      the result link has expired (valid_till); refused without a request
+    │   ├── ResultNotReadyError     404 NoSuchKey on a result link: the job is not done (or the file is gone)
+    │   └── ResultTooLargeError     a text or JSON result over the size limit of fetch_result_text/json
+    └── LocalFileError              a local file cannot be uploaded (path)
+        ├── LocalFileNotFoundError  missing, or not a regular file; also a FileNotFoundError
+        └── FileTooLargeError       over PDF.co's 2 GB upload limit; refused before any request
 
-Only ``PdfcoClient`` turns HTTP into these (see ``client.map_response``); the tasks add the job errors.
+Only ``PdfcoClient`` turns HTTP into these (see ``client.map_response``); the tasks add the job errors, and
+``files`` adds the transfer errors for result links and presigned uploads (hosts other than PDF.co's API).
 Exceptions carry objects (the ``httpx.Request`` and ``httpx.Response``), never the API key: httpx requests
 hold the ``x-api-key`` header, so ``__repr__`` and ``__str__`` show only the method, endpoint and code.
 """
 
 from __future__ import annotations
 
+import errno
+from datetime import datetime
 from typing import ClassVar
 
 import httpx
@@ -32,6 +42,8 @@ import httpx
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "FileTooLargeError",
+    "FileTransferError",
     "InsufficientCreditsError",
     "JobAborted",
     "JobError",
@@ -39,10 +51,15 @@ __all__ = [
     "JobNotFound",
     "JobStillWorking",
     "JobTimeout",
+    "LocalFileError",
+    "LocalFileNotFoundError",
     "PdfcoAPIError",
     "PdfcoConnectionError",
     "PdfcoError",
     "RateLimitError",
+    "ResultExpiredError",
+    "ResultNotReadyError",
+    "ResultTooLargeError",
     "ServerError",
     "UnexpectedResponseError",
 ]
@@ -93,7 +110,9 @@ class PdfcoAPIError(PdfcoError):
         if self.error_code != self.status_code:
             code += f", PDF.co code {self.error_code}"
         text = f"{self.endpoint or 'PDF.co'} failed ({code}): {self.message}"
-        return f"{text} {self.hint}" if self.hint else text
+        if not self.hint:
+            return text
+        return f"{text} {self.hint}" if text.endswith((".", "!", "?")) else f"{text}. {self.hint}"
 
     def __repr__(self) -> str:
         return (
@@ -290,3 +309,125 @@ class JobTimeout(JobError):
 
 class JobStillWorking(JobError):
     """The job is still ``working``. Raised by ``check_job`` so that Prefect retries the task."""
+
+
+class FileTransferError(PdfcoError):
+    """A result download or a presigned upload failed: the file host (S3) refused it or broke off.
+
+    These hosts are not PDF.co's API and never see the API key. Their errors are S3's XML, not PDF.co's JSON.
+
+    Attributes:
+        message: What went wrong, in words.
+        url: The link in safe form: scheme, host and path, never the signed query string.
+        status_code: The HTTP status of the file host's answer, when there was one.
+    """
+
+    def __init__(self, message: str, *, url: str = "", status_code: int | None = None) -> None:
+        self.message = message
+        self.url = url
+        self.status_code = status_code
+        super().__init__(f"{url}: {message}" if url else message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_transfer_error, (type(self), self.message, self.url, self.status_code), self._state())
+
+    def _state(self) -> dict[str, object]:
+        return {}
+
+
+def _rebuild_transfer_error(
+    cls: type[FileTransferError], message: str, url: str, status_code: int | None
+) -> FileTransferError:
+    error = cls.__new__(cls)
+    FileTransferError.__init__(error, message, url=url, status_code=status_code)
+    return error
+
+
+class ResultExpiredError(FileTransferError):
+    """The result link has expired: PDF.co deletes output files when their link expires.
+
+    Raised without any request when ``outputLinkValidTill`` (or the link's own signed expiry) has passed, and
+    when the file host answers S3's 403 "Request has expired". Run the job again, and pass PDF.co's
+    ``expiration`` parameter (minutes; up to 1440 on some plans) to keep links longer.
+
+    Attributes:
+        valid_till: When the link stopped working (timezone-aware), when known.
+    """
+
+    def __init__(
+        self, message: str, *, url: str = "", status_code: int | None = None, valid_till: datetime | None = None
+    ) -> None:
+        self.valid_till = valid_till
+        super().__init__(message, url=url, status_code=status_code)
+
+    def _state(self) -> dict[str, object]:
+        return {"valid_till": self.valid_till}
+
+
+class ResultNotReadyError(FileTransferError):
+    """The file host answered 404 (S3 ``NoSuchKey``): the job is not done yet, or the file was deleted.
+
+    A job's result URL exists before the job has finished; wait for ``success`` (``wait_for_job``) first.
+    """
+
+
+class ResultTooLargeError(FileTransferError):
+    """A text or JSON result is larger than the limit of ``fetch_result_text``/``fetch_result_json``.
+
+    Download it to a file with ``download_result`` instead, or raise ``max_bytes``.
+
+    Attributes:
+        limit: The limit in bytes.
+    """
+
+    def __init__(self, message: str, *, url: str = "", status_code: int | None = None, limit: int = 0) -> None:
+        self.limit = limit
+        super().__init__(message, url=url, status_code=status_code)
+
+    def _state(self) -> dict[str, object]:
+        return {"limit": self.limit}
+
+
+class LocalFileError(PdfcoError):
+    """A local file cannot be uploaded to PDF.co.
+
+    Attributes:
+        path: The local path, as given.
+        message: What is wrong with it.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.message))
+
+
+class LocalFileNotFoundError(LocalFileError, FileNotFoundError):
+    """The file to upload does not exist or is not a regular file; ``except FileNotFoundError`` catches it."""
+
+    def __init__(self, path: str, message: str = "no such file") -> None:
+        super().__init__(path, message)
+        # The attributes an OSError handler reads.
+        self.errno = errno.ENOENT
+        self.strerror = message
+        self.filename = path
+
+
+class FileTooLargeError(LocalFileError):
+    """The file is over PDF.co's 2 GB limit for presigned uploads; refused before any request is made.
+
+    Attributes:
+        size: The file's size in bytes.
+        limit: The limit in bytes.
+    """
+
+    def __init__(self, path: str, message: str = "", *, size: int = 0, limit: int = 0) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(path, message or f"{size} bytes is over the upload limit of {limit} bytes")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.message), {"size": self.size, "limit": self.limit})

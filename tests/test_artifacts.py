@@ -1,0 +1,153 @@
+"""What the Prefect UI shows, read back through Prefect's own API after real runs against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+from prefect.context import get_run_context
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+from prefect_pdfco import JobFailed, JobResult, PdfcoCredentials, submit_job, wait_for_job, wait_for_jobs
+from prefect_pdfco._artifacts import slug
+from prefect_pdfco.testing import PdfcoEmulator
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+PASSWORD = "pdf-" + "secret-pass"  # built, so tracebacks quoting the source do not show it
+
+
+@pytest.fixture
+def emulator() -> Iterator[PdfcoEmulator]:
+    with PdfcoEmulator(job_duration=0.2) as emu:
+        yield emu
+
+
+def test_slug() -> None:
+    assert slug("Pdfco Result 6YSZD3U872ZYYFEDMQCQSGEEO8YSF5WA--151-300") == (
+        "pdfco-result-6yszd3u872zyyfedmqcqsgeeo8ysf5wa-151-300"
+    )
+    assert slug("***") == "job"
+
+
+async def _artifacts_of(flow_run_id: UUID) -> list[Any]:
+    async with get_client() as client:
+        return await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+
+
+async def _events(name_prefix: str, resource_id: str | None = None, expected: int = 1) -> list[Any]:
+    filter_ = EventFilter(event=EventNameFilter(prefix=[name_prefix]))
+    if resource_id:
+        filter_.resource = EventResourceFilter(id=[resource_id])
+    async with get_client() as client:
+        for _ in range(60):  # events reach the API asynchronously
+            page = await client.read_events(filter=filter_, limit=50)
+            if len(page.events) >= expected:
+                return page.events
+            await asyncio.sleep(0.25)
+    return page.events
+
+
+async def _logs_of(flow_run_id: UUID) -> list[str]:
+    async with get_client() as client:
+        for _ in range(20):
+            logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+            if logs:
+                await asyncio.sleep(0.5)
+                logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+                return [log.message for log in logs]
+            await asyncio.sleep(0.25)
+    return []
+
+
+async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: PdfcoEmulator) -> None:
+    credentials = PdfcoCredentials(api_key=emulator.api_key, base_url=emulator.base_url, low_credits_threshold=10**9)
+
+    @flow
+    async def chained() -> tuple[UUID, str, JobResult, str]:
+        run_id = get_run_context().flow_run.id  # type: ignore[union-attr]
+        job = await submit_job(credentials, "/v1/pdf/convert/from/html", {"html": "<h1>Hi</h1>"})
+        result = await wait_for_job(credentials, job.job_id, initial_poll_seconds=0.05, max_poll_seconds=0.1)
+        emulator.inject_job_outcome("failed", message="Invalid password", times=1)
+        params = {"url": result.url, "password": PASSWORD}
+        failing = await submit_job(credentials, "/v1/pdf/security/remove", params)
+        with pytest.raises(JobFailed):
+            await wait_for_job(credentials, failing.job_id, initial_poll_seconds=0.05)
+        return run_id, failing.job_id, result, job.job_id
+
+    run_id, failed_id, result, job_id = await chained()
+
+    artifacts = await _artifacts_of(run_id)
+    by_key = {artifact.key: artifact for artifact in artifacts if artifact.key}
+    link = by_key[slug(f"pdfco-result-{job_id}")]
+    assert result.url and result.url in str(link.data)
+    assert "valid until" in (link.description or "")
+    failure = by_key[slug(f"pdfco-failure-{failed_id}")]
+    assert "Invalid password" in str(failure.data) and "What to do" in str(failure.data)
+
+    tables = [a for a in artifacts if a.key == "pdfco-jobs"]
+    latest = max(tables, key=lambda a: a.created)
+    rows = latest.data if isinstance(latest.data, list) else __import__("json").loads(latest.data)
+    by_job = {row["job id"]: row for row in rows}
+    assert by_job[job_id]["status"] == "success" and by_job[job_id]["operation"] == "pdf/convert/from/html"
+    assert by_job[job_id]["pages"] == 1
+    assert by_job[job_id]["check credits"] == 2 * by_job[job_id]["checks"] > 0
+    assert by_job[failed_id]["status"] == "failed"
+    total = rows[-1]
+    assert total["operation"] == "total"
+    assert total["work credits"] == sum(by_job[j]["work credits"] for j in (job_id, failed_id))
+    assert total["check credits"] == by_job[job_id]["check credits"] + by_job[failed_id]["check credits"]
+    # The table shows what PDF.co billed; the refund of a failed job's submit is not reported by PDF.co.
+    stats = emulator.stats()
+    assert stats["credits_used"] == total["work credits"] + total["check credits"] - stats["credits_refunded"]
+
+    submitted = await _events("pdfco.job.submitted", f"pdfco.job.{job_id}")
+    assert submitted and submitted[0].resource["prefect.resource.name"] == "pdf/convert/from/html"
+    succeeded = await _events("pdfco.job.succeeded", f"pdfco.job.{job_id}")
+    assert succeeded[0].payload["operation"] == "pdf/convert/from/html"
+    assert succeeded[0].payload["check_credits"] == by_job[job_id]["check credits"]
+    assert {"credits", "remaining_credits", "duration_seconds"} <= set(succeeded[0].payload)
+    failed = await _events("pdfco.job.failed", f"pdfco.job.{failed_id}")
+    assert failed[0].payload["message"] == "Invalid password"
+    assert await _events("pdfco.credits.low")
+
+    logs = await _logs_of(run_id)
+    assert any(job_id in line for line in logs)
+    # Result links are the one place a presigned URL belongs (that is their point); nowhere else.
+    everything = "\n".join(logs) + str([a.data for a in artifacts if not (a.key or "").startswith("pdfco-result-")])
+    for secret in (emulator.api_key, PASSWORD, "X-Amz-Signature"):
+        assert secret not in everything
+
+
+def test_wait_for_jobs_keeps_successes_beside_failures_and_tracks_progress(emulator: PdfcoEmulator) -> None:
+    credentials = emulator.credentials()
+
+    @flow
+    def batch() -> tuple[UUID, list[Any]]:
+        run_id = get_run_context().flow_run.id  # type: ignore[union-attr]
+        ok = submit_job(credentials, "/v1/pdf/convert/from/html", {"html": "<p>one</p>"})
+        emulator.inject_job_outcome("failed", message="damaged")
+        bad = submit_job(credentials, "/v1/pdf/convert/from/html", {"html": "<p>two</p>"})
+        results = wait_for_jobs(
+            credentials,
+            [ok.job_id, bad.job_id, "NO-SUCH-JOB"],
+            max_wait_seconds=1.0,
+            initial_poll_seconds=0.05,
+            max_poll_seconds=0.1,
+        )
+        return run_id, results
+
+    run_id, results = batch()
+    assert isinstance(results[0], JobResult) and results[0].url
+    assert isinstance(results[1], JobFailed) and results[1].message == "damaged"
+    assert type(results[2]).__name__ == "JobNotFound"
+    progress = [a for a in asyncio.run(_artifacts_of(run_id)) if a.type == "progress"]
+    assert progress and float(progress[-1].data) == 100.0
