@@ -1,0 +1,270 @@
+"""PDF.co's parameter conventions as pydantic types, and the base of every operation's parameter model.
+
+A typed task validates its keyword arguments into one of these models before it opens a connection, so bad
+input costs no credits, and turns the model into PDF.co's payload with ``to_payload()``: camelCase names as the
+docs spell them, lists joined with commas, ``SecretStr`` kept as is (the client reveals it on the wire only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+
+from prefect_pdfco.operations import InvalidParametersError
+
+__all__ = [
+    "MAX_REQUEST_BYTES",
+    "Callback",
+    "InputUrl",
+    "InputUrls",
+    "Lang",
+    "OneBasedPages",
+    "OperationParams",
+    "Pages",
+    "Profiles",
+    "Rect",
+    "SplitPages",
+    "UrlInputParams",
+    "build_params",
+    "camel",
+    "check_request_size",
+    "normalize_pages",
+]
+
+#: PDF.co refuses API requests over 4 MB (D-acct footnote 3); bigger inputs go in by URL.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+_RANGE = re.compile(r"^(!?\d+)(?:-(!?\d*))?$")
+
+
+def normalize_pages(value: object, *, one_based: bool, allow_star: bool) -> str:
+    """Checks PDF.co's page syntax and returns it compact (``"0, 2-4"`` -> ``"0,2-4"``).
+
+    Comma-separated ``N``, ``N-M``, ``N-`` (to the end) and ``!N`` (counted from the end, ``!0`` is the last
+    page); ``*`` (every page on its own) for split only. A list of numbers and ranges is joined with commas.
+
+    Raises:
+        ValueError: The syntax is wrong, a range is reversed, or page 0 is used where pages count from 1.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected page numbers or ranges, got a boolean")
+    if isinstance(value, int):
+        parts = [str(value)]
+    elif isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, Sequence) and all(isinstance(p, (int, str)) and not isinstance(p, bool) for p in value):
+        parts = [str(part) for part in value]
+    else:
+        raise ValueError("expected a string such as '0,2-4' or a list of page numbers and ranges")
+    tokens: list[str] = []
+    for part in parts:
+        token = re.sub(r"\s+", "", part)
+        if not token:
+            raise ValueError("empty page range (a stray comma?)")
+        if token == "*":  # noqa: S105 (a page range, not a password)
+            if not allow_star:
+                raise ValueError("'*' (every page on its own) is accepted by split only")
+            tokens.append(token)
+            continue
+        match = _RANGE.match(token)
+        if match is None:
+            raise ValueError(f"{token!r} is not a page range: use N, N-M, N- or !N (counted from the end)")
+        start, end = match.group(1), match.group(2) or ""
+        for term in (start, end):
+            if one_based and term and not term.startswith("!") and int(term) == 0:
+                raise ValueError("pages count from 1 here: there is no page 0")
+        if end and not start.startswith("!") and not end.startswith("!") and int(end) < int(start):
+            raise ValueError(f"{token!r} ends before it starts")
+        tokens.append(token)
+    return ",".join(tokens)
+
+
+def _check_url(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a URL string (upload local files first with upload_file)")
+    text = value.strip()
+    # ``cache:`` turns on PDF.co's URL cache for the link that follows; filetoken:// is Built-In Files Storage.
+    bare = text[len("cache:") :] if text.lower().startswith("cache:") else text
+    scheme, _, rest = bare.partition("://")
+    if scheme.lower() not in ("http", "https", "filetoken") or not rest.strip("/"):
+        raise ValueError(
+            "not a link PDF.co can fetch: pass an http(s):// or filetoken:// URL (optionally prefixed with "
+            "'cache:'); upload a local file first with upload_file and pass the URL it returns"
+        )
+    return text
+
+
+def _join_urls(value: object) -> str:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or not value:
+        raise ValueError("expected a non-empty list of URLs")
+    urls = [_check_url(item) for item in value]
+    if any("," in url for url in urls):
+        # PDF.co splits the joined value on commas: a comma inside one link would cut it in two.
+        raise ValueError("a URL contains a comma, which PDF.co would read as two URLs; percent-encode it (%2C)")
+    return ",".join(urls)
+
+
+def _check_callback(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text.lower().startswith(("http://", "https://")):
+        raise ValueError("the callback must be an http(s):// URL that PDF.co can POST to")
+    return text
+
+
+def _profiles(value: object) -> str:
+    # PDF.co takes profiles as a string of JSON-ish text, e.g. "{'CheckPermissions': false}".
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("expected a mapping or a JSON string such as {'CheckPermissions': false}")
+
+
+def _json_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except TypeError as error:
+        raise ValueError(f"cannot be sent as JSON: {error}") from None
+
+
+_LANG = re.compile(r"^[a-z]{3}(?:_[a-z]+)?(?:\+[a-z]{3}(?:_[a-z]+)?)*$")
+
+
+def _check_lang(value: object) -> str:
+    # OAS gives ^[a-z]{3}(\+[a-z]{3})*$; PDF.co's n8n node also lists codes such as chi_sim.
+    text = value.strip() if isinstance(value, str) else ""
+    if not _LANG.match(text):
+        raise ValueError("expected OCR language codes such as 'eng' or 'eng+deu'")
+    return text
+
+
+def _rect(value: object) -> str:
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+    elif isinstance(value, Sequence):
+        parts = [str(part) for part in value]
+    else:
+        parts = []
+    try:
+        numbers = [float(part) for part in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 4 or any(number < 0 for number in numbers):
+        raise ValueError("expected 'x, y, width, height' in points (four non-negative numbers)")
+    return ", ".join(f"{number:g}" for number in numbers)
+
+
+#: Pages counted from 0 (most endpoints).
+Pages = Annotated[str, BeforeValidator(partial(normalize_pages, one_based=False, allow_star=False))]
+#: Pages counted from 1 (``pdf/edit/delete-pages``).
+OneBasedPages = Annotated[str, BeforeValidator(partial(normalize_pages, one_based=True, allow_star=False))]
+#: Pages counted from 1, ``*`` for every page on its own (``pdf/split``).
+SplitPages = Annotated[str, BeforeValidator(partial(normalize_pages, one_based=True, allow_star=True))]
+InputUrl = Annotated[str, BeforeValidator(_check_url)]
+#: A list of input links, sent comma-separated as PDF.co's multi-input endpoints expect.
+InputUrls = Annotated[str, BeforeValidator(_join_urls)]
+Callback = Annotated[str, BeforeValidator(_check_callback)]
+Profiles = Annotated[str, BeforeValidator(_profiles)]
+JsonText = Annotated[str, BeforeValidator(_json_text)]
+Lang = Annotated[str, BeforeValidator(_check_lang)]
+Rect = Annotated[str, BeforeValidator(_rect)]
+
+
+def camel(alias: str, default: Any = None, **kwargs: Any) -> Any:
+    """A field sent as ``alias`` (PDF.co's camelCase) and accepted under either its Python name or ``alias``."""
+    return Field(default, validation_alias=AliasChoices(_snake(alias), alias), serialization_alias=alias, **kwargs)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class OperationParams(BaseModel):
+    """The parameters every operation takes, and the payload they become.
+
+    Attributes:
+        name: The output file name (the base name of split parts).
+        expiration: Minutes the output links live, 1 to 1440 (over 60 needs a Business 2 plan or above).
+        callback: A URL PDF.co POSTs the result to when the job ends.
+        profiles: Extra engine options (a mapping, or PDF.co's JSON-ish string).
+        extra: PDF.co parameters we do not model, merged last into the payload (they win).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str | None = Field(None, min_length=1)
+    expiration: int | None = Field(None, ge=1, le=1440, strict=True)
+    callback: Callback | None = None
+    profiles: Profiles | None = None
+    extra: dict[str, Any] | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """PDF.co's parameters: docs names, unset options left out (PDF.co's defaults apply), ``extra`` last."""
+        payload = self.model_dump(by_alias=True, exclude_none=True, exclude={"extra"})
+        payload.update(self.extra or {})
+        return payload
+
+
+class UrlInputParams(OperationParams):
+    """Parameters of an operation on one input document.
+
+    Attributes:
+        url: The input's link (http(s), ``filetoken://``, optionally ``cache:``-prefixed).
+        password: The input PDF's password.
+        http_username: User name for fetching ``url`` (HTTP basic auth).
+        http_password: Password for fetching ``url``.
+    """
+
+    url: InputUrl
+    password: SecretStr | None = None
+    http_username: str | None = Field(None, serialization_alias="httpusername")
+    http_password: SecretStr | None = Field(None, serialization_alias="httppassword")
+
+
+M = TypeVar("M", bound=OperationParams)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    message = str(error.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return f"{where}: {message}" if where else message
+
+
+def build_params(model: type[M], operation: str, values: Mapping[str, Any]) -> M:
+    """Validates a task's keyword arguments into ``model``.
+
+    Raises:
+        InvalidParametersError: Naming each bad parameter and why, never its value (it may be a password).
+    """
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as error:
+        lines = [_describe(item) for item in error.errors(include_url=False, include_input=False)]
+        # ``from None``: pydantic's own message quotes the input values, passwords included.
+        raise InvalidParametersError(operation, lines) from None
+
+
+def check_request_size(operation: str, payload: Mapping[str, Any]) -> None:
+    """Refuses a payload over PDF.co's 4 MB request cap before it is sent.
+
+    Raises:
+        InvalidParametersError: The JSON body would exceed 4 MB.
+    """
+    size = len(json.dumps(payload, default=str).encode())
+    if size > MAX_REQUEST_BYTES:
+        raise InvalidParametersError(
+            operation,
+            [f"the request would be {size / 1_048_576:.1f} MB; PDF.co refuses requests over 4 MB: upload the "
+             "content first (upload_file) and pass its URL"],
+        )  # fmt: skip

@@ -1,0 +1,49 @@
+"""Typed tasks for the PDF.co operations people use most.
+
+Each takes the credentials block first, validates its keyword arguments (no request, no credits, when they
+are wrong: ``InvalidParametersError``), submits one background job and returns its ``JobSubmission``. Like
+``submit_job``, they are never retried by Prefect and a flow retried after a crash gets its job back instead
+of paying again. Hand the ``job_id`` to ``wait_for_job`` (or ``check_job``) for the result. Every other
+operation of ``prefect_pdfco.operations.OPERATIONS`` is reachable through ``submit_job``.
+"""
+
+from __future__ import annotations
+
+from prefect_pdfco._operation_params import FormFieldValue, ImageAnnotation, TextAnnotation
+from prefect_pdfco.tasks.barcodes import generate_barcode, read_barcodes
+from prefect_pdfco.tasks.convert import document_to_pdf, html_to_pdf, image_to_pdf, url_to_pdf
+from prefect_pdfco.tasks.edit import add_to_pdf, compress_pdf, make_searchable, replace_text
+from prefect_pdfco.tasks.extract import pdf_to_csv, pdf_to_html, pdf_to_json, pdf_to_text
+from prefect_pdfco.tasks.pages import delete_pages, merge_pdfs, rotate_pages, split_pdf
+from prefect_pdfco.tasks.parse import find_text, parse_document, parse_invoice, pdf_info
+from prefect_pdfco.tasks.security import add_password, remove_password
+
+__all__ = [
+    "FormFieldValue",
+    "ImageAnnotation",
+    "TextAnnotation",
+    "add_password",
+    "add_to_pdf",
+    "compress_pdf",
+    "delete_pages",
+    "document_to_pdf",
+    "find_text",
+    "generate_barcode",
+    "html_to_pdf",
+    "image_to_pdf",
+    "make_searchable",
+    "merge_pdfs",
+    "parse_document",
+    "parse_invoice",
+    "pdf_info",
+    "pdf_to_csv",
+    "pdf_to_html",
+    "pdf_to_json",
+    "pdf_to_text",
+    "read_barcodes",
+    "remove_password",
+    "replace_text",
+    "rotate_pages",
+    "split_pdf",
+    "url_to_pdf",
+]
