@@ -1,0 +1,167 @@
+"""Where downloads land: a local directory or a Prefect storage block, always through a temporary file.
+
+Every download is staged in a temporary file and only then delivered, so no reader ever sees a partial file:
+
+- a directory (``str``/``Path``) or a ``LocalFileSystem`` block: the temporary file is created in the
+  destination directory itself (same file system), flushed, fsynced and ``os.replace``-d onto the final name;
+- an object-storage block with ``upload_from_path`` (prefect-aws ``S3Bucket``, prefect-gcp ``GcsBucket``,
+  prefect-azure ``AzureBlobStorageContainer``): staged in a private temporary directory, then uploaded from
+  disk by the block (streamed, whatever the size);
+- a ``RemoteFileSystem`` block: staged likewise, then ``put_file`` through its fsspec file system (streamed);
+- any other block with ``write_path(path, content: bytes)``: staged likewise, then handed over as bytes. That
+  interface takes the whole content at once, so only there does memory grow with the file.
+
+The temporary file is removed in ``finally`` whatever happens, cancellation included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import anyio
+import anyio.to_thread
+from prefect.filesystems import LocalFileSystem, RemoteFileSystem
+
+from prefect_pdfco._names import path_inside
+
+__all__ = ["Destination", "Staging", "Target", "resolve_destination", "staging"]
+
+#: A directory, or a Prefect storage block (see the module docstring for what each kind gets). Blocks are
+#: told apart by duck typing, so the alias cannot be narrower than ``object``.
+Destination: TypeAlias = "str | os.PathLike[str] | object"
+
+TargetKind = Literal["directory", "upload_from_path", "fsspec", "write_path"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved destination: a local directory, or a block and how to hand files to it."""
+
+    kind: TargetKind
+    directory: Path | None = None
+    block: Any = None
+
+
+def resolve_destination(destination: Destination) -> Target:
+    """Works out how to deliver files to ``destination``.
+
+    Raises:
+        TypeError: Neither a path nor a block with ``upload_from_path`` or ``write_path``.
+    """
+    if isinstance(destination, (str, os.PathLike)):
+        return Target("directory", directory=Path(os.fspath(destination)).expanduser())
+    if isinstance(destination, LocalFileSystem):
+        # Same resolution as LocalFileSystem itself: basepath, else the working directory.
+        base = Path(destination.basepath).expanduser() if destination.basepath else Path(".")
+        return Target("directory", directory=base.resolve())
+    if callable(getattr(destination, "upload_from_path", None)):
+        return Target("upload_from_path", block=destination)
+    if isinstance(destination, RemoteFileSystem):
+        return Target("fsspec", block=destination)
+    if callable(getattr(destination, "write_path", None)):
+        return Target("write_path", block=destination)
+    raise TypeError(
+        "destination must be a directory path or a Prefect storage block with upload_from_path or write_path "
+        f"(LocalFileSystem, RemoteFileSystem, S3Bucket...), not {type(destination).__name__}"
+    )
+
+
+async def _call_block(block: Any, method: str, *args: Any) -> Any:
+    """Calls a block method without blocking the event loop: its async twin (``a<method>``) when it has one,
+    else the sync method in a worker thread (where Prefect's dual sync/async methods run synchronously)."""
+    twin = getattr(block, f"a{method}", None)
+    if twin is not None and inspect.iscoroutinefunction(twin):
+        return await twin(*args)
+    result = await anyio.to_thread.run_sync(functools.partial(getattr(block, method), *args))
+    if inspect.isawaitable(result):  # an older sync_compatible method may still hand back a coroutine
+        result = await result
+    return result
+
+
+def _put_with_fsspec(block: RemoteFileSystem, local: str, name: str) -> str:
+    remote: str = block._resolve_path(name)  # the block's own resolution and base-path containment checks
+    parent = remote.rsplit("/", 1)[0]
+    block.filesystem.makedirs(parent, exist_ok=True)
+    block.filesystem.put_file(local, remote)
+    return remote
+
+
+class Staging:
+    """A temporary file being filled, and the one way to deliver it under its final name.
+
+    Attributes:
+        handle: The open temporary file (binary, read/write).
+        path: Its path.
+    """
+
+    def __init__(self, target: Target, handle: anyio.AsyncFile[bytes], path: Path) -> None:
+        self.target = target
+        self.handle = handle
+        self.path = path
+        self.delivered = False
+
+    async def deliver(self, name: str) -> str:
+        """Puts the staged file at ``name`` (already sanitised) in the destination and returns where it is.
+
+        Returns:
+            The absolute local path, or the path the block reports (within the block).
+        """
+        await self.handle.flush()
+        target = self.target
+        if target.kind == "directory":
+            assert target.directory is not None
+            final = path_inside(target.directory, name)
+            # The bytes must be on disk before the name points at them, or a crash could leave an empty file.
+            await anyio.to_thread.run_sync(os.fsync, self.handle.wrapped.fileno())
+            await self.handle.aclose()  # Windows cannot rename an open file
+            await anyio.to_thread.run_sync(os.replace, self.path, final)
+            self.delivered = True
+            return str(final)
+        await self.handle.aclose()
+        if target.kind == "upload_from_path":
+            where = await _call_block(target.block, "upload_from_path", str(self.path), name)
+        elif target.kind == "fsspec":
+            where = await anyio.to_thread.run_sync(_put_with_fsspec, target.block, str(self.path), name)
+        else:
+            content = await anyio.Path(self.path).read_bytes()
+            where = await _call_block(target.block, "write_path", name, content)
+        self.delivered = True
+        return where if isinstance(where, str) and where else name
+
+
+@asynccontextmanager
+async def staging(target: Target) -> AsyncIterator[Staging]:
+    """A temporary file for ``target``, removed on exit (a delivered one was renamed away already).
+
+    In a destination directory the file is hidden (``.pdfco-*.part``) and created with ``mkstemp`` (mode
+    0600, a name nobody can predict); for blocks it lives in a private temporary directory.
+    """
+    own_dir: str | None = None
+    if target.directory is not None:
+        directory = target.directory
+        await anyio.to_thread.run_sync(functools.partial(directory.mkdir, parents=True, exist_ok=True))
+    else:
+        own_dir = await anyio.to_thread.run_sync(functools.partial(tempfile.mkdtemp, prefix="pdfco-"))
+        directory = Path(own_dir)
+    fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".pdfco-", suffix=".part")
+    path = Path(temp_name)
+    try:
+        async with await anyio.open_file(fd, "w+b") as handle:
+            yield Staging(target, handle, path)
+    finally:
+        # Whatever happened (error, cancellation), no partial file stays behind. Sync calls on purpose: a
+        # cancelled task must not be interrupted again while it cleans up.
+        with contextlib.suppress(FileNotFoundError):  # after os.replace the name is gone already
+            os.unlink(path)
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)

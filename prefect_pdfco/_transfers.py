@@ -1,0 +1,215 @@
+"""The steps behind ``files``: which links a result has, and landing one link at a destination."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeAlias
+
+import httpx
+
+from prefect_pdfco._download import FileSink, MemorySink, Transfer, transfer
+from prefect_pdfco._names import dedupe_name, filename_from_url
+from prefect_pdfco._redact import safe_url
+from prefect_pdfco._retry import RetryPolicy
+from prefect_pdfco._storage import Destination, resolve_destination, staging
+from prefect_pdfco.exceptions import ResultNotReadyError, ResultTooLargeError, UnexpectedResponseError
+from prefect_pdfco.models import JobResult, JobStatus
+
+__all__ = [
+    "LINK_LIST_MAX_BYTES",
+    "Landed",
+    "Parts",
+    "ResultRef",
+    "decode_text",
+    "fetch_bytes",
+    "land",
+    "land_parts",
+    "parse_json",
+    "part_links",
+    "result_link",
+]
+
+#: A result to fetch: a ``JobResult`` (its ``url``/``urls`` and ``output_link_valid_till``) or a URL.
+ResultRef: TypeAlias = JobResult | str
+# A list of part links is about 2 KB per part: ample for any split, and small enough to hold in memory.
+LINK_LIST_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _checked_url(url: str) -> str:
+    url = url.strip()
+    if not url.lower().startswith(("https://", "http://")):
+        raise ValueError(f"expected an http(s) result link, got {safe_url(url)!r}")
+    return url
+
+
+def _require_success(result: JobResult) -> None:
+    if result.status is not JobStatus.SUCCESS:
+        raise ResultNotReadyError(f"job {result.job_id} is {result.status.value}: it has no result to fetch")
+
+
+def result_link(result: ResultRef) -> tuple[str, datetime | None]:
+    """The single URL of a result and its ``output_link_valid_till``. Makes no request.
+
+    Raises:
+        ResultNotReadyError: A ``JobResult`` that is not ``success``, or has no ``url``.
+        ValueError: Not an http(s) URL.
+    """
+    if isinstance(result, str):
+        return _checked_url(result), None
+    _require_success(result)
+    if not result.url:
+        hint = " (it has several: use download_result_files)" if result.urls else ""
+        raise ResultNotReadyError(f"job {result.job_id} reported no result url{hint}")
+    return _checked_url(result.url), result.output_link_valid_till
+
+
+@dataclass(frozen=True)
+class Landed:
+    """One file delivered: where it is (local path or path in the block) and what ``transfer`` measured."""
+
+    where: str
+    url: str
+    transfer: Transfer
+
+
+async def land(
+    http: httpx.AsyncClient,
+    url: str,
+    destination: Destination,
+    name: str,
+    *,
+    valid_till: datetime | None,
+    retry_policy: RetryPolicy,
+    content: bytes | None = None,
+    content_type: str | None = None,
+) -> Landed:
+    """Streams ``url`` (or writes ``content`` already fetched from it) to ``destination`` under ``name``.
+
+    ``name`` must be sanitised already. Nothing is left behind when this fails or is cancelled.
+    """
+    target = resolve_destination(destination)
+    async with staging(target) as stage:
+        if content is None:
+            done = await transfer(http, url, FileSink(stage.handle), valid_till=valid_till, retry_policy=retry_policy)
+        else:
+            await stage.handle.write(content)
+            done = Transfer(size=len(content), sha256=hashlib.sha256(content).hexdigest(), content_type=content_type)
+        where = await stage.deliver(name)
+    return Landed(where=where, url=url, transfer=done)
+
+
+async def fetch_bytes(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    valid_till: datetime | None,
+    retry_policy: RetryPolicy,
+    max_bytes: int,
+) -> tuple[bytes, Transfer]:
+    """The whole content of a link, refused beyond ``max_bytes`` (see ``ResultTooLargeError``)."""
+    sink = MemorySink(max_bytes, url)
+    done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy, max_bytes=max_bytes)
+    return bytes(sink.data), done
+
+
+def decode_text(content: bytes, content_type: str | None, encoding: str | None = None) -> str:
+    """Text from bytes: the given encoding, else the declared charset, else UTF-8 (a BOM is dropped)."""
+    charset = encoding
+    if charset is None and content_type:
+        charset = httpx.Response(200, headers={"content-type": content_type}).charset_encoding
+    try:
+        codec = codecs.lookup(charset or "utf-8-sig").name
+    except LookupError:
+        codec = "utf-8-sig"
+    if codec == "utf-8":
+        codec = "utf-8-sig"  # PDF.co's text outputs may start with a BOM; it is not part of the text
+    return content.decode(codec, errors="replace")
+
+
+def _link_list(content: bytes) -> list[str] | None:
+    """The part links of async split's JSON list, or None when the JSON is anything else."""
+    try:
+        value = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(item, str) and item.strip().lower().startswith(("https://", "http://")) for item in value)
+    ):
+        return [item.strip() for item in value]
+    return None
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The links of a result's files; ``content`` holds the single file when probing fetched it already."""
+
+    links: list[str]
+    valid_till: datetime | None
+    content: bytes | None = None
+    content_type: str | None = None
+
+
+async def part_links(http: httpx.AsyncClient, result: ResultRef, *, retry_policy: RetryPolicy) -> Parts:
+    """Every file of a result: ``urls`` when the result lists them, the links inside an async split's JSON
+    list, else the result's one link.
+
+    A ``.json`` link is fetched (up to 16 MB) to see whether it is a list of links; when it is not, its
+    content is kept so that it is not fetched twice.
+    """
+    if isinstance(result, JobResult) and result.urls:
+        _require_success(result)
+        return Parts([_checked_url(link) for link in result.urls], result.output_link_valid_till)
+    url, valid_till = result_link(result)
+    if not httpx.URL(url).path.lower().endswith(".json"):
+        return Parts([url], valid_till)
+    try:
+        content, done = await fetch_bytes(
+            http, url, valid_till=valid_till, retry_policy=retry_policy, max_bytes=LINK_LIST_MAX_BYTES
+        )
+    except ResultTooLargeError:
+        return Parts([url], valid_till)  # too big to be a list of links: an ordinary (large) JSON result
+    links = _link_list(content)
+    if links is None:
+        return Parts([url], valid_till, content=content, content_type=done.content_type)
+    return Parts(links, valid_till)
+
+
+async def land_parts(
+    http: httpx.AsyncClient, parts: Parts, destination: Destination, *, retry_policy: RetryPolicy
+) -> list[Landed]:
+    """Lands every part, one after the other, under distinct sanitised names."""
+    taken: set[str] = set()
+    landed: list[Landed] = []
+    for link in parts.links:
+        name = dedupe_name(filename_from_url(link), taken)
+        landed.append(
+            await land(
+                http,
+                link,
+                destination,
+                name,
+                valid_till=parts.valid_till,
+                retry_policy=retry_policy,
+                content=parts.content,
+                content_type=parts.content_type,
+            )
+        )
+    return landed
+
+
+def parse_json(content: bytes, url: str) -> Any:
+    """JSON from a result's bytes.
+
+    Raises:
+        UnexpectedResponseError: The content is not JSON.
+    """
+    try:
+        return json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise UnexpectedResponseError(f"the result is not JSON ({error})", endpoint=safe_url(url)) from error
