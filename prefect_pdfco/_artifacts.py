@@ -156,6 +156,9 @@ def operation_name(endpoint: str) -> str:
 
 
 def _emit(event: str, record: JobRecord, **payload: Any) -> None:
+    # Outside a flow or task run there is no one to tell, and emitting would start an ephemeral Prefect server.
+    if _flow_run_id() is None:
+        return
     try:
         emit_event(
             event,
@@ -177,7 +180,7 @@ def _emit(event: str, record: JobRecord, **payload: Any) -> None:
 
 def note_credits(remaining: int | None, *, threshold: int | None, account: str) -> None:
     """Emits ``pdfco.credits.low`` once per flow run and account when the balance is under the threshold."""
-    if remaining is None or threshold is None or remaining >= threshold:
+    if remaining is None or threshold is None or remaining >= threshold or _flow_run_id() is None:
         return
     key = (_flow_run_id() or "", account)
     with _lock:
