@@ -206,7 +206,9 @@ BAD_INPUT: list[tuple[str, Callable[..., Any], dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("task", "arguments", "expected"), [row[1:] for row in BAD_INPUT], ids=[r[0] for r in BAD_INPUT])
+@pytest.mark.parametrize(
+    ("task", "arguments", "expected"), [row[1:] for row in BAD_INPUT], ids=[r[0] for r in BAD_INPUT]
+)
 async def test_bad_input_raises_before_any_request(
     credentials: PdfcoCredentials,
     pdfco: respx.MockRouter,
@@ -254,3 +256,13 @@ def test_every_typed_task_is_a_crash_safe_submit_with_a_readable_run_name() -> N
         doc = task.fn.__doc__ or ""
         for heading in ("Args:", "Returns:", "Raises:", "Example:", "@flow", "credentials:"):
             assert heading in doc, (name, heading)
+
+
+def test_typed_tasks_and_the_catalogue_are_public() -> None:
+    import prefect_pdfco
+
+    for name in [*typed.__all__, "get_operation", "Operation", "OutputKind", "InvalidParametersError"]:
+        assert name in prefect_pdfco.__all__
+        assert getattr(prefect_pdfco, name) is getattr(typed, name, None) or hasattr(prefect_pdfco, name)
+    assert prefect_pdfco.html_to_pdf is typed.html_to_pdf
+    assert prefect_pdfco.UnknownOperationError is UnknownOperationError
