@@ -20,6 +20,7 @@ from prefect_pdfco.operations import InvalidParametersError
 __all__ = [
     "MAX_REQUEST_BYTES",
     "Callback",
+    "Expiration",
     "InputUrl",
     "InputUrls",
     "Lang",
@@ -147,6 +148,13 @@ def _check_lang(value: object) -> str:
     return text
 
 
+def _expiration(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1440:
+        # Precision is one minute; PDF.co's default is 60 and plans below Business 2 stop there.
+        raise ValueError("expected whole minutes from 1 to 1440 (24 h; over 60 needs a Business 2 plan or above)")
+    return value
+
+
 def _rect(value: object) -> str:
     if isinstance(value, str):
         parts = [part.strip() for part in value.split(",")]
@@ -176,6 +184,7 @@ Callback = Annotated[str, BeforeValidator(_check_callback)]
 Profiles = Annotated[str, BeforeValidator(_profiles)]
 JsonText = Annotated[str, BeforeValidator(_json_text)]
 Lang = Annotated[str, BeforeValidator(_check_lang)]
+Expiration = Annotated[int, BeforeValidator(_expiration)]
 Rect = Annotated[str, BeforeValidator(_rect)]
 
 
@@ -202,7 +211,7 @@ class OperationParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str | None = Field(None, min_length=1)
-    expiration: int | None = Field(None, ge=1, le=1440, strict=True)
+    expiration: Expiration | None = None
     callback: Callback | None = None
     profiles: Profiles | None = None
     extra: dict[str, Any] | None = None

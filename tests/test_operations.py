@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import respx
 
-from prefect_pdfco import PdfcoCredentials, PdfcoError
+from prefect_pdfco import PdfcoCredentials, PdfcoError, operations
 from prefect_pdfco import tasks as typed
 from prefect_pdfco._polling import DEFAULT_POLL_POLICY
 from prefect_pdfco.operations import (
@@ -183,8 +183,9 @@ BAD_INPUT: list[tuple[str, Callable[..., Any], dict[str, Any], str]] = [
     ("bad angle", typed.rotate_pages, {"url": URL, "angle": 45}, "angle: expected 90, 180, 270"),
     ("zero angle", typed.rotate_pages, {"url": URL, "angle": 0}, "angle: expected 90"),
     ("full turn", typed.rotate_pages, {"url": URL, "angle": 360}, "angle: expected 90"),
-    ("expiration 0", typed.pdf_info, {"url": URL, "expiration": 0}, "expiration:"),
-    ("expiration > 24 h", typed.merge_pdfs, {"urls": [URL], "expiration": 1441}, "expiration:"),
+    ("expiration 0", typed.pdf_info, {"url": URL, "expiration": 0}, "expiration: expected whole minutes from 1"),
+    ("expiration > 24 h", typed.merge_pdfs, {"urls": [URL], "expiration": 1441}, "expiration: expected whole"),
+    ("expiration in hours", typed.split_pdf, {"url": URL, "expiration": 1.5}, "to 1440 (24 h"),
     ("local path", typed.pdf_info, {"url": "/tmp/in.pdf"}, "url: not a link PDF.co can fetch"),
     ("no urls", typed.merge_pdfs, {"urls": []}, "urls: expected a non-empty list"),
     ("comma in a url", typed.merge_pdfs, {"urls": [URL, "https://x/a,b.pdf"]}, "contains a comma"),
@@ -261,8 +262,7 @@ def test_every_typed_task_is_a_crash_safe_submit_with_a_readable_run_name() -> N
 def test_typed_tasks_and_the_catalogue_are_public() -> None:
     import prefect_pdfco
 
-    for name in [*typed.__all__, "get_operation", "Operation", "OutputKind", "InvalidParametersError"]:
-        assert name in prefect_pdfco.__all__
-        assert getattr(prefect_pdfco, name) is getattr(typed, name, None) or hasattr(prefect_pdfco, name)
-    assert prefect_pdfco.html_to_pdf is typed.html_to_pdf
-    assert prefect_pdfco.UnknownOperationError is UnknownOperationError
+    for name in typed.__all__:
+        assert name in prefect_pdfco.__all__ and getattr(prefect_pdfco, name) is getattr(typed, name)
+    for name in ("get_operation", "Operation", "OutputKind", "InvalidParametersError", "UnknownOperationError"):
+        assert name in prefect_pdfco.__all__ and getattr(prefect_pdfco, name) is getattr(operations, name)
