@@ -165,7 +165,8 @@ class _Item(BaseModel):
 class TextAnnotation(_Item):
     """Text to draw on pages (``annotations[]`` of ``/v1/pdf/edit/add``).
 
-    Coordinates are points from the top-left corner of the page; ``pages`` counts from 0 (default: the first).
+    Coordinates are points from the top-left corner of the page; ``pages`` counts from 0. PDF.co's own n8n node
+    documents the first page as the default (the emulator stamps every page): pass ``pages`` explicitly.
     """
 
     text: str = Field(min_length=1)

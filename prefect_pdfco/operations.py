@@ -101,9 +101,9 @@ class OutputKind(str, Enum):
 
 
 # How often to check, by kind of work. Each check costs 2 credits, so the first check waits for about as long as
-# the smallest job of that kind takes, and the backoff (x1.5 per check, capped) covers the big ones.
-#: Page shuffling, text extraction, security, info: pure PDF manipulation, done in a second or two.
-QUICK = DEFAULT_POLL_POLICY
+# the smallest job of that kind takes, and the backoff (x1.5 per check, capped) covers the big ones. Page
+# shuffling, text extraction, security and info are pure PDF manipulation, done in a second or two: they keep
+# the default policy (2 s, growing to 30 s).
 #: HTML, web pages and office documents go through a browser or office renderer: a few seconds at least.
 RENDER = PollPolicy(initial_seconds=3.0, multiplier=1.5, max_seconds=30.0)
 #: Re-encoding images (compress, optimize) and mixed-format merges scale with the input's size. The KB advises
@@ -112,7 +112,7 @@ HEAVY = PollPolicy(initial_seconds=5.0, multiplier=1.5, max_seconds=30.0)
 #: AI models (invoice parser, table detection, JSON "with AI", auto-rotate): seconds to a minute per document.
 AI = PollPolicy(initial_seconds=5.0, multiplier=1.5, max_seconds=30.0)
 #: OCR. PDF.co's KB advises 60-100 s before the first check of an OCR job; a one-page scan is done sooner, so
-#: we start at 10 s and let the backoff reach the cap (about 60 s in after four checks) for long scans.
+#: we start at 10 s: checks come at about 10, 25, 48 and 78 s, then every 30 s (8 credits in the first 80 s).
 OCR = PollPolicy(initial_seconds=10.0, multiplier=1.5, max_seconds=30.0)
 
 
