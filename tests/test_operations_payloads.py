@@ -170,3 +170,23 @@ async def test_extra_wins_over_modelled_options(credentials: PdfcoCredentials, p
     route = pdfco.post(f"{API}/v1/pdf/convert/to/text").mock(return_value=httpx.Response(200, json=SUBMITTED))
     await typed.pdf_to_text.fn(credentials, IN, pages="0", extra={"pages": "1", "lineEnding": "LF"})
     assert json.loads(route.calls.last.request.content) == {"url": IN, "pages": "1", "lineEnding": "LF", "async": True}
+
+
+def test_a_flow_retried_after_a_crash_reattaches_to_its_typed_job(
+    credentials: PdfcoCredentials, pdfco: respx.MockRouter
+) -> None:
+    from prefect import flow
+
+    route = pdfco.post(f"{API}/v1/pdf/merge").mock(return_value=httpx.Response(200, json=SUBMITTED))
+    attempts: list[str] = []
+
+    @flow(retries=1, retry_delay_seconds=0)
+    def crashing_flow() -> str:
+        job = typed.merge_pdfs(credentials, [IN, IN], password="doc-pw")
+        attempts.append(job.job_id)
+        if len(attempts) == 1:
+            raise RuntimeError("worker died right after the submit")
+        return job.job_id
+
+    assert crashing_flow() == "J1"
+    assert attempts == ["J1", "J1"] and route.call_count == 1  # paid once
