@@ -5,21 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from prefect.cache_policies import CachePolicy
 from prefect.context import TaskRunContext
+from pydantic import SecretStr
 
 from prefect_pdfco import _artifacts
 from prefect_pdfco._logging import run_logger
-from prefect_pdfco._redact import jsonable
+from prefect_pdfco._redact import SENSITIVE_PARAMS, jsonable
 from prefect_pdfco.models import JobSubmission
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from prefect_pdfco.credentials import PdfcoCredentials
 
 __all__ = ["SUBMIT_TASK_OPTIONS", "SubmitCachePolicy", "submit_and_record"]
@@ -49,7 +49,11 @@ class SubmitCachePolicy(CachePolicy):
             "flow_run": str(task_ctx.task_run.flow_run_id),
             "task": task_ctx.task.name,
             "host": getattr(inputs.get("credentials"), "base_url", ""),
-            "inputs": {key: jsonable(value) for key, value in inputs.items() if key != "credentials"},
+            "inputs": {
+                key: _fingerprint_secrets(value, salt=str(task_ctx.task_run.flow_run_id))
+                for key, value in inputs.items()
+                if key != "credentials"
+            },
         }
         digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
         slot = (str(task_ctx.task_run.flow_run_id), task_ctx.task_run.flow_run_run_count, digest)
@@ -57,6 +61,32 @@ class SubmitCachePolicy(CachePolicy):
             call = _identical_calls.get(slot, 0)
             _identical_calls[slot] = call + 1
         return f"pdfco-submit-{digest[:32]}-{call}"
+
+
+def _fingerprint_secrets(value: Any, *, salt: str) -> Any:
+    """``jsonable(value)`` with every password replaced by a slow salted hash of it.
+
+    Two submits that differ only in a password must get different keys, yet the key (stored by Prefect as a
+    file name) must not let anyone test guesses of a weak password cheaply: PBKDF2 makes each guess cost.
+    """
+    if isinstance(value, SecretStr):
+        return _slow_hash(value.get_secret_value(), salt)
+    if isinstance(value, Mapping):
+        return {
+            str(key): _slow_hash(item, salt)
+            if str(key).lower() in SENSITIVE_PARAMS and isinstance(item, (str, SecretStr))
+            else _fingerprint_secrets(item, salt=salt)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_fingerprint_secrets(item, salt=salt) for item in value]
+    return jsonable(value)
+
+
+def _slow_hash(secret: str | SecretStr, salt: str) -> str:
+    if isinstance(secret, SecretStr):
+        secret = secret.get_secret_value()
+    return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt.encode(), 100_000).hex()
 
 
 _identical_calls: dict[tuple[str, int, str], int] = {}

@@ -329,3 +329,19 @@ def test_the_api_key_appears_in_no_log_record_or_error(
 @pytest.fixture(autouse=True)
 def _quiet_respx_leftovers() -> Iterator[None]:
     yield
+
+
+def test_cache_keys_tell_passwords_apart_without_revealing_them() -> None:
+    import hashlib
+
+    from pydantic import SecretStr
+
+    from prefect_pdfco._submit import _fingerprint_secrets
+
+    first = _fingerprint_secrets({"url": "u", "password": "hunter2", "pages": [1, 2]}, salt="run-1")
+    second = _fingerprint_secrets({"url": "u", "password": SecretStr("hunter3")}, salt="run-1")
+    assert first["url"] == "u" and first["pages"] == [1, 2]
+    assert first["password"] != second["password"]
+    assert _fingerprint_secrets(SecretStr("hunter2"), salt="run-1") == first["password"]
+    text = str(first) + str(second)
+    assert "hunter" not in text and hashlib.sha256(b"hunter2").hexdigest() not in text
