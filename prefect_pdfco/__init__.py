@@ -16,6 +16,7 @@ from prefect_pdfco.exceptions import (
     FileTooLargeError,
     FileTransferError,
     InsufficientCreditsError,
+    InvalidParametersError,
     JobAborted,
     JobError,
     JobFailed,
@@ -33,6 +34,7 @@ from prefect_pdfco.exceptions import (
     ResultTooLargeError,
     ServerError,
     UnexpectedResponseError,
+    UnknownOperationError,
 )
 from prefect_pdfco.files import (
     DownloadedFile,
@@ -44,13 +46,7 @@ from prefect_pdfco.files import (
 )
 from prefect_pdfco.jobs import check_job, submit_job, wait_for_job, wait_for_jobs
 from prefect_pdfco.models import JobResult, JobStatus, JobSubmission
-from prefect_pdfco.operations import (
-    InvalidParametersError,
-    Operation,
-    OutputKind,
-    UnknownOperationError,
-    get_operation,
-)
+from prefect_pdfco.operations import Operation, OutputKind, get_operation
 from prefect_pdfco.tasks import (
     FormFieldValue,
     ImageAnnotation,

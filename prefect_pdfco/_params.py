@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
-from prefect_pdfco.operations import InvalidParametersError
+from prefect_pdfco.exceptions import InvalidParametersError
 
 __all__ = [
     "MAX_REQUEST_BYTES",

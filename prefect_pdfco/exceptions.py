@@ -21,6 +21,8 @@ The tree::
     │   ├── ResultExpiredError      the result link has expired (valid_till); refused without a request
     │   ├── ResultNotReadyError     404 NoSuchKey on a result link: the job is not done (or the file is gone)
     │   └── ResultTooLargeError     a text or JSON result over the size limit of fetch_result_text/json
+    ├── InvalidParametersError      a typed task's parameters failed validation; nothing was sent (also ValueError)
+    ├── UnknownOperationError       no catalogue operation has this name or path (also KeyError)
     └── LocalFileError              a local file cannot be uploaded (path)
         ├── LocalFileNotFoundError  missing, or not a regular file; also a FileNotFoundError
         └── FileTooLargeError       over PDF.co's 2 GB upload limit; refused before any request
@@ -45,6 +47,7 @@ __all__ = [
     "FileTooLargeError",
     "FileTransferError",
     "InsufficientCreditsError",
+    "InvalidParametersError",
     "JobAborted",
     "JobError",
     "JobFailed",
@@ -62,6 +65,7 @@ __all__ = [
     "ResultTooLargeError",
     "ServerError",
     "UnexpectedResponseError",
+    "UnknownOperationError",
 ]
 
 
@@ -431,3 +435,43 @@ class FileTooLargeError(LocalFileError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.path, self.message), {"size": self.size, "limit": self.limit})
+
+
+class InvalidParametersError(PdfcoError, ValueError):
+    """Parameters of a typed operation task failed validation; raised before any request (no credits spent).
+
+    Attributes:
+        operation: The operation's name, e.g. ``"split"``.
+        errors: One readable line per problem (field and reason; never the value, which may be a password).
+    """
+
+    def __init__(self, operation: str, errors: list[str]) -> None:
+        self.operation = operation
+        self.errors = list(errors)
+        detail = "; ".join(self.errors) or "invalid parameters"
+        super().__init__(f"{operation}: {detail} (nothing was sent to PDF.co)")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Prefect pickles task exceptions into states.
+        return (type(self), (self.operation, self.errors))
+
+
+class UnknownOperationError(PdfcoError, KeyError):
+    """No operation in the catalogue has this name or path; the message lists the closest ones."""
+
+    def __init__(self, wanted: str, suggestions: list[str]) -> None:
+        self.wanted = wanted
+        self.suggestions = list(suggestions)
+        hint = f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        self.message = (
+            f"Unknown PDF.co operation {wanted!r}.{hint} Pass a name from prefect_pdfco.operations.OPERATIONS, "
+            "a documented path such as '/v1/pdf/merge', or call submit_job with any endpoint."
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ would print the message as a quoted repr.
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.wanted, self.suggestions))

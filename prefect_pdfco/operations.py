@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco.client import normalize_endpoint
-from prefect_pdfco.exceptions import PdfcoError
+from prefect_pdfco.exceptions import InvalidParametersError, UnknownOperationError
 
 __all__ = [
     "OPERATIONS",
@@ -29,46 +29,6 @@ __all__ = [
     "UnknownOperationError",
     "get_operation",
 ]
-
-
-class InvalidParametersError(PdfcoError, ValueError):
-    """Parameters of a typed operation task failed validation; raised before any request (no credits spent).
-
-    Attributes:
-        operation: The operation's name, e.g. ``"split"``.
-        errors: One readable line per problem (field and reason; never the value, which may be a password).
-    """
-
-    def __init__(self, operation: str, errors: list[str]) -> None:
-        self.operation = operation
-        self.errors = list(errors)
-        detail = "; ".join(self.errors) or "invalid parameters"
-        super().__init__(f"{operation}: {detail} (nothing was sent to PDF.co)")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Prefect pickles task exceptions into states.
-        return (type(self), (self.operation, self.errors))
-
-
-class UnknownOperationError(PdfcoError, KeyError):
-    """No operation in the catalogue has this name or path; the message lists the closest ones."""
-
-    def __init__(self, wanted: str, suggestions: list[str]) -> None:
-        self.wanted = wanted
-        self.suggestions = list(suggestions)
-        hint = f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
-        self.message = (
-            f"Unknown PDF.co operation {wanted!r}.{hint} Pass a name from prefect_pdfco.operations.OPERATIONS, "
-            "a documented path such as '/v1/pdf/merge', or call submit_job with any endpoint."
-        )
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        # KeyError's own __str__ would print the message as a quoted repr.
-        return self.message
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.wanted, self.suggestions))
 
 
 class OutputKind(str, Enum):
