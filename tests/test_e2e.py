@@ -166,23 +166,36 @@ async def test_served_quickstart_runs_to_completion_on_a_real_server(
         pytest.skip(f"{QUICKSTART} has not landed yet (the example flows are a separate change)")
     output = tmp_path / "out"
     with processes.report_on_failure():
-        register = processes.run("block-register", prefect_cli("block", "register", "-m", "prefect_pdfco"),
-                                 env=server.env(), cwd=REPO)  # fmt: skip
+        register = processes.run(
+            "block-register", prefect_cli("block", "register", "-m", "prefect_pdfco"), env=server.env(), cwd=REPO
+        )
         _check(register, "prefect block register")
+        assert "PDF.co Credentials" in register.stdout, register.stdout
         create = processes.run(
             "create-credentials",
-            [sys.executable, str(REPO / "blocks" / "create_credentials.py"), "--base-url", emulator.base_url,
-             "--no-prompt", "--overwrite"],
+            [
+                sys.executable,
+                str(REPO / "blocks" / "create_credentials.py"),
+                "--base-url",
+                emulator.base_url,
+                "--no-prompt",
+                "--overwrite",
+            ],
             env=server.env(PDFCO_API_KEY=emulator.api_key),
             cwd=REPO,
-        )  # fmt: skip
+        )
         _check(create, "blocks/create_credentials.py")
         assert emulator.api_key not in create.stdout
 
         serve_env = server.env(PREFECT_RUNNER_POLL_FREQUENCY="1")  # the default 10 s poll would dominate the test
         serve_env.pop("PDFCO_API_KEY", None)  # the saved block, and nothing else, must tell the flow where to go
-        serve = processes.start("serve-quickstart", [sys.executable, str(QUICKSTART), "--serve"], env=serve_env,
-                                cwd=REPO)  # fmt: skip
+        # Served from an empty directory: a run with default parameters (a schedule firing) cannot litter the
+        # repository, and the flow must not depend on the current directory.
+        workdir = tmp_path / "workdir"
+        workdir.mkdir()
+        serve = processes.start(
+            "serve-quickstart", [sys.executable, str(QUICKSTART), "--serve"], env=serve_env, cwd=workdir
+        )
 
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             async with get_client() as client:
@@ -244,8 +257,12 @@ async def test_prefect_deploy_all_accepts_prefect_yaml(
         warnings.warn(f"deployed placeholders for entrypoints not yet written: {placeholders}", stacklevel=1)
     env = server.env()
     with processes.report_on_failure():
-        pool = processes.run("work-pool-create", prefect_cli("work-pool", "create", "local-process", "--type",
-                             "process", "--overwrite"), env=env, cwd=copy)  # fmt: skip
+        pool = processes.run(
+            "work-pool-create",
+            prefect_cli("work-pool", "create", "local-process", "--type", "process", "--overwrite"),
+            env=env,
+            cwd=copy,
+        )
         _check(pool, "prefect work-pool create")
         deploy = processes.run("deploy-all", prefect_cli("--no-prompt", "deploy", "--all"), env=env, cwd=copy)
         _check(deploy, "prefect --no-prompt deploy --all")
@@ -253,8 +270,9 @@ async def test_prefect_deploy_all_accepts_prefect_yaml(
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             async with get_client() as client:
                 names = sorted({spec["name"] for spec in expected})
-                found = await client.read_deployments(deployment_filter=DeploymentFilter(
-                    name=DeploymentFilterName(any_=names)))  # fmt: skip
+                found = await client.read_deployments(
+                    deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=names))
+                )
         by_entrypoint = {deployment.entrypoint: deployment for deployment in found}
         assert sorted(by_entrypoint) == sorted(spec["entrypoint"] for spec in expected), sorted(by_entrypoint)
         for spec in expected:
