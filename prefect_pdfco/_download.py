@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import anyio
 import httpx
 
+from prefect_pdfco._logging import run_logger
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_delay
 from prefect_pdfco.client import USER_AGENT, map_transport_error
@@ -53,8 +53,6 @@ __all__ = [
     "signed_expiry",
     "transfer",
 ]
-
-logger = logging.getLogger("prefect_pdfco.files")
 
 #: Bytes read and written at a time: the whole memory a transfer holds, whatever the file's size.
 CHUNK_SIZE = 64 * 1024
@@ -264,7 +262,7 @@ def _content_length(response: httpx.Response) -> int | None:
 
 async def _start_over(progress: _Progress, why: str, url: str) -> PdfcoConnectionError:
     # The bytes kept so far cannot be continued; the next attempt asks for the whole file again.
-    logger.info("Download of %s starts over: %s", safe_url(url), why)
+    run_logger().info("Download of %s starts over: %s", safe_url(url), why)
     await progress.restart()
     return PdfcoConnectionError(f"{why}; starting over", endpoint=safe_url(url))
 
@@ -275,7 +273,7 @@ async def _accept(response: httpx.Response, progress: _Progress, url: str, max_b
     if response.status_code == 200:
         if progress.received:
             # The host ignored our Range header and sends the whole file: take it from byte 0.
-            logger.info("%s ignored the Range request; downloading from the start", safe_url(url))
+            run_logger().info("%s ignored the Range request; downloading from the start", safe_url(url))
             await progress.restart()
         progress.total = _content_length(response)
         progress.etag = etag
@@ -309,7 +307,7 @@ async def _attempt(
             if status not in (200, 206):
                 raise await _error_from(response, url, valid_till)
             await _accept(response, progress, url, max_bytes)
-            async for chunk in response.aiter_raw(CHUNK_SIZE):
+            async for chunk in response.aiter_raw():  # as they arrive (at most 64 KB a read)
                 await progress.sink.write(chunk)
                 progress.digest.update(chunk)
                 progress.received += len(chunk)
@@ -356,7 +354,7 @@ async def transfer(
             delay = retry_delay(error, attempt=attempt, idempotent=True, policy=retry_policy)
             if delay is None:
                 raise
-            logger.info(
+            run_logger().warning(
                 "Download of %s: attempt %d failed (%s); %s in %.1f s",
                 safe_url(url),
                 attempt,

@@ -7,16 +7,14 @@ each takes an optional ``http`` client to reuse (it must not carry an ``x-api-ke
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 import httpx
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_run_logger
 from pydantic import BaseModel, ConfigDict
 
 from prefect_pdfco._download import download_client
+from prefect_pdfco._logging import run_logger
 from prefect_pdfco._names import filename_from_url, sanitize_filename
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy
@@ -69,17 +67,9 @@ class DownloadedFile(BaseModel):
     content_type: str | None = None
 
 
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The run logger inside a flow or task run (so lines reach the UI), else the module logger."""
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("prefect_pdfco.files")
-
-
 def _downloaded(landed: Landed) -> DownloadedFile:
     done, url = landed.transfer, safe_url(landed.url)
-    _logger().info("Downloaded %s to %s (%d bytes, sha256 %s)", url, landed.where, done.size, done.sha256)
+    run_logger().info("Downloaded %s to %s (%d bytes, sha256 %s)", url, landed.where, done.size, done.sha256)
     return DownloadedFile(
         path=landed.where, size=done.size, sha256=done.sha256, url=url, content_type=done.content_type
     )

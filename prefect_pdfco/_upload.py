@@ -10,8 +10,8 @@ uploads) and the exact Content-Type that was requested (it is part of the signat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import logging
 import os
 import re
 import stat
@@ -22,6 +22,7 @@ import anyio
 import httpx
 
 from prefect_pdfco._download import CHUNK_SIZE, host_error
+from prefect_pdfco._logging import run_logger
 from prefect_pdfco._names import content_type_for, sanitize_filename
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_delay
@@ -37,8 +38,6 @@ from prefect_pdfco.exceptions import (
 )
 
 __all__ = ["MAX_UPLOAD_BYTES", "PRESIGNED_URL_ENDPOINT", "check_local_file", "put_file", "upload_path"]
-
-logger = logging.getLogger("prefect_pdfco.files")
 
 #: PDF.co's limit for a presigned upload (pdfco-api.md section 10: "<= 2 GB").
 MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -124,19 +123,22 @@ async def put_file(
     """
     if http is not None and "x-api-key" in http.headers:
         raise ValueError("this client sends an x-api-key header; presigned uploads must go without it")
-    async with httpx.AsyncClient(timeout=UPLOAD_TIMEOUT, headers={"User-Agent": USER_AGENT}) as own:
-        client = http or own
+    async with contextlib.AsyncExitStack() as stack:
+        if http is None:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=UPLOAD_TIMEOUT, headers={"User-Agent": USER_AGENT})
+            )
         attempt = 0
         while True:
             attempt += 1
             try:
-                await _put_once(client, presigned_url, local, size, content_type)
+                await _put_once(http, presigned_url, local, size, content_type)
                 return
             except PdfcoError as error:
                 delay = retry_delay(error, attempt=attempt, idempotent=True, policy=retry_policy)
                 if delay is None:
                     raise
-                logger.info(
+                run_logger().warning(
                     "Upload to %s: attempt %d failed (%s); retrying in %.1f s",
                     safe_url(presigned_url),
                     attempt,
@@ -176,5 +178,5 @@ async def upload_path(
             body={key: value for key, value in body.items() if key not in ("presignedUrl", "url")},
         )
     await put_file(presigned_url, local, size, content_type, http=http, retry_policy=retry_policy)
-    logger.info("Uploaded %s (%d bytes, %s) to %s", upload_name, size, content_type, safe_url(url))
+    run_logger().info("Uploaded %s (%d bytes, %s) to %s", upload_name, size, content_type, safe_url(url))
     return url
