@@ -132,9 +132,10 @@ async def download_result(
 
     Streams in chunks to a temporary file that is renamed (or handed to the block) only once complete, so no
     partial file is ever left. A broken transfer resumes with a Range request; connection errors and 5xx are
-    retried. A result whose ``output_link_valid_till`` has passed is refused without a request. The link is
-    fetched without the API key, and its name is sanitised so the file stays inside the destination (an
-    existing file of that name is replaced).
+    retried. A result whose ``output_link_valid_till`` (or the link's own signed expiry, ``X-Amz-Date`` plus
+    ``X-Amz-Expires``) has passed on this machine's clock is refused without a request. The link is fetched
+    without the API key, and its name is sanitised so the file stays inside the destination (an existing file
+    of that name is replaced).
 
     Args:
         result: A ``JobResult`` (from ``wait_for_job`` or ``check_job``) or a result URL.
