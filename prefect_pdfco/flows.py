@@ -7,20 +7,69 @@ destination. Chained steps pass result URLs, never bytes: the next operation rea
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from prefect_pdfco._files_async import DownloadedFile
+from prefect_pdfco._logging import run_logger
 from prefect_pdfco._tasks import sync_compatible_flow
+from prefect_pdfco.client import DEFAULT_BASE_URL
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.files import download_result, download_result_files
 from prefect_pdfco.jobs import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
 from prefect_pdfco.models import JobResult, JobSubmission
 from prefect_pdfco.operations import Operation, OutputKind, get_operation
 
-__all__ = ["OperationResult", "check_job_for", "run_operation"]
+__all__ = ["OperationResult", "check_job_for", "credentials_or_emulator", "run_operation"]
+
+
+@contextmanager
+def credentials_or_emulator(block_name: str = "pdfco") -> Iterator[PdfcoCredentials]:
+    """Credentials for an example flow: the saved block ``block_name``, else ``PDFCO_API_KEY``, else an emulator.
+
+    The embedded emulator (``prefect_pdfco.testing``, the ``emulator`` extra) runs for as long as the ``with``
+    block, so a newcomer runs the examples with no account and spends no credits; one line says so.
+
+    Example:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import html_to_pdf, wait_for_job
+        from prefect_pdfco.flows import credentials_or_emulator
+
+        @flow
+        def hello() -> str | None:
+            with credentials_or_emulator() as credentials:
+                job = html_to_pdf(credentials, "<h1>Hello</h1>")
+                return wait_for_job(credentials, job.job_id).url
+
+        hello()
+        ```
+    """
+    try:
+        saved: PdfcoCredentials | None = PdfcoCredentials.load(block_name, _sync=True)  # type: ignore[call-arg,assignment]
+    except ValueError:  # Prefect's answer for "no block document with that name"
+        saved = None
+    if saved is not None:
+        yield saved
+        return
+    api_key = os.environ.get("PDFCO_API_KEY")
+    if api_key:
+        yield PdfcoCredentials(api_key=api_key, base_url=os.environ.get("PDFCO_BASE_URL", DEFAULT_BASE_URL))
+        return
+    from prefect_pdfco.testing import PdfcoEmulator
+
+    with PdfcoEmulator(api_key="emulator-key", job_duration=0.5) as emulator:
+        run_logger().info(
+            "No %r block and no PDFCO_API_KEY: using the embedded PDF.co emulator at %s (no account, no credits).",
+            block_name,
+            emulator.base_url,
+        )
+        yield emulator.credentials()
 
 
 class OperationResult(BaseModel):
