@@ -13,6 +13,7 @@ children at the end. A failing test prints every subprocess's log.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -118,20 +119,36 @@ def _table_rows(artifact: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _assert_files_landed(output: Path) -> None:
+def _words(text: str) -> set[str]:
+    return {word.lower() for word in re.findall(r"\w{3,}", text)}
+
+
+def _html_words(flow_file: Path) -> set[str]:
+    """The words of the HTML documents the flow renders: the text of its HTML string literals."""
+    literals = [
+        node.value
+        for node in ast.walk(ast.parse(flow_file.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"<(h1|p|table)\b", node.value)
+    ]
+    return _words(re.sub(r"<[^>]+>", " ", " ".join(literals)))
+
+
+def _assert_files_landed(output: Path, html_words: set[str]) -> None:
+    landed = sorted(str(path.relative_to(output)) for path in output.rglob("*"))
     pdfs = sorted(output.rglob("*.pdf"))
     texts = sorted(output.rglob("*.txt"))
-    assert pdfs, f"no PDF landed in {output}: {sorted(p.name for p in output.rglob('*'))}"
-    assert texts, f"no text file landed in {output}: {sorted(p.name for p in output.rglob('*'))}"
+    assert pdfs and texts, f"expected PDFs and a text file in {output}: {landed}"
     pdf_words: set[str] = set()
     for pdf in pdfs:
         reader = PdfReader(pdf)  # raises on anything that is not a PDF
         assert len(reader.pages) >= 1, pdf
-        pdf_words |= {word.lower() for page in reader.pages for word in re.findall(r"\w{3,}", page.extract_text())}
+        pdf_words |= {word for page in reader.pages for word in _words(page.extract_text())}
     for text_file in texts:
-        words = {word.lower() for word in re.findall(r"\w{3,}", text_file.read_text(encoding="utf-8"))}
-        # PDF to text of a PDF rendered from the flow's HTML: its words are the words of the PDFs that landed.
+        words = _words(text_file.read_text(encoding="utf-8"))
+        # PDF to text of PDFs rendered from the flow's HTML: the words of the HTML, and of the PDFs that landed.
         assert len(words & pdf_words) >= 3, f"{text_file.name} shares no text with the PDFs: {sorted(words)[:20]}"
+        if html_words:
+            assert len(words & html_words) >= 3, f"{text_file.name}: {sorted(words)[:20]} vs {sorted(html_words)}"
 
 
 async def _assert_run_left_its_trace(client: PrefectClient, flow_run: FlowRun, api_key: str) -> None:
@@ -214,7 +231,7 @@ async def test_served_quickstart_runs_to_completion_on_a_real_server(
             async with get_client() as client:
                 await _assert_run_left_its_trace(client, flow_run, emulator.api_key)
 
-        _assert_files_landed(output)
+        _assert_files_landed(output, _html_words(QUICKSTART))
         stats = emulator.stats()
         assert stats["jobs_submitted"] >= 1 and stats["result_link_requests"] >= 1, stats
         assert stats["result_link_requests_with_api_key"] == 0, "the API key was sent to a result link host"
@@ -289,3 +306,5 @@ async def test_prefect_deploy_all_accepts_prefect_yaml(
             ], deployment.pull_steps
         crons = [s for d in found for s in d.schedules if getattr(s.schedule, "cron", None)]
         assert crons, "no deployment has a cron schedule"
+        # Deployed paused on purpose (see prefect.yaml): deploying must not start runs by surprise.
+        assert all(not schedule.active and schedule.schedule.timezone == "UTC" for schedule in crons), crons
