@@ -43,3 +43,8 @@ def pdfco() -> Iterator[respx.MockRouter]:
         router.route(host="127.0.0.1").pass_through()
         router.route(host="localhost").pass_through()
         yield router
+
+
+def pdfco_requests(router: respx.MockRouter) -> list[object]:
+    """The calls a router saw to PDF.co itself (Prefect's own log and event posts to 127.0.0.1 excluded)."""
+    return [call for call in router.calls if call.request.url.host == "api.pdf.co"]

@@ -28,6 +28,8 @@ from prefect_pdfco.operations import (
 )
 from prefect_pdfco.testing._processing import EMULATED_ENDPOINTS
 
+from .conftest import pdfco_requests
+
 API_DOC = Path(__file__).resolve().parents[2] / "shared" / "pdfco-api.md"
 
 
@@ -222,7 +224,7 @@ async def test_bad_input_raises_before_any_request(
     assert expected in str(info.value), str(info.value)
     assert "nothing was sent to PDF.co" in str(info.value)
     assert isinstance(info.value, ValueError) and isinstance(info.value, PdfcoError)
-    assert len(pdfco.calls) == 0
+    assert pdfco_requests(pdfco) == []
 
 
 async def test_validation_errors_never_quote_values(credentials: PdfcoCredentials, pdfco: respx.MockRouter) -> None:
@@ -236,13 +238,13 @@ async def test_validation_errors_never_quote_values(credentials: PdfcoCredential
     assert info.value.__cause__ is None and info.value.__suppress_context__  # pydantic's message quotes inputs
     assert {line.split(":")[0] for line in info.value.errors} == {"url", "encryption_algorithm"}
     assert pickle.loads(pickle.dumps(info.value)).errors == info.value.errors
-    assert len(pdfco.calls) == 0
+    assert pdfco_requests(pdfco) == []
 
 
 async def test_requests_over_four_megabytes_are_refused(credentials: PdfcoCredentials, pdfco: respx.MockRouter) -> None:
     with pytest.raises(InvalidParametersError, match="over 4 MB"):
         await typed.html_to_pdf.fn(credentials, "<p>" + "x" * (4 * 1024 * 1024) + "</p>")
-    assert len(pdfco.calls) == 0
+    assert pdfco_requests(pdfco) == []
 
 
 def test_every_typed_task_is_a_crash_safe_submit_with_a_readable_run_name() -> None:

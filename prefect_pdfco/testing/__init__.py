@@ -48,6 +48,15 @@ from __future__ import annotations
 
 from prefect_pdfco.testing._api import JOB_DURATION_HEADER
 from prefect_pdfco.testing._catalogue import CREDIT_COSTS, JOB_CHECK_COST, CreditCost
+from prefect_pdfco.testing._processing import make_sample_invoice_pdf, make_sample_pdf
 from prefect_pdfco.testing._server import PdfcoEmulator
 
-__all__ = ["CREDIT_COSTS", "JOB_CHECK_COST", "JOB_DURATION_HEADER", "CreditCost", "PdfcoEmulator"]
+__all__ = [
+    "CREDIT_COSTS",
+    "JOB_CHECK_COST",
+    "JOB_DURATION_HEADER",
+    "CreditCost",
+    "PdfcoEmulator",
+    "make_sample_invoice_pdf",
+    "make_sample_pdf",
+]

@@ -1,0 +1,102 @@
+"""Every example flow in flows/ runs against the emulator and lands real files; each answers --help."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.filesystems import LocalFileSystem
+from pypdf import PdfReader
+
+from prefect_pdfco.testing import PdfcoEmulator, make_sample_invoice_pdf
+
+FLOWS = Path(__file__).resolve().parents[1] / "flows"
+EXAMPLES = sorted(path.stem for path in FLOWS.glob("*.py"))
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", FLOWS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[PdfcoEmulator]:
+    """The flows find no `pdfco` block here, so they take PDFCO_API_KEY (and PDFCO_BASE_URL): this emulator."""
+    with PdfcoEmulator(job_duration=0.2) as emu:
+        monkeypatch.setenv("PDFCO_API_KEY", emu.api_key)
+        monkeypatch.setenv("PDFCO_BASE_URL", emu.base_url)
+        yield emu
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_has_help_and_a_docstring(name: str) -> None:
+    done = subprocess.run([sys.executable, str(FLOWS / f"{name}.py"), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout and "--serve" in done.stdout
+    module_doc = load(name).__doc__ or ""
+    assert "--serve" in module_doc and len((FLOWS / f"{name}.py").read_text().splitlines()) <= 100
+
+
+def test_quickstart(emulator: PdfcoEmulator, tmp_path: Path) -> None:
+    landed = load("quickstart").quickstart(output=str(tmp_path))
+    names = {item["name"]: item for item in landed}
+    assert names["merged.pdf"]["pages"] == 2 and names["page-1.pdf"]["pages"] == 1
+    assert len(PdfReader(tmp_path / "merged.pdf").pages) == 2
+    assert "INV-1001" in (tmp_path / "merged.txt").read_text()
+    assert emulator.stats()["jobs_submitted"] == 5
+
+
+def test_batch_convert_keeps_successes_beside_failures(emulator: PdfcoEmulator, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "one.html").write_text("<h1>One</h1>")
+    (docs / "two.htm").write_text("<h1>Two</h1>")
+    (docs / "notes.txt").write_text("the emulator does not convert office documents")
+    result = load("batch_convert").batch_convert(source=str(docs), output=str(tmp_path / "out"))
+    assert sorted(result["converted"]) == ["one.html", "two.htm"]
+    assert list(result["failed"]) == ["notes.txt"] and "does not emulate" in result["failed"]["notes.txt"]
+    assert all(len(PdfReader(path).pages) == 1 for path in result["converted"].values())
+
+
+def test_invoice_to_json(emulator: PdfcoEmulator, tmp_path: Path) -> None:
+    source = tmp_path / "invoices"
+    source.mkdir()
+    (source / "march.pdf").write_bytes(make_sample_invoice_pdf(invoice_number="INV-0303"))
+    rows = load("invoice_to_json").invoice_to_json(source=str(source), output=str(tmp_path / "out"))
+    assert rows == [
+        {
+            "file": "march.pdf",
+            "invoice": "INV-0303",
+            "date": "2025-01-05",
+            "due": "2025-02-04",
+            "vendor": "ACME Supplies Inc.",
+            "total": "296.95",
+            "currency": "USD",
+            "line items": 3,
+        }
+    ]
+    assert json.loads((tmp_path / "out" / "march.json").read_text())["invoice"]["invoiceNo"] == "INV-0303"
+
+
+def test_protect_and_compress_into_a_storage_block(
+    emulator: PdfcoEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    LocalFileSystem(basepath=str(tmp_path / "archive")).save("pdfco-test-archive", overwrite=True)
+    monkeypatch.setenv("PDFCO_PDF_PASSWORD", "open-sesame")
+    landed = load("protect_and_compress").protect_and_compress(storage_block="local-file-system/pdfco-test-archive")
+    reader = PdfReader(tmp_path / "archive" / landed["path"])
+    assert reader.is_encrypted and reader.decrypt("open-sesame") and len(reader.pages) == 1
+    monkeypatch.delenv("PDFCO_PDF_PASSWORD")
+    with pytest.raises(ValueError, match="No password"):
+        load("protect_and_compress").protect_and_compress()
