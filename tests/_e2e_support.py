@@ -203,19 +203,34 @@ class PrefectServer:
         return env
 
 
-def start_prefect_server(processes: Processes, home: Path, *, timeout: float = 90.0) -> PrefectServer:
-    """Starts ``prefect server start`` on a free port and returns once ``/api/health`` answers."""
+def start_prefect_server(
+    processes: Processes, home: Path, *, timeout: float = 90.0, attempts: int = 3
+) -> PrefectServer:
+    """Starts ``prefect server start`` on a free port and returns once ``/api/health`` answers.
+
+    The port is picked before the server binds it, so another process may take it in between (other test
+    runs share this machine): the server then exits at once saying so, and we try again on another port.
+    """
     home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server = PrefectServer(port, home)
-    args = prefect_cli("server", "start", "--host", "127.0.0.1", "--port", str(port))
-    process = server.process = processes.start("prefect-server", args, env=server.env(), cwd=home)
+    for _ in range(attempts):
+        server = PrefectServer(free_port(), home)
+        args = prefect_cli("server", "start", "--host", "127.0.0.1", "--port", str(server.port))
+        process = server.process = processes.start("prefect-server", args, env=server.env(), cwd=home)
+        if _wait_healthy(server, process, timeout):
+            return server
+        if "already in use" not in process.log().lower():
+            break
+    raise RuntimeError(f"prefect server exited with code {process.popen.returncode}:\n{process.log()}")
+
+
+def _wait_healthy(server: PrefectServer, process: ManagedProcess, timeout: float) -> bool:
+    """True once /api/health answers; False if the process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not process.alive():
-            raise RuntimeError(f"prefect server exited with code {process.popen.returncode}:\n{process.log()}")
+            return False
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{server.api_url}/health", timeout=2).status_code == 200:
-                return server
+                return True
         time.sleep(0.25)
     raise RuntimeError(f"prefect server did not answer /api/health within {timeout:g} s:\n{process.log()}")
