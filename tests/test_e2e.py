@@ -239,7 +239,7 @@ async def test_served_quickstart_runs_to_completion_on_a_real_server(
 
 
 def _placeholder_flow(function: str, parameters: dict[str, Any]) -> str:
-    signature = ", ".join(f"{name}: {type(value).__name__} = {value!r}" for name, value in parameters.items())
+    signature = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
     return (
         f'"""Placeholder written by tests/test_e2e.py: the real entrypoint has not landed."""\n'
         f"from prefect import flow\n\n\n@flow\ndef {function}({signature}) -> None:\n    pass\n"
