@@ -8,11 +8,13 @@ each takes an optional ``http`` client to reuse (it must not carry an ``x-api-ke
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from prefect_pdfco import _artifacts
 from prefect_pdfco._download import download_client
 from prefect_pdfco._logging import run_logger
 from prefect_pdfco._names import filename_from_url, sanitize_filename
@@ -32,6 +34,7 @@ from prefect_pdfco._transfers import (
 )
 from prefect_pdfco._upload import upload_path
 from prefect_pdfco.client import PdfcoClient
+from prefect_pdfco.models import JobResult
 
 __all__ = [
     "MAX_FETCH_BYTES",
@@ -65,6 +68,10 @@ class DownloadedFile(BaseModel):
     sha256: str
     url: str
     content_type: str | None = None
+
+
+def _job_id(result: ResultRef) -> str | None:
+    return result.job_id if isinstance(result, JobResult) else None
 
 
 def _downloaded(landed: Landed) -> DownloadedFile:
@@ -149,7 +156,9 @@ async def adownload_result(
     name = sanitize_filename(filename) if filename is not None else filename_from_url(url)
     async with download_client(http) as client:
         landed = await land(client, url, destination, name, valid_till=valid_till, retry_policy=retry_policy)
-    return _downloaded(landed)
+    downloaded = _downloaded(landed)
+    await _artifacts.record_download(_job_id(result), Path(downloaded.path).name, downloaded.size)
+    return downloaded
 
 
 async def adownload_result_files(
@@ -181,7 +190,10 @@ async def adownload_result_files(
     async with download_client(http) as client:
         parts = await part_links(client, result, retry_policy=retry_policy)
         landed = await land_parts(client, parts, destination, retry_policy=retry_policy)
-    return [_downloaded(item) for item in landed]
+    downloaded = [_downloaded(item) for item in landed]
+    for item in downloaded:
+        await _artifacts.record_download(_job_id(result), Path(item.path).name, item.size)
+    return downloaded
 
 
 async def afetch_result_text(

@@ -123,6 +123,8 @@ class Staging:
             final = path_inside(target.directory, name)
             # The bytes must be on disk before the name points at them, or a crash could leave an empty file.
             await anyio.to_thread.run_sync(os.fsync, self.handle.wrapped.fileno())
+            # mkstemp made it 0600 while it was partial; a landed result gets the mode any new file would get.
+            await anyio.to_thread.run_sync(os.chmod, self.path, _default_file_mode())
             await self.handle.aclose()  # Windows cannot rename an open file
             await anyio.to_thread.run_sync(os.replace, self.path, final)
             self.delivered = True
@@ -165,3 +167,19 @@ async def staging(target: Target) -> AsyncIterator[Staging]:
             os.unlink(path)
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
+
+
+@functools.cache
+def _default_file_mode() -> int:
+    """0o666 less the process umask, read once.
+
+    Linux reports the umask in /proc without changing it; elsewhere ``os.umask`` can only be read by setting
+    it, which briefly affects other threads, so that happens once.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            mask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,15 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.context import get_run_context
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
-from prefect_pdfco import JobFailed, JobResult, PdfcoCredentials, submit_job, wait_for_job, wait_for_jobs
+from prefect_pdfco import (
+    JobFailed,
+    JobResult,
+    PdfcoCredentials,
+    download_result,
+    submit_job,
+    wait_for_job,
+    wait_for_jobs,
+)
 from prefect_pdfco._artifacts import slug
 from prefect_pdfco.testing import PdfcoEmulator
 
@@ -68,7 +77,7 @@ async def _logs_of(flow_run_id: UUID) -> list[str]:
     return []
 
 
-async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: PdfcoEmulator) -> None:
+async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: PdfcoEmulator, tmp_path: Path) -> None:
     credentials = PdfcoCredentials(api_key=emulator.api_key, base_url=emulator.base_url, low_credits_threshold=10**9)
 
     @flow
@@ -76,6 +85,7 @@ async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: 
         run_id = get_run_context().flow_run.id  # type: ignore[union-attr]
         job = await submit_job(credentials, "/v1/pdf/convert/from/html", {"html": "<h1>Hi</h1>"})
         result = await wait_for_job(credentials, job.job_id, initial_poll_seconds=0.05, max_poll_seconds=0.1)
+        await download_result(result, str(tmp_path), filename="hello.pdf")
         emulator.inject_job_outcome("failed", message="Invalid password", times=1)
         params = {"url": result.url, "password": PASSWORD}
         failing = await submit_job(credentials, "/v1/pdf/security/remove", params)
@@ -99,6 +109,8 @@ async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: 
     by_job = {row["job id"]: row for row in rows}
     assert by_job[job_id]["status"] == "success" and by_job[job_id]["operation"] == "pdf/convert/from/html"
     assert by_job[job_id]["pages"] == 1
+    assert by_job[job_id]["downloaded"] == "hello.pdf"
+    assert by_job[job_id]["bytes"] == (tmp_path / "hello.pdf").stat().st_size
     assert by_job[job_id]["check credits"] == 2 * by_job[job_id]["checks"] > 0
     assert by_job[failed_id]["status"] == "failed"
     total = rows[-1]
