@@ -35,6 +35,13 @@ def credentials_or_emulator(block_name: str = "pdfco") -> Iterator[PdfcoCredenti
     The embedded emulator (``prefect_pdfco.testing``, the ``emulator`` extra) runs for as long as the ``with``
     block, so a newcomer runs the examples with no account and spends no credits; one line says so.
 
+    Args:
+        block_name: The saved ``PdfcoCredentials`` block to look for first.
+
+    Yields:
+        Credentials for PDF.co, or for the embedded emulator. ``PDFCO_BASE_URL`` changes the API root used
+        with ``PDFCO_API_KEY``.
+
     Example:
         ```python
         from prefect import flow
@@ -100,7 +107,31 @@ def check_job_for(
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float | None = None,
 ) -> Any:
-    """``check_job`` with retries and delays sized to ``operation``'s poll policy and the wait budget."""
+    """``check_job`` with retries and delays sized to ``operation``'s poll policy and the wait budget.
+
+    Args:
+        operation: The catalogue entry (``get_operation("pdf_to_text")``).
+        max_wait_seconds: The total wait the retries should cover.
+        initial_poll_seconds: The first delay, instead of the operation's own.
+
+    Returns:
+        ``check_job`` with ``retries`` and ``retry_delay_seconds`` set.
+
+    Example:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, get_operation, make_searchable
+        from prefect_pdfco.flows import check_job_for
+
+        @flow
+        def ocr(url: str) -> str | None:
+            credentials = PdfcoCredentials.load("pdfco")
+            job = make_searchable(credentials, url)
+            return check_job_for(get_operation("make_searchable"), 3600)(credentials, job.job_id).url
+
+        ocr("https://example.com/scan.pdf")
+        ```
+    """
     policy = operation.poll_policy
     if initial_poll_seconds is not None:
         policy = replace(policy, initial_seconds=initial_poll_seconds)

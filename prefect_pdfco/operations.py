@@ -200,8 +200,31 @@ def get_operation(name_or_endpoint: str | Operation) -> Operation:
     Names ignore case and accept dashes (``"html-to-pdf"``) and the typed tasks' names (``"split_pdf"``).
     Paths are normalized like the client's (``/v1`` added when missing, trailing slash and query dropped).
 
+    Args:
+        name_or_endpoint: A name, a path, or an ``Operation`` (returned as it is).
+
+    Returns:
+        The catalogue entry: endpoint, kind of output, poll policy.
+
     Raises:
         UnknownOperationError: Nothing matches; a ``KeyError`` whose message lists the closest names.
+
+    Example:
+        Submit whatever the catalogue calls "split" and wait on its own backoff:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, get_operation, submit_job, wait_for_job
+
+        @flow
+        def split_every_page(url: str) -> str | None:
+            credentials = PdfcoCredentials.load("pdfco")
+            split = get_operation("split")
+            job = submit_job(credentials, split.endpoint, {"url": url, "pages": "*"})
+            policy = split.poll_policy
+            return wait_for_job(credentials, job.job_id, initial_poll_seconds=policy.initial_seconds).url
+
+        split_every_page("https://example.com/report.pdf")
+        ```
     """
     if isinstance(name_or_endpoint, Operation):
         return name_or_endpoint

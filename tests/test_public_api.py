@@ -51,3 +51,24 @@ def test_entry_point_is_registered() -> None:
 
     names = {ep.name: ep.value for ep in entry_points(group="prefect.collections")}
     assert names.get("prefect_pdfco") == "prefect_pdfco"
+
+
+def test_public_functions_have_google_docstrings_with_a_flow_example() -> None:
+    import inspect
+
+    from prefect import Flow, Task
+
+    from prefect_pdfco import flows
+
+    for module, names in ((prefect_pdfco, prefect_pdfco.__all__), (flows, flows.__all__)):
+        for name in names:
+            obj = getattr(module, name)
+            if isinstance(obj, (Task, Flow)):
+                doc = obj.fn.__doc__ or ""
+            elif inspect.isfunction(obj):
+                doc = obj.__doc__ or ""
+            else:
+                continue
+            assert "Example:" in doc and "@flow" in doc, f"{name}: no Example: with a flow"
+            if inspect.signature(obj.fn if isinstance(obj, (Task, Flow)) else obj).parameters:
+                assert "Args:" in doc, f"{name}: no Args:"
