@@ -1,0 +1,92 @@
+"""Memory of moving a large file through PDF.co's links: streamed (ours) against reading it whole (reference).
+
+The emulator runs in a subprocess so that only this process's allocations are traced. A file of --megabytes
+is uploaded with `upload_file`'s coroutine (presigned PUT, streamed from disk), then downloaded from its link
+with `adownload_result` (streamed to a temporary file, renamed into place) and, as the reference, with a plain
+`httpx.get(...).content` as the samples do. Peak traced memory is printed for each, beside the file size.
+
+Run: python benchmarks/download_memory.py [--megabytes 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from prefect_pdfco import PdfcoClient
+from prefect_pdfco.files import adownload_result, aupload_file
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def peak(label: str, action: Callable[[], Awaitable[Any]], size: int) -> None:
+    tracemalloc.start()
+    started = time.perf_counter()
+    await action()
+    seconds = time.perf_counter() - started
+    _, top = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"{label:>34} | {top / 1e6:9.2f} MB peak | {top / size:7.2%} of the file | {seconds:6.2f} s")
+
+
+async def main(megabytes: int) -> None:
+    port, key = free_port(), "bench-key"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect_pdfco.testing", "--port", str(port), "--api-key", key],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base_url}/v1/account/credit/balance", headers={"x-api-key": key})
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with tempfile.TemporaryDirectory() as folder:
+            source = Path(folder, "big.pdf")
+            with source.open("wb") as handle:
+                for _ in range(megabytes):
+                    handle.write(os.urandom(1024 * 1024))
+            size = source.stat().st_size
+            print(f"{megabytes} MB file; peaks traced by tracemalloc in this process (the emulator is separate)")
+            async with PdfcoClient(key, base_url=base_url) as client:
+                link: list[str] = []
+
+                async def upload() -> None:
+                    link.append(await aupload_file(client, source))
+
+                await peak("upload_file (streamed PUT)", upload, size)
+            await peak("download_result (streamed)", lambda: adownload_result(link[0], Path(folder, "out")), size)
+
+            async def whole() -> None:
+                async with httpx.AsyncClient() as http:
+                    Path(folder, "whole.pdf").write_bytes((await http.get(link[0])).content)
+
+            await peak("reference: httpx .content", whole, size)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=int, default=100)
+    asyncio.run(main(parser.parse_args().megabytes))
