@@ -324,8 +324,12 @@ class Progress:
 
     async def advance(self, count: int = 1) -> None:
         self.done = min(self.total, self.done + count)
+        await self.set(self.done / self.total)
+
+    async def set(self, fraction: float) -> None:
+        """Shows ``fraction`` (0 to 1) done."""
         if self._artifact_id is not None:
-            await _safely(aupdate_progress_artifact(self._artifact_id, 100.0 * self.done / self.total))
+            await _safely(aupdate_progress_artifact(self._artifact_id, 100.0 * min(max(fraction, 0.0), 1.0)))
 
 
 async def _safely(awaitable: Any) -> Any:

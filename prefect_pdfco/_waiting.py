@@ -31,6 +31,8 @@ __all__ = ["INCONCLUSIVE_CHECK", "finish", "outcome", "poll_many", "poll_until_d
 # A check that could not be made (PDF.co unreachable or overloaded even after the client's own retries) says
 # nothing about the job: it is retried like "working", never reported as a failure of the job.
 INCONCLUSIVE_CHECK = (PdfcoConnectionError, ServerError, RateLimitError)
+#: After this long, a single wait gets a progress artifact (time budget used); short waits stay quiet.
+LONG_WAIT_SECONDS = 30.0
 
 
 def outcome(result: JobResult, *, forced: bool = False, waited_seconds: float = 0.0) -> JobResult | None:
@@ -97,6 +99,8 @@ async def poll_until_done(
     deadline = started + max_wait_seconds
     checks = 0
     last_status: JobStatus | None = None
+    # A single job reports no progress of its own: a long wait shows how much of its time budget is used.
+    progress: _artifacts.Progress | None = None
     await asyncio.sleep(min(policy.delay(1), max_wait_seconds))
     while True:
         forced = time.monotonic() >= deadline
@@ -119,7 +123,14 @@ async def poll_until_done(
                 last_status = result.status
         final = await finish(job_id, result, forced=forced, waited_seconds=waited, checks=checks)
         if final is not None:
+            if progress is not None:
+                await progress.set(1.0)
             return final
+        if progress is None and waited >= LONG_WAIT_SECONDS:
+            progress = _artifacts.Progress(1, f"PDF.co job {job_id}: share of the {max_wait_seconds:.0f} s wait used")
+            await progress.start()
+        if progress is not None:
+            await progress.set(waited / max_wait_seconds)
         await asyncio.sleep(max(0.0, min(policy.delay(checks + 1), deadline - time.monotonic())))
 
 

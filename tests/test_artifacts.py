@@ -163,3 +163,24 @@ def test_wait_for_jobs_keeps_successes_beside_failures_and_tracks_progress(emula
     assert type(results[2]).__name__ == "JobNotFound"
     progress = [a for a in asyncio.run(_artifacts_of(run_id)) if a.type == "progress"]
     assert progress and float(progress[-1].data) == 100.0
+
+
+def test_a_long_single_wait_shows_its_time_budget_as_progress(
+    emulator: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect_pdfco import _waiting
+
+    monkeypatch.setattr(_waiting, "LONG_WAIT_SECONDS", 0.1)
+    credentials = emulator.credentials()
+    emulator.set_job_duration(0.6)
+
+    @flow
+    def long_wait() -> UUID:
+        job = submit_job(credentials, "/v1/pdf/convert/from/html", {"html": "<p>slow</p>"})
+        wait_for_job(credentials, job.job_id, initial_poll_seconds=0.1, max_poll_seconds=0.1)
+        return get_run_context().flow_run.id  # type: ignore[union-attr]
+
+    run_id = long_wait()
+    progress = [a for a in asyncio.run(_artifacts_of(run_id)) if a.type == "progress"]
+    assert len(progress) == 1 and float(progress[0].data) == 100.0
+    assert "share of the 1800 s wait used" in (progress[0].description or "")
