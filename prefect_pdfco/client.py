@@ -187,6 +187,8 @@ class PdfcoClient:
         timeout_seconds: Read/write timeout of one HTTP call.
         connect_timeout_seconds: Connect timeout of one HTTP call.
         requests_per_second: Client-side rate limit shared by all clients of this key in this process.
+        global_rate_limit: Name of a Prefect global concurrency limit with slot decay; each request takes a
+            slot from it, so processes on several machines share one rate (a missing limit only warns).
         retry_policy: How transient failures are retried.
         transport: An httpx transport, for tests.
 
@@ -211,6 +213,7 @@ class PdfcoClient:
         timeout_seconds: float = 30.0,
         connect_timeout_seconds: float = 10.0,
         requests_per_second: float | None = None,
+        global_rate_limit: str | None = None,
         retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -222,6 +225,7 @@ class PdfcoClient:
             if requests_per_second
             else None
         )
+        self.global_rate_limit = global_rate_limit
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds, connect=min(connect_timeout_seconds, timeout_seconds)),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
@@ -287,8 +291,7 @@ class PdfcoClient:
         attempt = 0
         while True:
             attempt += 1
-            if self._limiter is not None:
-                await self._limiter.acquire()
+            await self._wait_for_rate_limits()
             try:
                 try:
                     response = await self._http.request(method, url, json=body, params=params, headers=headers)
@@ -306,6 +309,14 @@ class PdfcoClient:
             if isinstance(remaining, int):
                 self.last_remaining_credits = remaining
             return data
+
+    async def _wait_for_rate_limits(self) -> None:
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        if self.global_rate_limit:
+            from prefect.concurrency.asyncio import rate_limit  # needs a Prefect API: only imported when used
+
+            await rate_limit(self.global_rate_limit, occupy=1, strict=False)
 
     async def submit(self, endpoint: str, params: Mapping[str, Any] | None = None) -> JobSubmission:
         """Submits a background job (``async: true``) and returns its id and result placeholder.

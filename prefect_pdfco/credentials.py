@@ -21,6 +21,7 @@ class PdfcoCredentials(CredentialsBlock):
         base_url: The API root.
         timeout_seconds: Read/write timeout of one HTTP call.
         requests_per_second: Client-side rate limit shared by every task of this process.
+        rate_limit_name: A Prefect global concurrency limit (with slot decay) used as a cross-process rate limit.
         low_credits_threshold: Emit ``pdfco.credits.low`` when the balance falls under this.
 
     Example:
@@ -75,6 +76,14 @@ print(credentials.check_connection())  # remaining credits
             "Leave empty for no limit."
         ),
     )
+    rate_limit_name: str | None = Field(
+        default=None,
+        description=(
+            "Name of a Prefect global concurrency limit with slot decay that every request takes a slot from, "
+            "to rate-limit across processes and machines (create it with `prefect gcl create pdfco --limit 10 "
+            "--slot-decay-per-second 10`)."
+        ),
+    )
     low_credits_threshold: int | None = Field(
         default=None,
         ge=0,
@@ -96,6 +105,7 @@ print(credentials.check_connection())  # remaining credits
             base_url=self.base_url,
             timeout_seconds=self.timeout_seconds,
             requests_per_second=self.requests_per_second,
+            global_rate_limit=self.rate_limit_name,
         )
 
     async def acheck_connection(self) -> int:

@@ -137,3 +137,22 @@ async def test_a_submit_that_timed_out_is_not_resent(emulator: PdfcoEmulator) ->
 
 def test_check_connection_reports_the_balance(emulator: PdfcoEmulator) -> None:
     assert emulator.credentials().check_connection() == emulator.stats()["remaining_credits"]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_global_concurrency_limit_rate_limits_across_processes(emulator: PdfcoEmulator) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            # Decay so slow that the slots taken are still taken when we look.
+            GlobalConcurrencyLimitCreate(name="pdfco-test-rate", limit=10, slot_decay_per_second=0.001)
+        )
+        credentials = emulator.credentials()
+        credentials.rate_limit_name = "pdfco-test-rate"
+        for _ in range(3):
+            await credentials.check_connection()
+        limit = await client.read_global_concurrency_limit_by_name("pdfco-test-rate")
+    assert emulator.stats()["requests"]["/v1/account/credit/balance"] == 3
+    assert limit.active_slots == 3  # one slot per request
