@@ -172,3 +172,13 @@ def test_http_control_api(api: httpx.Client, emu: PdfcoEmulator) -> None:
     assert stats["faults_served"] == 1 and stats["downloads_dropped"] == 1
     assert stats["jobs_submitted"] == 2
     control.close()
+
+
+def test_a_key_sent_to_a_link_is_counted_even_when_the_answer_is_scripted(
+    api: httpx.Client, emu: PdfcoEmulator
+) -> None:
+    url = upload(api, make_sample_pdf(1))
+    emu.inject("/pdf-temp-files", status=503, times=1)
+    assert httpx.get(url, headers={"x-api-key": emu.api_key}).status_code == 503
+    stats = emu.stats()
+    assert stats["result_link_requests"] == 1 and stats["result_link_requests_with_api_key"] == 1

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from prefect_pdfco.testing._api import balance, check_job, run_processing
 from prefect_pdfco.testing._catalogue import DOCUMENTED_ENDPOINTS, DOCUMENTED_PREFIXES
 from prefect_pdfco.testing._faults import ResponseFault
-from prefect_pdfco.testing._files import file_endpoint, serve_link
+from prefect_pdfco.testing._files import count_link_request, file_endpoint, serve_link
 from prefect_pdfco.testing._http import Call, Runtime, pdfco_error
 from prefect_pdfco.testing._params import ParamError, parse_params
 from prefect_pdfco.testing._processing import EMULATED_ENDPOINTS
@@ -133,6 +133,8 @@ def build_app(state: EmulatorState) -> Starlette:
         return await _dispatch(Call(rt, request, path, params))
 
     async def links(request: Request) -> Response:
+        # Counted before any scripted fault: a key sent to a link must be seen even when the answer is scripted.
+        count_link_request(state, request)
         fault = state.faults.take_response(request.url.path)
         if fault is not None:
             if fault.delay:

@@ -225,20 +225,19 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     return start, min(end, size - 1)
 
 
+def count_link_request(state: EmulatorState, request: Request) -> None:
+    """Counts a request to a file link, and whether it carried an API key (a client should never send it)."""
+    kind = "presigned_put_requests" if request.method == "PUT" else "result_link_requests"
+    state.bump(kind)
+    if "x-api-key" in request.headers:
+        state.bump(f"{kind}_with_api_key")
+
+
 async def serve_link(state: EmulatorState, request: Request) -> Response:
     """GET/HEAD/PUT on ``/pdf-temp-files/<key>``: the S3 side of the emulator (no API key needed)."""
     method = request.method
     # scope["path"] is already percent-decoded (request.url.path would be decoded twice by unquote).
     key = str(request.scope["path"])[len(LINK_PREFIX) :]
-    has_key = "x-api-key" in request.headers
-    if method == "PUT":
-        state.bump("presigned_put_requests")
-        if has_key:
-            state.bump("presigned_put_requests_with_api_key")
-    else:
-        state.bump("result_link_requests")
-        if has_key:
-            state.bump("result_link_requests_with_api_key")
     checked = state.signer.verify(
         key, dict(request.query_params), method=method, content_type=request.headers.get("content-type"),
         now=state.now(),
