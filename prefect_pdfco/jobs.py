@@ -1,11 +1,12 @@
 """Tasks that submit PDF.co background jobs and wait for them.
 
 - ``submit_job`` sends one ``async: true`` request. Its result is persisted under a key made of the flow run,
-  the call, the endpoint and the parameters (never the API key), so a flow run retried after a crash gets the
-  job it already paid for back from Prefect instead of submitting again.
+  the endpoint, the parameters and the call's rank among identical ones (never the API key), so a flow run
+  retried after a crash gets the job it already paid for back from Prefect instead of submitting again.
 - ``check_job`` makes one ``/v1/job/check`` per attempt and raises ``JobStillWorking`` while the job works;
   Prefect retries it on a capped backoff. Every retry is a task state you see in the UI (AwaitingRetry).
 - ``wait_for_job`` does the same in one loop inside one task run: quiet logs, one state.
+- ``wait_for_jobs`` waits for a batch with one poller, one deadline and one progress artifact.
 """
 
 from __future__ import annotations
