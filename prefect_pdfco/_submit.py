@@ -58,8 +58,12 @@ class SubmitCachePolicy(CachePolicy):
         digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
         slot = (str(task_ctx.task_run.flow_run_id), task_ctx.task_run.flow_run_run_count, digest)
         with _identical_calls_lock:
-            call = _identical_calls.get(slot, 0)
-            _identical_calls[slot] = call + 1
+            call = _identical_calls.pop(slot, 0)
+            _identical_calls[slot] = call + 1  # re-inserted: the dict stays ordered by last use
+            if len(_identical_calls) > _MAX_TRACKED_CALLS:
+                # A long-lived worker serves many flow runs: forget the least recently used half.
+                for stale in list(_identical_calls)[: _MAX_TRACKED_CALLS // 2]:
+                    del _identical_calls[stale]
         return f"pdfco-submit-{digest[:32]}-{call}"
 
 
@@ -90,6 +94,7 @@ def _slow_hash(secret: str | SecretStr, salt: str) -> str:
 
 
 _identical_calls: dict[tuple[str, int, str], int] = {}
+_MAX_TRACKED_CALLS = 10_000
 _identical_calls_lock = threading.Lock()
 
 #: Options of every task that submits a billed job: never retried by Prefect, persisted under a crash-safe key.
