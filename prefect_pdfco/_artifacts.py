@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect.artifacts import (
     acreate_link_artifact,
@@ -41,6 +41,9 @@ from prefect_pdfco.exceptions import (
     PdfcoError,
 )
 from prefect_pdfco.models import JobResult, JobSubmission
+
+if TYPE_CHECKING:
+    from prefect_pdfco.client import PdfcoClient
 
 __all__ = [
     "CHECK_CREDITS",
@@ -178,10 +181,13 @@ def _emit(event: str, record: JobRecord, **payload: Any) -> None:
         logger.debug("could not emit %s for job %s", event, record.job_id, exc_info=True)
 
 
-def note_credits(remaining: int | None, *, threshold: int | None, account: str) -> None:
-    """Emits ``pdfco.credits.low`` once per flow run and account when the balance is under the threshold."""
+def note_balance(client: PdfcoClient) -> None:
+    """Emits ``pdfco.credits.low`` once per flow run and account when the balance the client saw last is under
+    its ``low_credits_threshold``."""
+    remaining, threshold = client.last_remaining_credits, client.low_credits_threshold
     if remaining is None or threshold is None or remaining >= threshold or _flow_run_id() is None:
         return
+    account = client.base_url.host
     key = (_flow_run_id() or "", account)
     with _lock:
         if key in _low_credit_alerts:

@@ -132,9 +132,5 @@ async def submit_and_record(
         submission.remaining_credits if submission.remaining_credits is not None else "?",
     )
     _artifacts.record_submission(submission, name)
-    _artifacts.note_credits(
-        submission.remaining_credits,
-        threshold=credentials.low_credits_threshold,
-        account=client.base_url.host,
-    )
+    _artifacts.note_balance(client)
     return submission

@@ -118,6 +118,7 @@ async def poll_until_done(
             logger.warning("Job %s: check %d inconclusive (%s); checking again", job_id, checks, error)
         else:
             _artifacts.record_check(job_id, result)
+            _artifacts.note_balance(client)
             if result.status is not last_status:
                 logger.info("Job %s is %s", job_id, result.status.value)
                 last_status = result.status
@@ -171,6 +172,7 @@ async def poll_many(
             try:
                 result = await client.check_job(job.job_id, force=forced)
                 _artifacts.record_check(job.job_id, result)
+                _artifacts.note_balance(client)
                 final = await finish(job.job_id, result, forced=forced, waited_seconds=waited, checks=job.checks)
             except INCONCLUSIVE_CHECK as error:
                 _artifacts.record_check(job.job_id, None)

@@ -189,6 +189,7 @@ class PdfcoClient:
         requests_per_second: Client-side rate limit shared by all clients of this key in this process.
         global_rate_limit: Name of a Prefect global concurrency limit with slot decay; each request takes a
             slot from it, so processes on several machines share one rate (a missing limit only warns).
+        low_credits_threshold: Balance under which the tasks using this client emit ``pdfco.credits.low``.
         retry_policy: How transient failures are retried.
         transport: An httpx transport, for tests.
 
@@ -214,6 +215,7 @@ class PdfcoClient:
         connect_timeout_seconds: float = 10.0,
         requests_per_second: float | None = None,
         global_rate_limit: str | None = None,
+        low_credits_threshold: int | None = None,
         retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -226,6 +228,8 @@ class PdfcoClient:
             else None
         )
         self.global_rate_limit = global_rate_limit
+        #: Balance under which the tasks emit ``pdfco.credits.low`` (the client itself only records it).
+        self.low_credits_threshold = low_credits_threshold
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds, connect=min(connect_timeout_seconds, timeout_seconds)),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},

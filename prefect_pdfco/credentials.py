@@ -106,6 +106,7 @@ print(credentials.check_connection())  # remaining credits
             timeout_seconds=self.timeout_seconds,
             requests_per_second=self.requests_per_second,
             global_rate_limit=self.rate_limit_name,
+            low_credits_threshold=self.low_credits_threshold,
         )
 
     async def acheck_connection(self) -> int:

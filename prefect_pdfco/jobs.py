@@ -179,9 +179,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
                 raise timeout from error
             raise JobStillWorking(job_id, f"check inconclusive, will check again: {error}") from error
     record = _artifacts.record_check(job_id, result)
-    _artifacts.note_credits(
-        result.remaining_credits, threshold=credentials.low_credits_threshold, account=client.base_url.host
-    )
+    _artifacts.note_balance(client)
     final = await finish(job_id, result, forced=last_attempt, waited_seconds=waited, checks=record.checks)
     if final is None:
         run_logger().debug("Job %s is still working (check %d of %d)", job_id, attempt, attempts_allowed)

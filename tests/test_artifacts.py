@@ -184,3 +184,25 @@ def test_a_long_single_wait_shows_its_time_budget_as_progress(
     progress = [a for a in asyncio.run(_artifacts_of(run_id)) if a.type == "progress"]
     assert len(progress) == 1 and float(progress[0].data) == 100.0
     assert "share of the 1800 s wait used" in (progress[0].description or "")
+
+
+async def test_a_wait_alone_notices_low_credits(emulator: PdfcoEmulator) -> None:
+    threshold = 10**9 + 7  # unique, to find this test's event among the session's
+    credentials = PdfcoCredentials(
+        api_key=emulator.api_key, base_url=emulator.base_url, low_credits_threshold=threshold
+    )
+    submission = await submit_job.fn(credentials, "/v1/pdf/convert/from/html", {"html": "<p>x</p>"})  # no run: no event
+
+    @flow
+    async def just_wait() -> None:
+        await wait_for_job(credentials, submission.job_id, initial_poll_seconds=0.05, max_poll_seconds=0.1)
+
+    await just_wait()
+    mine: list[Any] = []
+    for _ in range(60):  # events reach the API asynchronously, among other tests' events of the same name
+        events = await _events("pdfco.credits.low")
+        mine = [event for event in events if event.payload.get("threshold") == threshold]
+        if mine:
+            break
+        await asyncio.sleep(0.25)
+    assert mine and mine[0].payload["remaining_credits"] < threshold
