@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -13,6 +13,7 @@ from prefect import flow
 from prefect.cache_policies import NO_CACHE
 
 from prefect_pdfco import (
+    AuthenticationError,
     JobAborted,
     JobFailed,
     JobNotFound,
@@ -315,7 +316,7 @@ def test_the_api_key_appears_in_no_log_record_or_error(
         fast_check(credentials, "J1")
         submit_job(credentials, "/v1/pdf/security/remove", {"url": "https://x/a.pdf", "password": PASSWORD})
 
-    with caplog.at_level(logging.DEBUG), pytest.raises(Exception) as info:
+    with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError) as info:
         leaky()
     texts = [record.getMessage() for record in caplog.records]
     texts += [record.exc_text or "" for record in caplog.records]
@@ -324,11 +325,6 @@ def test_the_api_key_appears_in_no_log_record_or_error(
     assert texts and leaks == []
     assert [t for t in texts if "hunter2" in t] == []
     assert [t for t in texts if "s3cr3t" in t] == []
-
-
-@pytest.fixture(autouse=True)
-def _quiet_respx_leftovers() -> Iterator[None]:
-    yield
 
 
 def test_cache_keys_tell_passwords_apart_without_revealing_them() -> None:
