@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prefect_pdfco._retry import backoff_delay
+from prefect_pdfco._validate import check_number
+from prefect_pdfco.exceptions import InvalidParametersError
 
 __all__ = ["DEFAULT_POLL_POLICY", "PollPolicy"]
 
@@ -32,6 +34,14 @@ class PollPolicy:
     multiplier: float = 1.5
     max_seconds: float = 30.0
     jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        check_number(self.initial_seconds, "initial_seconds", caller="PollPolicy")
+        check_number(self.max_seconds, "max_seconds", caller="PollPolicy")
+        if check_number(self.multiplier, "multiplier", caller="PollPolicy") < 1:
+            raise InvalidParametersError("PollPolicy", [f"multiplier: must be 1 or more, got {self.multiplier:g}"])
+        if check_number(self.jitter, "jitter", caller="PollPolicy", allow_zero=True) >= 1:
+            raise InvalidParametersError("PollPolicy", [f"jitter: must be under 1, got {self.jitter:g}"])
 
     def delay(self, check_number: int, rand: Callable[[], float] = random.random) -> float:
         """The jittered delay after check number ``check_number`` (1-based); never above the cap."""

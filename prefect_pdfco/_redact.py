@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-__all__ = ["SENSITIVE_PARAMS", "jsonable", "redact_params", "safe_url"]
+__all__ = ["SENSITIVE_PARAMS", "escape_control", "jsonable", "redact_params", "safe_url"]
 
 SENSITIVE_PARAMS = frozenset(
     {
@@ -63,3 +63,10 @@ def safe_url(url: str) -> str:
         return parsed.path
     port = f":{parsed.port}" if parsed.port else ""
     return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
+
+
+def escape_control(text: str) -> str:
+    """``text`` with control characters shown as escapes, so an id or a name cannot split or forge a log line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)

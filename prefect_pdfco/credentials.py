@@ -66,11 +66,13 @@ print(credentials.check_connection())  # remaining credits
     timeout_seconds: float = Field(
         default=30.0,
         gt=0,
+        allow_inf_nan=False,
         description="Seconds to wait for one HTTP response from PDF.co before giving up on it.",
     )
     requests_per_second: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,
         description=(
             "Client-side rate limit for this account in each process: 2 on free plans, 10 on paid plans. "
             "Leave empty for no limit."

@@ -41,6 +41,8 @@ from typing import ClassVar
 
 import httpx
 
+from prefect_pdfco._redact import escape_control
+
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
@@ -269,7 +271,8 @@ class JobError(PdfcoError):
         self.job_id = job_id
         self.status = status
         self.message = message
-        super().__init__(f"PDF.co job {job_id}: {message}" if message else f"PDF.co job {job_id}")
+        shown = escape_control(job_id)
+        super().__init__(f"PDF.co job {shown}: {message}" if message else f"PDF.co job {shown}")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.job_id, self.message), {"status": self.status})

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from prefect_pdfco._files_async import DownloadedFile
 from prefect_pdfco._logging import run_logger
 from prefect_pdfco._tasks import sync_compatible_flow
+from prefect_pdfco._validate import check_number
 from prefect_pdfco.client import DEFAULT_BASE_URL
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.files import download_result, download_result_files
@@ -132,6 +133,7 @@ def check_job_for(
         ocr("https://example.com/scan.pdf")
         ```
     """
+    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="check_job_for")
     policy = operation.poll_policy
     if initial_poll_seconds is not None:
         policy = replace(policy, initial_seconds=initial_poll_seconds)

@@ -23,6 +23,7 @@ from prefect_pdfco._logging import run_logger
 from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco._submit import SUBMIT_TASK_OPTIONS, SubmitCachePolicy, submit_and_record
 from prefect_pdfco._tasks import sync_compatible_task
+from prefect_pdfco._validate import check_job_id, check_job_ids, check_number, require_credentials
 from prefect_pdfco._waiting import INCONCLUSIVE_CHECK, finish, inconclusive_timeout, poll_many, poll_until_done
 from prefect_pdfco.client import normalize_endpoint
 from prefect_pdfco.credentials import PdfcoCredentials
@@ -166,6 +167,8 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
         html_to_pdf()
         ```
     """
+    credentials = require_credentials(credentials, caller="check_job")
+    job_id = check_job_id(job_id, caller="check_job")
     attempt, attempts_allowed, waited = _attempt()
     last_attempt = attempt >= attempts_allowed
     async with credentials.get_client() as client:
@@ -228,7 +231,10 @@ async def wait_for_job(
         pdf_to_text("https://example.com/report.pdf")
         ```
     """
-    policy = _poll_policy(initial_poll_seconds, max_poll_seconds)
+    credentials = require_credentials(credentials, caller="wait_for_job")
+    job_id = check_job_id(job_id, caller="wait_for_job")
+    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="wait_for_job")
+    policy = _poll_policy(initial_poll_seconds, max_poll_seconds, caller="wait_for_job")
     async with credentials.get_client() as client:
         return await poll_until_done(client, job_id, max_wait_seconds=max_wait_seconds, policy=policy)
 
@@ -275,12 +281,17 @@ async def wait_for_jobs(
         to_text(["https://example.com/a.pdf", "https://example.com/b.pdf"])
         ```
     """
-    policy = _poll_policy(initial_poll_seconds, max_poll_seconds)
+    credentials = require_credentials(credentials, caller="wait_for_jobs")
+    ids = check_job_ids(job_ids, caller="wait_for_jobs")
+    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="wait_for_jobs")
+    policy = _poll_policy(initial_poll_seconds, max_poll_seconds, caller="wait_for_jobs")
     async with credentials.get_client() as client:
-        return await poll_many(client, list(job_ids), max_wait_seconds=max_wait_seconds, policy=policy)
+        return await poll_many(client, ids, max_wait_seconds=max_wait_seconds, policy=policy)
 
 
-def _poll_policy(initial_seconds: float, max_seconds: float) -> PollPolicy:
+def _poll_policy(initial_seconds: float, max_seconds: float, *, caller: str) -> PollPolicy:
+    initial_seconds = check_number(initial_seconds, "initial_poll_seconds", caller=caller)
+    max_seconds = check_number(max_seconds, "max_poll_seconds", caller=caller)
     return PollPolicy(
         initial_seconds=initial_seconds,
         max_seconds=max(max_seconds, initial_seconds),
