@@ -14,19 +14,24 @@ the result), never in events, tables or logs (host and path only).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from prefect.artifacts import (
     acreate_link_artifact,
     acreate_markdown_artifact,
     acreate_progress_artifact,
-    acreate_table_artifact,
     aupdate_progress_artifact,
 )
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.events import emit_event
 
@@ -102,23 +107,44 @@ class JobRecord:
     files: list[tuple[str, int]] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
+        """Eight columns, so the table fits a 1280 px screen; the balance and totals go in its description."""
         return {
             "operation": self.operation,
             "job id": self.job_id,
             "status": self.status,
             "pages": self.pages,
             "work credits": self.job_credits,
-            "checks": self.checks,
             "check credits": self.check_credits,
-            "remaining credits": self.remaining_credits,
-            "duration (s)": None if self.duration_seconds is None else round(self.duration_seconds, 1),
-            "downloaded": ", ".join(name for name, _ in self.files) or None,
-            "bytes": sum(size for _, size in self.files) or None,
+            "seconds": None if self.duration_seconds is None else round(self.duration_seconds, 1),
+            "downloaded": ", ".join(f"{name} ({_size(size)})" for name, size in self.files) or None,
         }
 
 
-_ledgers: dict[str, dict[str, JobRecord]] = {}
-_low_credit_alerts: set[tuple[str, str]] = set()
+def _size(size: int) -> str:
+    for power, unit in ((3, "GB"), (2, "MB"), (1, "KB")):
+        if size >= 1024**power:
+            return f"{size / 1024**power:.1f} {unit}"
+    return f"{size} B"
+
+
+#: During a long run the jobs table is republished at most this often; the final version is written once when the
+#: flow run ends (a hook on the running flow), so a short run writes it exactly once.
+PUBLISH_INTERVAL_SECONDS = 30.0
+#: Ledgers of runs whose end this process never saw (tasks on a remote worker) are forgotten beyond this many.
+MAX_LEDGERS = 256
+
+
+@dataclass
+class _Ledger:
+    """What this process knows of one flow run's jobs."""
+
+    records: dict[str, JobRecord] = field(default_factory=dict)
+    last_published: float = 0.0
+    ends_with_hook: bool = False
+    low_credit_alerted: set[str] = field(default_factory=set)
+
+
+_ledgers: OrderedDict[str, _Ledger] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -132,12 +158,59 @@ def _flow_run_id() -> str | None:
     return None
 
 
+def _ledger(flow_run_id: str) -> _Ledger:
+    """The run's ledger (created, with its end-of-run hook, on first use); call under ``_lock``."""
+    ledger = _ledgers.get(flow_run_id)
+    if ledger is None:
+        ledger = _ledgers[flow_run_id] = _Ledger(last_published=time.monotonic())
+        ledger.ends_with_hook = _hook_end_of(flow_run_id)
+        if not ledger.ends_with_hook:
+            ledger.last_published = float("-inf")  # nobody will publish at the end: publish as we go
+        while len(_ledgers) > MAX_LEDGERS:
+            _ledgers.popitem(last=False)
+    else:
+        _ledgers.move_to_end(flow_run_id)
+    return ledger
+
+
+def _hook_end_of(flow_run_id: str) -> bool:
+    """Adds ``_publish_at_end`` to the running flow's final-state hooks, when the flow runs in this process."""
+    flow_ctx = FlowRunContext.get()
+    if flow_ctx is None or flow_ctx.flow_run is None or str(flow_ctx.flow_run.id) != flow_run_id:
+        return False
+    flow = flow_ctx.flow
+    if flow is None:
+        return False
+    for hooks in (
+        flow.on_completion_hooks,
+        flow.on_failure_hooks,
+        flow.on_cancellation_hooks,
+        flow.on_crashed_hooks,
+    ):
+        if _publish_at_end not in hooks:
+            hooks.append(_publish_at_end)
+    return True
+
+
+def _publish_at_end(flow: Any, flow_run: Any, state: Any) -> None:
+    """Flow hook: writes the run's final jobs table and forgets the run (a long-lived process stays small)."""
+    with _lock:
+        ledger = _ledgers.pop(str(flow_run.id), None)
+    if ledger is None or not ledger.records:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            client.create_artifact(_table_artifact(list(ledger.records.values()), flow_run.id))
+    except Exception:  # the UI must never fail the work
+        logger.debug("could not write the PDF.co jobs table", exc_info=True)
+
+
 def _record(job_id: str, operation: str | None = None) -> JobRecord | None:
     flow_run_id = _flow_run_id()
     if flow_run_id is None:
         return None
     with _lock:
-        ledger = _ledgers.setdefault(flow_run_id, {})
+        ledger = _ledger(flow_run_id).records
         record = ledger.get(job_id)
         if record is None:
             record = ledger[job_id] = JobRecord(job_id=job_id, operation=operation or "job")
@@ -150,7 +223,8 @@ def jobs_of_current_flow_run() -> list[JobRecord]:
     """The jobs this process saw in the current flow run, in submission order."""
     flow_run_id = _flow_run_id()
     with _lock:
-        return list(_ledgers.get(flow_run_id or "", {}).values())
+        ledger = _ledgers.get(flow_run_id or "")
+        return list(ledger.records.values()) if ledger else []
 
 
 def operation_name(endpoint: str) -> str:
@@ -188,11 +262,11 @@ def note_balance(client: PdfcoClient) -> None:
     if remaining is None or threshold is None or remaining >= threshold or _flow_run_id() is None:
         return
     account = client.base_url.host
-    key = (_flow_run_id() or "", account)
     with _lock:
-        if key in _low_credit_alerts:
+        alerted = _ledger(_flow_run_id() or "").low_credit_alerted
+        if account in alerted:
             return
-        _low_credit_alerts.add(key)
+        alerted.add(account)
     try:
         emit_event(
             "pdfco.credits.low",
@@ -244,8 +318,8 @@ async def record_success(result: JobResult, *, waited_seconds: float) -> None:
         else "valid for about 60 minutes (PDF.co's default)"
     )
     await _safely(
+        # No key: a card per job would flood the Artifacts page; the link sits on its flow run and task run.
         acreate_link_artifact(
-            key=slug(f"pdfco-result-{result.job_id}"),
             link=result.url,
             link_text=f"{record.operation} result ({safe_url(result.url).rsplit('/', 1)[-1]})",
             description=f"Result of PDF.co job `{result.job_id}` ({record.operation}); the link is {valid_till}.",
@@ -267,7 +341,6 @@ async def record_failure(job_id: str, error: PdfcoError, *, waited_seconds: floa
     code = f"{error.error_code}" if isinstance(error, PdfcoAPIError) else (getattr(error, "status", None) or "-")
     await _safely(
         acreate_markdown_artifact(
-            key=slug(f"pdfco-failure-{job_id}"),
             markdown=(
                 f"## PDF.co job `{job_id}`: {record.status}\n\n"
                 f"| | |\n|---|---|\n| operation | `{record.operation}` |\n| code | `{code}` |\n"
@@ -290,28 +363,43 @@ async def record_download(job_id: str | None, name: str, size: int) -> None:
 
 
 async def publish_summary() -> None:
-    """Writes (a new version of) the flow run's table of PDF.co jobs, totals last."""
-    records = jobs_of_current_flow_run()
-    if not records:
+    """Writes the flow run's table of PDF.co jobs if ``PUBLISH_INTERVAL_SECONDS`` passed since it last did."""
+    flow_run_id = _flow_run_id()
+    if flow_run_id is None:
         return
+    now = time.monotonic()
+    with _lock:
+        ledger = _ledgers.get(flow_run_id)
+        if ledger is None or not ledger.records:
+            return
+        if now - ledger.last_published < PUBLISH_INTERVAL_SECONDS:
+            return
+        ledger.last_published = now
+        records = list(ledger.records.values())
+    async with get_client() as client:
+        await _safely(client.create_artifact(_table_artifact(records, UUID(flow_run_id))))
+
+
+def _table_artifact(records: list[JobRecord], flow_run_id: UUID) -> ArtifactCreate:
+    """The jobs table, attached to the flow run itself (not to whichever task happened to write it)."""
     rows = [record.row() for record in records]
     work = sum(record.job_credits for record in records)
     waiting = sum(record.check_credits for record in records)
+    checks = sum(record.checks for record in records)
     rows.append(
-        {
-            "operation": "total",
-            "job id": f"{len(records)} job(s)",
-            "work credits": work,
-            "checks": sum(record.checks for record in records),
-            "check credits": waiting,
-        }
+        {"operation": "total", "job id": f"{len(records)} job(s)", "work credits": work, "check credits": waiting}
     )
-    await _safely(
-        acreate_table_artifact(
-            key="pdfco-jobs",
-            table=rows,
-            description=f"PDF.co jobs of this flow run: {work} credits of work, {waiting} credits of waiting.",
-        )
+    balances = [record.remaining_credits for record in records if record.remaining_credits is not None]
+    left = f" {min(balances)} credits left." if balances else ""
+    return ArtifactCreate(
+        type="table",
+        key="pdfco-jobs",
+        description=(
+            f"PDF.co jobs of this flow run: {work} credits of work, {waiting} credits of waiting "
+            f"({checks} checks at {CHECK_CREDITS} credits).{left}"
+        ),
+        data=json.dumps(rows),
+        flow_run_id=flow_run_id,
     )
 
 

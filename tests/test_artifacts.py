@@ -19,6 +19,7 @@ from prefect_pdfco import (
     JobFailed,
     JobResult,
     PdfcoCredentials,
+    _artifacts,
     download_result,
     submit_job,
     wait_for_job,
@@ -96,27 +97,32 @@ async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: 
     run_id, failed_id, result, job_id = await chained()
 
     artifacts = await _artifacts_of(run_id)
-    by_key = {artifact.key: artifact for artifact in artifacts if artifact.key}
-    link = by_key[slug(f"pdfco-result-{job_id}")]
-    assert result.url and result.url in str(link.data)
-    assert "valid until" in (link.description or "")
-    failure = by_key[slug(f"pdfco-failure-{failed_id}")]
-    assert "Invalid password" in str(failure.data) and "What to do" in str(failure.data)
+    links = [a for a in artifacts if a.type == "markdown" and result.url and result.url in str(a.data)]
+    assert len(links) == 1 and links[0].key is None  # no card per job on the Artifacts page
+    assert "valid until" in (links[0].description or "") and job_id in (links[0].description or "")
+    failures = [a for a in artifacts if a.type == "markdown" and "What to do" in str(a.data)]
+    assert len(failures) == 1 and failures[0].key is None and "Invalid password" in str(failures[0].data)
 
     tables = [a for a in artifacts if a.key == "pdfco-jobs"]
-    latest = max(tables, key=lambda a: a.created)
-    rows = latest.data if isinstance(latest.data, list) else __import__("json").loads(latest.data)
+    assert len(tables) == 1, "a short run writes its jobs table once, when it ends"
+    table = tables[0]
+    assert table.task_run_id is None and table.flow_run_id == run_id
+    rows = table.data if isinstance(table.data, list) else __import__("json").loads(table.data)
+    assert all(len(row) <= 8 for row in rows)
     by_job = {row["job id"]: row for row in rows}
     assert by_job[job_id]["status"] == "success" and by_job[job_id]["operation"] == "pdf/convert/from/html"
     assert by_job[job_id]["pages"] == 1
-    assert by_job[job_id]["downloaded"] == "hello.pdf"
-    assert by_job[job_id]["bytes"] == (tmp_path / "hello.pdf").stat().st_size
-    assert by_job[job_id]["check credits"] == 2 * by_job[job_id]["checks"] > 0
+    size = (tmp_path / "hello.pdf").stat().st_size
+    expected_size = f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} B"
+    assert by_job[job_id]["downloaded"] == f"hello.pdf ({expected_size})"
+    assert by_job[job_id]["check credits"] > 0 and by_job[job_id]["check credits"] % 2 == 0
     assert by_job[failed_id]["status"] == "failed"
     total = rows[-1]
     assert total["operation"] == "total"
     assert total["work credits"] == sum(by_job[j]["work credits"] for j in (job_id, failed_id))
     assert total["check credits"] == by_job[job_id]["check credits"] + by_job[failed_id]["check credits"]
+    assert "credits left" in (table.description or "")
+    assert _artifacts._ledgers.get(str(run_id)) is None, "the run's ledger is dropped when the run ends"
     # The table shows what PDF.co billed; the refund of a failed job's submit is not reported by PDF.co.
     stats = emulator.stats()
     assert stats["credits_used"] == total["work credits"] + total["check credits"] - stats["credits_refunded"]
@@ -134,7 +140,7 @@ async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: 
     logs = await _logs_of(run_id)
     assert any(job_id in line for line in logs)
     # Result links are the one place a presigned URL belongs (that is their point); nowhere else.
-    everything = "\n".join(logs) + str([a.data for a in artifacts if not (a.key or "").startswith("pdfco-result-")])
+    everything = "\n".join(logs) + str([a.data for a in artifacts if a not in links])
     for secret in (emulator.api_key, PASSWORD, "X-Amz-Signature"):
         assert secret not in everything
 
@@ -206,3 +212,34 @@ async def test_a_wait_alone_notices_low_credits(emulator: PdfcoEmulator) -> None
             break
         await asyncio.sleep(0.25)
     assert mine and mine[0].payload["remaining_credits"] < threshold
+
+
+def test_long_runs_republish_the_table_at_a_bounded_rate_and_forget_the_run_at_its_end(
+    emulator: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = emulator.credentials()
+    monkeypatch.setattr(_artifacts, "PUBLISH_INTERVAL_SECONDS", 0.0)  # every change is "long enough ago"
+
+    @flow
+    def two_jobs() -> UUID:
+        for n in (1, 2):
+            job = submit_job(credentials, "/v1/pdf/convert/from/html", {"html": f"<p>{n}</p>"})
+            wait_for_job(credentials, job.job_id, initial_poll_seconds=0.05, max_poll_seconds=0.1)
+        return get_run_context().flow_run.id  # type: ignore[union-attr]
+
+    run_id = two_jobs()
+    tables = sorted((a for a in asyncio.run(_artifacts_of(run_id)) if a.key == "pdfco-jobs"), key=lambda a: a.created)
+    # One version per finished job during the run, and the final one from the end-of-run hook.
+    assert len(tables) == 3
+    final = tables[-1].data if isinstance(tables[-1].data, list) else __import__("json").loads(tables[-1].data)
+    assert [row["status"] for row in final[:-1]] == ["success", "success"]
+    assert str(run_id) not in _artifacts._ledgers
+
+
+def test_ledgers_of_runs_never_seen_ending_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_artifacts, "_ledgers", __import__("collections").OrderedDict())
+    with _artifacts._lock:
+        for n in range(_artifacts.MAX_LEDGERS + 10):
+            _artifacts._ledger(f"run-{n}")
+    assert len(_artifacts._ledgers) == _artifacts.MAX_LEDGERS
+    assert "run-0" not in _artifacts._ledgers and f"run-{_artifacts.MAX_LEDGERS + 9}" in _artifacts._ledgers

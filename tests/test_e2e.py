@@ -46,7 +46,6 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pypdf import PdfReader
 
-from prefect_pdfco._artifacts import slug
 from prefect_pdfco.testing import PdfcoEmulator
 from tests._e2e_support import ManagedProcess, PrefectServer, Processes, prefect_cli, start_prefect_server
 
@@ -169,7 +168,11 @@ async def _assert_run_left_its_trace(client: PrefectClient, flow_run: FlowRun, a
     rows = _table_rows(max(tables, key=lambda artifact: artifact.created))
     jobs = [row for row in rows if row.get("operation") != "total"]
     assert jobs and all(row["status"] == "success" for row in jobs), rows
-    assert {slug(f"pdfco-result-{row['job id']}") for row in jobs} <= set(keys), keys
+    assert len(tables) == 1 and tables[0].task_run_id is None, "one jobs table, written when the run ends"
+    links = [a for a in artifacts if a.type == "markdown" and "result" in str(a.description)]
+    described = " ".join(str(link.description) for link in links)
+    assert all(row["job id"] in described for row in jobs), described
+    assert all(link.key is None for link in links), "result links carry no per-job key"
 
     logs = await _logs_of(client, flow_run.id)
     assert logs, "the flow run sent no logs to the server"
