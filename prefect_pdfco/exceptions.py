@@ -5,6 +5,7 @@ The tree::
     PdfcoError                      base of everything we raise
     ├── PdfcoAPIError               PDF.co answered with an error (HTTP status or "error": true in the body)
     │   ├── BadRequestError         400, other 4xx, and PDF.co's 441-454 input codes (error_code)
+    │   │   └── NotFoundError       404 from the API host: a wrong base_url or endpoint path
     │   ├── AuthenticationError     401: missing or invalid API key
     │   ├── InsufficientCreditsError 402 (older docs: 403 "not enough credits")
     │   ├── RateLimitError          429; retry_after when a header gives it
@@ -58,6 +59,7 @@ __all__ = [
     "JobTimeout",
     "LocalFileError",
     "LocalFileNotFoundError",
+    "NotFoundError",
     "PdfcoAPIError",
     "PdfcoConnectionError",
     "PdfcoError",
@@ -147,6 +149,16 @@ class BadRequestError(PdfcoAPIError):
     hint = (
         "Check the parameters and the input URL; codes 441-454 are listed in PDF.co's docs "
         "(441 password, 442 damaged file, 449/450 page range, 454 invalid parameters)."
+    )
+
+
+class NotFoundError(BadRequestError):
+    """404 from the API host: no such path there, so the ``base_url`` or the endpoint is wrong; not retried."""
+
+    http_status = 404
+    hint = (
+        "Check base_url on the credentials block (https://api.pdf.co unless you run the emulator) and the "
+        "endpoint path against PDF.co's docs (e.g. /v1/pdf/merge)."
     )
 
 
