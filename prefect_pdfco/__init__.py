@@ -34,6 +34,7 @@ from prefect_pdfco.exceptions import (
     ResultNotReadyError,
     ResultTooLargeError,
     ServerError,
+    SubmitOutcomeUnknown,
     UnexpectedResponseError,
     UnknownOperationError,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "ResultTooLargeError",
     "RetryPolicy",
     "ServerError",
+    "SubmitOutcomeUnknown",
     "TextAnnotation",
     "UnexpectedResponseError",
     "UnknownOperationError",

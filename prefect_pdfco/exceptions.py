@@ -11,6 +11,7 @@ The tree::
     │   ├── RateLimitError          429; retry_after when a header gives it
     │   └── ServerError             5xx, and bodies that are not JSON
     ├── PdfcoConnectionError        the request did not complete (connect/read errors, timeouts)
+    ├── SubmitOutcomeUnknown        an earlier submit of this document may have been billed: not sent again
     ├── UnexpectedResponseError     a 2xx body we cannot make sense of (e.g. an unknown job status)
     ├── JobError                    a background job did not end in success (job_id, status, message)
     │   ├── JobFailed               PDF.co reported "failed"
@@ -37,7 +38,7 @@ hold the ``x-api-key`` header, so ``__repr__`` and ``__str__`` show only the met
 from __future__ import annotations
 
 import errno
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import ClassVar
 
 import httpx
@@ -68,6 +69,7 @@ __all__ = [
     "ResultNotReadyError",
     "ResultTooLargeError",
     "ServerError",
+    "SubmitOutcomeUnknown",
     "UnexpectedResponseError",
     "UnknownOperationError",
 ]
@@ -244,6 +246,53 @@ def _rebuild_connection_error(
     cls: type[PdfcoConnectionError], message: str, endpoint: str, may_have_reached_server: bool
 ) -> PdfcoConnectionError:
     return cls(message, endpoint=endpoint, may_have_reached_server=may_have_reached_server)
+
+
+class SubmitOutcomeUnknown(PdfcoError):
+    """An earlier attempt sent this submit and never learnt its outcome, so it is not sent again.
+
+    PDF.co bills every submit and has no idempotency key. When a submit's answer was lost (read timeout,
+    connection broken after sending, a 5xx, or the process died mid-request), the job may exist and be billed;
+    a retry of the task, of the flow run, or a re-run of the same flow run raises this instead of paying twice.
+    Look for the job in PDF.co's dashboard; to send the document again anyway, call the task with
+    ``resend_if_unknown=True``.
+
+    Attributes:
+        endpoint: The API path of the submit, e.g. ``/v1/pdf/convert/from/html``.
+        sent_at: When the earlier attempt sent it (UTC), if known.
+        submit_key: The key of the submit record in the task's result storage (never a secret).
+        reason: What happened to the earlier attempt, e.g. ``"ReadTimeout"`` or ``"HTTP 503"``.
+    """
+
+    #: Where PDF.co lists an account's jobs.
+    dashboard = "https://app.pdf.co"
+
+    def __init__(
+        self, endpoint: str, *, sent_at: datetime | None = None, submit_key: str = "", reason: str = ""
+    ) -> None:
+        self.endpoint = endpoint
+        self.sent_at = sent_at
+        self.submit_key = submit_key
+        self.reason = reason
+        utc = sent_at.astimezone(timezone.utc) if sent_at is not None and sent_at.tzinfo else sent_at
+        when = f"at {utc:%Y-%m-%d %H:%M:%S} UTC" if utc is not None else "at an unknown time"
+        why = f" ({escape_control(reason)})" if reason else ""
+        record = f" Submit record: {submit_key}." if submit_key else ""
+        super().__init__(
+            f"{endpoint or 'PDF.co'}: an earlier attempt sent this submit {when} and its outcome is unknown{why}. "
+            "It was not sent again, so the job is not paid twice. Look for it in the job history at "
+            f"{self.dashboard} (jobs started around that time): if it is there, pass its job id to wait_for_job; "
+            "if it is not, call the task again with resend_if_unknown=True to send it once more." + record
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_outcome_unknown, (self.endpoint, self.sent_at, self.submit_key, self.reason))
+
+
+def _rebuild_outcome_unknown(
+    endpoint: str, sent_at: datetime | None, submit_key: str, reason: str
+) -> SubmitOutcomeUnknown:
+    return SubmitOutcomeUnknown(endpoint, sent_at=sent_at, submit_key=submit_key, reason=reason)
 
 
 class UnexpectedResponseError(PdfcoError):
