@@ -13,6 +13,7 @@ from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import (
     AuthenticationError,
     BadRequestError,
+    DestinationError,
     FileTooLargeError,
     FileTransferError,
     InsufficientCreditsError,
@@ -82,6 +83,7 @@ from prefect_pdfco.tasks import (
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "DestinationError",
     "DownloadedFile",
     "FileTooLargeError",
     "FileTransferError",

@@ -23,6 +23,7 @@ The tree::
     │   ├── ResultExpiredError      the result link has expired (valid_till); refused without a request
     │   ├── ResultNotReadyError     404 NoSuchKey on a result link: the job is not done (or the file is gone)
     │   └── ResultTooLargeError     a text or JSON result over the size limit of fetch_result_text/json
+    ├── DestinationError            a result could not be written where it was to land; its link still works
     ├── InvalidParametersError      a typed task's parameters failed validation; nothing was sent (also ValueError)
     ├── UnknownOperationError       no catalogue operation has this name or path (also KeyError)
     └── LocalFileError              a local file cannot be uploaded (path)
@@ -48,6 +49,7 @@ from prefect_pdfco._redact import escape_control
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "DestinationError",
     "FileTooLargeError",
     "FileTransferError",
     "InsufficientCreditsError",
@@ -454,6 +456,46 @@ class ResultTooLargeError(FileTransferError):
 
     def _state(self) -> dict[str, object]:
         return {"limit": self.limit}
+
+
+class DestinationError(PdfcoError):
+    """A downloaded result could not be written at its destination: a file where the directory should be, a
+    read-only directory, a full disk, no permission, or a storage block that refused it.
+
+    The job succeeded and its result link still works until it expires, so only the download needs to run
+    again (once the destination is fixed): not the job, which would be billed again.
+
+    Attributes:
+        message: What went wrong, in words.
+        destination: The directory, or the kind of storage block.
+        url: The result link in safe form (host and path, never the signed query string).
+        job_id: The job whose result it is, when known.
+        valid_till: When the link stops working (timezone-aware), when known.
+        errno: The operating system's error number (e.g. ``errno.ENOSPC``), when there was one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        destination: str = "",
+        url: str = "",
+        job_id: str | None = None,
+        valid_till: datetime | None = None,
+        errno: int | None = None,
+    ) -> None:
+        self.message = message
+        self.destination = destination
+        self.url = url
+        self.job_id = job_id
+        self.valid_till = valid_till
+        self.errno = errno
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        state = {"destination": self.destination, "url": self.url, "job_id": self.job_id}
+        state.update(valid_till=self.valid_till, errno=self.errno)
+        return (type(self), (self.message,), state)
 
 
 class LocalFileError(PdfcoError):

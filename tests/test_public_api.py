@@ -30,6 +30,7 @@ CONTRACT = {
     "JobNotFound",
     "JobTimeout",
     "JobStillWorking",
+    "DestinationError",
 }
 
 
