@@ -9,6 +9,10 @@ import tempfile
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-pdfco-tests-"))
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+# Every PDF.co emulator our tests start (and the subprocesses they run) is strict: a parameter name PDF.co does
+# not document for the endpoint, or in a letter case it does not document, gets PDF.co's 454 instead of being
+# ignored. Tests of the lenient default pass strict=False.
+os.environ.setdefault("PDFCO_EMULATOR_STRICT", "1")
 
 from collections.abc import Iterator
 

@@ -19,7 +19,9 @@ Example:
 URL layout:
 
 - API: ``http://127.0.0.1:<port>/v1/...`` (and ``/v2/pdf/compress``), key in the ``x-api-key`` header
-  (or query parameter). Bodies: JSON, form or multipart; parameter names in any letter case.
+  (or query parameter). Bodies: JSON, form or multipart; parameter names in any letter case, unknown ones
+  ignored, unless ``strict=True`` (``--strict``, ``PDFCO_EMULATOR_STRICT=1``): then a name PDF.co does not
+  document for the endpoint, in a spelling it does not document, gets its 454 "invalid parameters".
 - Files: ``http://localhost:<port>/pdf-temp-files/<32 hex>/<name>?X-Amz-Date=..&X-Amz-Expires=..&
   X-Amz-Signature=..``: GET/HEAD (with ``Range``) for results and uploads, PUT for presigned uploads
   (``X-Amz-Expires=900``; the ``Content-Type`` must equal the requested ``contenttype``). No key needed;
@@ -31,9 +33,9 @@ URL layout:
   ``{"kind": "job_duration", "seconds", "path"}`` or ``{"kind": "clock", "seconds"}``;
   ``DELETE /__emulator__/faults``.
 
-Choices where PDF.co's docs are silent (``pdfco-api.md`` section 12): PDF.co's 441-454 codes come as HTTP
-400 with the code in ``status`` and ``errorCode``; documented endpoints the emulator does not implement
-answer 400 with ``"notEmulated": true``; async jobs bill the first page at submit and the rest at the first
+Choices where PDF.co's docs are silent: PDF.co's 441-454 codes come as HTTP 400 with the code in ``status``
+and ``errorCode``; documented endpoints the emulator does not implement answer 400 with
+``"notEmulated": true``; async jobs bill the first page at submit and the rest at the first
 ``success`` check, and refund the submit when they fail (``CREDIT_COSTS``); a failed job-check body has no
 ``error`` field; every API answer carries ``remainingCredits`` except 401 (no account is known) and 429
 (PDF.co's documented body has none). The ``x-emulator-job-duration: <seconds>`` request header sets how
@@ -49,12 +51,13 @@ from __future__ import annotations
 from prefect_pdfco.testing._api import JOB_DURATION_HEADER
 from prefect_pdfco.testing._catalogue import CREDIT_COSTS, JOB_CHECK_COST, CreditCost
 from prefect_pdfco.testing._processing import make_sample_invoice_pdf, make_sample_pdf
-from prefect_pdfco.testing._server import PdfcoEmulator
+from prefect_pdfco.testing._server import STRICT_ENV, PdfcoEmulator
 
 __all__ = [
     "CREDIT_COSTS",
     "JOB_CHECK_COST",
     "JOB_DURATION_HEADER",
+    "STRICT_ENV",
     "CreditCost",
     "PdfcoEmulator",
     "make_sample_invoice_pdf",

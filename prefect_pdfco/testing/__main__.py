@@ -25,6 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--link-ttl", type=float, default=3600, help="lifetime of file links in seconds")
     parser.add_argument("--retry-after", type=float, default=None, help="send Retry-After on 429 answers")
     parser.add_argument("--link-host", default="localhost", help="host name used in file links")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="refuse parameter names PDF.co does not document for the endpoint (454); "
+        "without it, the PDFCO_EMULATOR_STRICT environment variable decides",
+    )
     return parser
 
 
@@ -40,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         retry_after=args.retry_after,
         port=args.port,
         link_host=args.link_host,
+        strict=args.strict,
     )
     stop = threading.Event()
 
@@ -51,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"PDF.co emulator at {emulator.base_url}", flush=True)
         print(f"API key: {emulator.api_key}", flush=True)
         print(f"Control API: {emulator.base_url}/__emulator__/stats and /__emulator__/faults", flush=True)
+        if emulator.strict:
+            print("Strict mode: parameter names PDF.co does not document get its 454.", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         try:
             while not stop.wait(0.5):

@@ -1,9 +1,9 @@
 """The Starlette application: routing, and the gauntlet every API call runs.
 
 Order for an API call: count it, consume a scripted fault (delay and/or replacement answer), check the API
-key (401), the rate limit (429), the 4 MB body cap (413), read the parameters, then dispatch. File links
-(``/pdf-temp-files/...``) skip the API gauntlet: like S3, they need no key. ``/__emulator__/...`` is the
-control API for standalone mode and needs no key either.
+key (401), the rate limit (429), the 4 MB body cap (413), read the parameters, refuse undocumented parameter
+names in strict mode (454), then dispatch. File links (``/pdf-temp-files/...``) skip the API gauntlet: like
+S3, they need no key. ``/__emulator__/...`` is the control API for standalone mode and needs no key either.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ __all__ = ["MAX_REQUEST_BYTES", "RATE_LIMIT_MESSAGE", "build_app"]
 
 logger = logging.getLogger("prefect_pdfco.testing")
 
-#: PDF.co refuses API requests over 4 MB (pdfco-api.md section 1); large inputs go in by URL.
+#: PDF.co refuses API requests over 4 MB (https://developer.pdf.co/api/account-info/index.html, footnote 3);
+#: large inputs go in by URL.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 #: PDF.co's 429 body, word for word (S-429). It has no ``status`` and no ``remainingCredits``.
 RATE_LIMIT_MESSAGE = "Too many requests (limit by your current plan). Please try again later"
@@ -130,7 +131,10 @@ def build_app(state: EmulatorState) -> Starlette:
             params = parse_params(request.query_params, request.headers.get("content-type", ""), body)
         except ParamError as error:
             return pdfco_error(400, str(error), remaining_credits=state.remaining_credits)
-        return await _dispatch(Call(rt, request, path, params))
+        call = Call(rt, request, path, params)
+        if state.config.strict and (refusal := call.refuse_undocumented()) is not None:
+            return refusal
+        return await _dispatch(call)
 
     async def links(request: Request) -> Response:
         # Counted before any scripted fault: a key sent to a link must be seen even when the answer is scripted.

@@ -1,12 +1,15 @@
 """What the emulator knows about PDF.co's endpoints: the documented catalogue, prices and output kinds.
 
-Everything here is data, taken from ``pdfco-api.md`` section 6 (the catalogue) or chosen by the emulator and
-documented here (the prices: PDF.co publishes no per-endpoint price list, see its section 12.11).
+Everything here is data: the documented paths come from the parameter table (``_pdfco_params``), the rest is
+chosen by the emulator and documented here (the prices: PDF.co publishes no per-endpoint price list, only
+https://app.pdf.co/subscriptions/credits_pricing and "endpoint credits x pages").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from prefect_pdfco.testing._pdfco_params import DOCUMENTED_PREFIXES, ENDPOINTS, LEGACY_PATHS
 
 __all__ = [
     "ASYNC_ONLY",
@@ -85,8 +88,9 @@ DEFAULT_CREDIT_COST = CreditCost(10)
 #: Each ``/v1/job/check`` call costs 2 credits (D-async, S-credits), whatever it answers.
 JOB_CHECK_COST = 2
 
-#: Endpoints that are always asynchronous: the invoice parser has no ``async`` flag (pdfco-api.md section 2).
-ASYNC_ONLY = frozenset({"/v1/ai-invoice-parser"})
+#: Endpoints that are always asynchronous: the invoice parser has no ``async`` flag
+#: (https://docs.pdf.co/api-reference/ai-invoice-parser).
+ASYNC_ONLY = frozenset(path for path, endpoint in ENDPOINTS.items() if endpoint.mode == "A-only")
 #: Endpoints whose ``url`` is a comma-separated list of inputs.
 MULTI_INPUT = frozenset({"/v1/pdf/merge", "/v1/pdf/merge2", "/v1/pdf/convert/from/image"})
 #: Endpoints with one output per part: sync answers ``urls``; the async placeholder is a JSON list of links.
@@ -108,44 +112,9 @@ _OUTPUT_EXTENSIONS: dict[str, str] = {
     "/v1/ai-invoice-parser": _JSON,
 }
 
-# Section 6 of pdfco-api.md, every documented API path (the emulated ones included).
-DOCUMENTED_ENDPOINTS = frozenset(
-    {
-        # 6.1 conversion from PDF / extraction
-        *(
-            f"/v1/pdf/convert/to/{kind}"
-            for kind in (
-                "text", "text-simple", "csv", "json2", "json", "json-meta", "xml", "html", "xls", "xlsx",
-                "jpg", "png", "webp", "tiff",
-            )
-        ),
-        "/v1/pdf/find", "/v1/pdf/find/table", "/v1/pdf/info", "/v1/pdf/info/fields",
-        "/v1/pdf/attachments/extract", "/v1/pdf/classifier", "/v1/pdf/documentparser",
-        "/v1/pdf/documentparser/templates", "/v1/ai-invoice-parser",
-        # 6.2 conversion to PDF
-        *(f"/v1/pdf/convert/from/{kind}" for kind in ("doc", "csv", "image", "url", "html", "email")),
-        "/v1/templates/html", "/v1/xls/convert/to/pdf", "/v1/xlsx/convert/to/pdf",
-        *(f"/v1/xls/convert/to/{kind}" for kind in ("csv", "json", "html", "txt", "xml")),
-        # 6.3 merge, split, pages
-        "/v1/pdf/merge", "/v1/pdf/merge2", "/v1/pdf/split", "/v1/pdf/split2", "/v1/pdf/edit/delete-pages",
-        "/v1/pdf/edit/rotate", "/v1/pdf/edit/rotate/auto",
-        # 6.4 edit, forms, search and replace
-        "/v1/pdf/edit/add", "/v1/pdf/edit/replace-text", "/v1/pdf/edit/replace-text-with-image",
-        "/v1/pdf/edit/delete-text",
-        # 6.5 OCR, compression, security
-        "/v1/pdf/makesearchable", "/v1/pdf/makeunsearchable", "/v2/pdf/compress", "/v1/pdf/optimize",
-        "/v1/pdf/security/add", "/v1/pdf/security/remove",
-        # 6.6 barcodes and e-mail
-        "/v1/barcode/generate", "/v1/barcode/read/from/url", "/v1/email/send", "/v1/email/decode",
-        "/v1/email/extract-attachments",
-        # 6.7 files, jobs, account
-        "/v1/file/upload/get-presigned-url", "/v1/file/upload/base64", "/v1/file/upload/url",
-        "/v1/file/upload", "/v1/file/delete", "/v1/file/hash", "/v1/job/check",
-        "/v1/account/credit/balance",
-    }
-)  # fmt: skip
-#: Documented paths that take an id after them (``/v1/templates/html/{id}``).
-DOCUMENTED_PREFIXES = ("/v1/pdf/documentparser/templates/", "/v1/templates/html/")
+#: Every documented API path (the emulated ones included), and the legacy paths PDF.co's own clients call:
+#: the table of ``_pdfco_params``.
+DOCUMENTED_ENDPOINTS = frozenset({*ENDPOINTS, *LEGACY_PATHS})
 
 
 def normalize_path(path: str) -> str:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from prefect_pdfco.testing._params import Params
+from prefect_pdfco.testing._pdfco_params import documented_spelling, undocumented_names
 from prefect_pdfco.testing._state import EmulatorState
 
 __all__ = ["Call", "Runtime", "http_status_for", "pdfco_error"]
@@ -36,7 +37,8 @@ def http_status_for(code: int) -> int:
     """The HTTP status for a PDF.co error code.
 
     PDF.co's own codes 441-454 (bad password, damaged file, page range...) are not HTTP statuses; whether the
-    status line carries them is undocumented (pdfco-api.md 12.3). The emulator answers them as HTTP 400 with
+    status line carries them is undocumented (https://developer.pdf.co/api/response-codes/index.html lists
+    the codes, not the status line). The emulator answers them as HTTP 400 with
     the code in the body's ``status`` and ``errorCode``, which every official client reads (MCP reads
     ``errorCode`` first). Real HTTP codes (400, 401, 402, 403, 404, 413, 429, 500...) are sent as they are.
     """
@@ -96,6 +98,29 @@ class Call:
             402,
             f"Not enough credits: this call needs {needed} credits and {self.state.remaining_credits} are left. "
             "Buy more credits at https://app.pdf.co/subscriptions",
+        )
+
+    def refuse_undocumented(self) -> JSONResponse | None:
+        """Strict mode: PDF.co's 454 "invalid parameters" when a name is not documented for this endpoint.
+
+        Names are checked in the spellings ``_pdfco_params`` accepts (the reference table's, lower case, and
+        those PDF.co's own clients send); query and body alike, file parts included. The answer names each
+        unknown parameter and the endpoint, never a value. None when every name is documented.
+        """
+        unknown = undocumented_names(self.path, [*self.params.values, *self.params.files])
+        if not unknown:
+            return None
+        self.state.bump("undocumented_parameters", len(unknown))
+        described = []
+        for name in unknown:
+            meant = documented_spelling(self.path, name)
+            described.append(f"{name!r} (did you mean {meant!r}?)" if meant and meant != name else repr(name))
+        noun = "parameter" if len(unknown) == 1 else "parameters"
+        return self.error(
+            454,
+            f"Invalid parameters: {', '.join(described)}: not a documented {noun} of {self.path} "
+            "(the emulator runs in strict mode; names are case-sensitive)",
+            unknownParameters=unknown,
         )
 
     def not_emulated(self, detail: str | None = None) -> JSONResponse:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pypdf.errors import PdfReadError
 
 from ._invoice import invoice_parser, make_sample_invoice_pdf, parse_invoice_text
+from ._pdfco_params import ENDPOINTS, LEGACY_PATHS
 from ._processing_core import (
     InputFile,
     NotEmulated,
@@ -93,50 +94,10 @@ _HANDLERS: dict[str, _Handler] = {
 #: Processing endpoints this module implements.
 EMULATED_ENDPOINTS: frozenset[str] = frozenset(_HANDLERS)
 
-#: Processing endpoints PDF.co documents (``pdfco-api.md`` section 6, file/job/account endpoints aside).
+#: Processing endpoints PDF.co documents (the table of ``_pdfco_params``: files, jobs and account aside), and
+#: the legacy paths its own clients call.
 DOCUMENTED_ENDPOINTS: frozenset[str] = EMULATED_ENDPOINTS | frozenset(
-    {
-        "/v1/pdf/convert/to/json-meta",
-        "/v1/pdf/convert/to/xml",
-        "/v1/pdf/convert/to/html",
-        "/v1/pdf/convert/to/xls",
-        "/v1/pdf/convert/to/xlsx",
-        "/v1/pdf/convert/to/jpg",
-        "/v1/pdf/convert/to/png",
-        "/v1/pdf/convert/to/webp",
-        "/v1/pdf/convert/to/tiff",
-        "/v1/pdf/find/table",
-        "/v1/pdf/info/fields",
-        "/v1/pdf/attachments/extract",
-        "/v1/pdf/classifier",
-        "/v1/pdf/documentparser/templates",
-        "/v1/pdf/convert/from/doc",
-        "/v1/pdf/convert/from/csv",
-        "/v1/pdf/convert/from/image",
-        "/v1/pdf/convert/from/email",
-        "/v1/templates/html",
-        "/v1/xls/convert/to/pdf",
-        "/v1/xlsx/convert/to/pdf",
-        "/v1/xls/convert/to/csv",
-        "/v1/xls/convert/to/json",
-        "/v1/xls/convert/to/html",
-        "/v1/xls/convert/to/txt",
-        "/v1/xls/convert/to/xml",
-        "/v1/pdf/merge2",
-        "/v1/pdf/split2",
-        "/v1/pdf/edit/rotate/auto",
-        "/v1/pdf/edit/replace-text",
-        "/v1/pdf/edit/replace-text-with-image",
-        "/v1/pdf/edit/delete-text",
-        "/v1/pdf/makesearchable",
-        "/v1/pdf/makeunsearchable",
-        "/v1/pdf/optimize",
-        "/v1/barcode/generate",
-        "/v1/barcode/read/from/url",
-        "/v1/email/send",
-        "/v1/email/decode",
-        "/v1/email/extract-attachments",
-    }
+    {*(path for path, endpoint in ENDPOINTS.items() if endpoint.mode != "-"), *LEGACY_PATHS}
 )
 
 # Spellings seen in PDF.co's own docs and clients for the same endpoint.

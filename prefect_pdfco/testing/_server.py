@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -19,7 +20,11 @@ from prefect_pdfco.testing._state import EmulatorConfig, EmulatorState
 if TYPE_CHECKING:
     from prefect_pdfco.credentials import PdfcoCredentials
 
-__all__ = ["PdfcoEmulator"]
+__all__ = ["STRICT_ENV", "PdfcoEmulator"]
+
+#: Environment variable that turns strict mode on (``1``, ``true``, ``yes``, ``on``) for emulators built
+#: without an explicit ``strict=``: how a test suite runs every emulator it starts, its subprocesses' too, strict.
+STRICT_ENV = "PDFCO_EMULATOR_STRICT"
 
 _DROP_MESSAGE = "ASGI callable returned without completing response."
 
@@ -35,6 +40,10 @@ def _quiet_drops() -> None:
     uvicorn_logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(existing, _QuietDrops) for existing in uvicorn_logger.filters):
         uvicorn_logger.addFilter(_QuietDrops())
+
+
+def _strict_from_env() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class PdfcoEmulator:
@@ -59,6 +68,12 @@ class PdfcoEmulator:
             than the API (``127.0.0.1``) as PDF.co's S3 links are: a client that sends its API key to result
             links is caught (``stats()["result_link_requests_with_api_key"]``). Set ``"127.0.0.1"`` where
             ``localhost`` does not resolve to 127.0.0.1 (the server listens on 127.0.0.1 only).
+        strict: Refuse parameter names PDF.co does not document for the endpoint, with PDF.co's 454 "invalid
+            parameters" (HTTP 400, ``errorCode`` 454, ``unknownParameters``), letter case included: the
+            reference tables' spelling, the lower-case one of PDF.co's OpenAPI description, and the spellings
+            PDF.co's own clients send are accepted (``prefect_pdfco.testing._pdfco_params``). Off by default:
+            PDF.co itself is not documented to refuse them, so a lenient emulator is the faithful one for
+            users. None reads ``PDFCO_EMULATOR_STRICT`` from the environment.
 
     Example:
         ```python
@@ -82,6 +97,7 @@ class PdfcoEmulator:
         retry_after: float | None = None,
         port: int = 0,
         link_host: str = "localhost",
+        strict: bool | None = None,
     ) -> None:
         if rate_limit is not None and rate_limit <= 0:
             raise ValueError("rate_limit must be positive (or None for no limit)")
@@ -94,6 +110,7 @@ class PdfcoEmulator:
             link_ttl=link_ttl,
             retry_after=retry_after,
             link_host=link_host,
+            strict=_strict_from_env() if strict is None else strict,
         )
         self._port = port
         self._state: EmulatorState | None = None
@@ -162,7 +179,12 @@ class PdfcoEmulator:
 
     def __repr__(self) -> str:
         where = self.base_url if self._thread is not None else "stopped"
-        return f"PdfcoEmulator({where})"
+        return f"PdfcoEmulator({where}{', strict' if self.strict else ''})"
+
+    @property
+    def strict(self) -> bool:
+        """Whether undocumented parameter names are refused (see ``strict`` above)."""
+        return self._config.strict
 
     # --- what tests need ---------------------------------------------------------------------------------
     @property

@@ -32,6 +32,7 @@ class EmulatorConfig:
     link_ttl: float
     retry_after: float | None
     link_host: str
+    strict: bool = False
 
 
 @dataclass
@@ -239,6 +240,7 @@ class EmulatorState:
                 "uploads": self.counters["uploads"],
                 "rate_limited": self.counters["rate_limited"],
                 "unauthorized": self.counters["unauthorized"],
+                "undocumented_parameters": self.counters["undocumented_parameters"],
                 "faults_served": self.counters["faults_served"],
                 "downloads_dropped": self.counters["downloads_dropped"],
                 "jobs": dict(job_states),

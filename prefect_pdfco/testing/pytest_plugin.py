@@ -14,6 +14,12 @@ whole module or directory by overriding the ``pdfco_emulator_options`` fixture (
     @pytest.fixture
     def pdfco_emulator_options():
         return {"job_duration": 0.05}
+
+Strict mode (parameter names PDF.co does not document get its 454 "invalid parameters", see
+``PdfcoEmulator(strict=...)``): per test with ``@pytest.mark.pdfco_emulator(strict=True)``, for a whole
+suite with ``pdfco_emulator_strict = true`` in the pytest ini options, or with ``PDFCO_EMULATOR_STRICT=1`` in
+the environment (which also reaches emulators a test builds itself). The marker wins, then the options
+fixture, then the ini option, then the environment.
 """
 
 from __future__ import annotations
@@ -29,6 +35,16 @@ if TYPE_CHECKING:
     from prefect_pdfco.credentials import PdfcoCredentials
 
 __all__ = ["pdfco_credentials", "pdfco_emulator", "pdfco_emulator_options"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Registers the ``pdfco_emulator_strict`` ini option."""
+    parser.addini(
+        "pdfco_emulator_strict",
+        "run the pdfco_emulator fixture in strict mode (undocumented PDF.co parameter names are refused)",
+        type="bool",
+        default=False,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,6 +64,8 @@ def pdfco_emulator_options() -> dict[str, Any]:
 def pdfco_emulator(request: pytest.FixtureRequest, pdfco_emulator_options: dict[str, Any]) -> Iterator[PdfcoEmulator]:
     """A running PDF.co emulator for one test, stopped (and its files deleted) afterwards."""
     options = dict(pdfco_emulator_options)
+    if request.config.getini("pdfco_emulator_strict"):
+        options.setdefault("strict", True)
     marker = request.node.get_closest_marker("pdfco_emulator")
     if marker is not None:
         options.update(marker.kwargs)
