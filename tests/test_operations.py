@@ -1,7 +1,8 @@
-"""The operation catalogue (against pdfco-api.md section 6) and the typed tasks' parameter validation.
+"""The operation catalogue (against PDF.co's endpoint table, ``testing/_pdfco_params.py``) and the typed tasks'
+parameter validation.
 
-Tasks against the emulator are in ``test_operations_emulator.py``; exact payloads of the endpoints the
-emulator does not emulate in ``test_operations_payloads.py``.
+Tasks against the emulator are in ``test_operations_emulator.py``; the exact payload of every typed task in
+``test_operations_payloads.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import pickle
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,56 +26,25 @@ from prefect_pdfco.operations import (
     UnknownOperationError,
     get_operation,
 )
+from prefect_pdfco.testing._pdfco_params import ENDPOINTS
 from prefect_pdfco.testing._processing import EMULATED_ENDPOINTS
 
 from .conftest import pdfco_requests
-
-API_DOC = Path(__file__).resolve().parents[2] / "shared" / "pdfco-api.md"
-
 
 # --------------------------------------------------------------------------------------------------
 # The catalogue
 # --------------------------------------------------------------------------------------------------
 
 
-def _expand(path: str) -> list[str]:
-    """``/v1/pdf/convert/to/{jpg,png}`` -> both paths."""
-    match = re.search(r"\{([^}]*)\}", path)
-    if match is None:
-        return [path]
-    return [p for option in match.group(1).split(",") for p in _expand(path.replace(match.group(0), option, 1))]
-
-
-def documented_async_paths(text: str) -> set[str]:
-    """Every path of section 6's tables whose async column is A or A-only."""
-    section = text.split("## 6.", 1)[1].split("\n## 7.", 1)[0]
-    paths: set[str] = set()
-    for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) < 3 or cells[2].strip("*").strip() not in ("A", "A-only"):
-            continue
-        previous = ""
-        for item in re.findall(r"`([^`]+)`", cells[0]):
-            item = item.split()[-1]  # "GET /v1/..." -> the path
-            if not item.startswith(("/v1/", "/v2/")):
-                # "`/v1/pdf/convert/to/xls`, `/xlsx`": a sibling of the previous path.
-                item = previous.rsplit("/", 1)[0] + item
-            for path in _expand(item):
-                paths.add(path)
-            previous = item
-    return paths
-
-
-def test_the_catalogue_covers_every_async_endpoint_of_the_api_reference() -> None:
-    if not API_DOC.exists():
-        pytest.skip(f"{API_DOC} is not beside the checkout")
-    documented = documented_async_paths(API_DOC.read_text(encoding="utf-8"))
-    assert len(documented) > 50  # the parser found the tables
+def test_the_catalogue_covers_every_async_endpoint_pdfco_documents() -> None:
+    documented = {path for path, endpoint in ENDPOINTS.items() if endpoint.mode in ("A", "A-only")}
+    assert len(documented) > 50
     endpoints = {operation.endpoint for operation in OPERATIONS.values()}
     assert documented - endpoints == set()
-    # Nothing invented: the one extra is the legacy JSON path the reference names in json2's notes.
+    # Nothing invented: the one extra is the legacy JSON path json2's page mentions (PDF.co's n8n node calls it).
     assert endpoints - documented == {"/v1/pdf/convert/to/json"}
     async_only = {operation.endpoint for operation in OPERATIONS.values() if operation.async_only}
+    assert async_only == {path for path, endpoint in ENDPOINTS.items() if endpoint.mode == "A-only"}
     assert async_only == {"/v1/ai-invoice-parser"}
 
 
