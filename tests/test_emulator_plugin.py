@@ -48,3 +48,44 @@ def test_plugin_fixtures_marker_and_options(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-W", "error::pytest.PytestUnknownMarkWarning")
     result.assert_outcomes(passed=3)
+
+
+STRICT_TESTS = """
+import httpx
+import pytest
+
+
+def undocumented(emulator):
+    answer = httpx.post(
+        emulator.base_url + "/v1/pdf/merge", json={"url": "x", "bogus": 1}, headers={"x-api-key": emulator.api_key}
+    )
+    return answer.json().get("unknownParameters")
+
+
+def test_default(pdfco_emulator):
+    assert pdfco_emulator.strict is EXPECTED
+    assert undocumented(pdfco_emulator) == (["bogus"] if EXPECTED else None)
+
+
+@pytest.mark.pdfco_emulator(strict=True)
+def test_marker_on(pdfco_emulator):
+    assert pdfco_emulator.strict and undocumented(pdfco_emulator) == ["bogus"]
+
+
+@pytest.mark.pdfco_emulator(strict=False)
+def test_marker_off(pdfco_emulator):
+    assert not pdfco_emulator.strict and undocumented(pdfco_emulator) is None
+"""
+
+
+@pytest.mark.parametrize(("ini", "env", "expected"), [("", "", False), ("true", "", True), ("", "1", True)])
+def test_plugin_strict_mode_from_marker_ini_option_or_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ini: str, env: str, expected: bool
+) -> None:
+    monkeypatch.setenv("PDFCO_EMULATOR_STRICT", env)
+    strict_line = f"pdfco_emulator_strict = {ini}\n" if ini else ""
+    pytester.makeini(f"[pytest]\nasyncio_default_fixture_loop_scope = function\n{strict_line}")
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_strict=STRICT_TESTS.replace("EXPECTED", str(expected)))
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-W", "error::pytest.PytestUnknownMarkWarning")
+    result.assert_outcomes(passed=3)

@@ -301,7 +301,8 @@ def check_job(call: Call) -> Response:
     if status == "success":
         body["outputLinkValidTill"] = iso(job.link_expires_at)
         body.update(job.fields)
-        # The invoice parser's documented result is its ``body`` (D-inv), inline or not.
+        # The invoice parser's documented result is its ``body``, inline or not
+        # (https://docs.pdf.co/api-reference/ai-invoice-parser.md).
         if (job.inline or job.endpoint in ASYNC_ONLY) and job.body is not None:
             body["body"] = job.body
     return call.ok(body)

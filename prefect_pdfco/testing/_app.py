@@ -37,7 +37,8 @@ logger = logging.getLogger("prefect_pdfco.testing")
 #: PDF.co refuses API requests over 4 MB (https://developer.pdf.co/api/account-info/index.html, footnote 3);
 #: large inputs go in by URL.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
-#: PDF.co's 429 body, word for word (S-429). It has no ``status`` and no ``remainingCredits``.
+#: PDF.co's 429 body, word for word (https://support.bytescout.com/hc/en-us/articles/11540153138707). It has no
+#: ``status`` and no ``remainingCredits``.
 RATE_LIMIT_MESSAGE = "Too many requests (limit by your current plan). Please try again later"
 
 

@@ -85,7 +85,8 @@ CREDIT_COSTS: dict[str, CreditCost] = {
 }
 #: The price of an emulated endpoint missing from ``CREDIT_COSTS``.
 DEFAULT_CREDIT_COST = CreditCost(10)
-#: Each ``/v1/job/check`` call costs 2 credits (D-async, S-credits), whatever it answers.
+#: Each ``/v1/job/check`` call costs 2 credits, whatever it answers
+#: (https://docs.pdf.co/api-reference/async-and-sync-mode.md, https://intercom.help/pdf-co/en/articles/11274643).
 JOB_CHECK_COST = 2
 
 #: Endpoints that are always asynchronous: the invoice parser has no ``async`` flag

@@ -38,9 +38,9 @@ def http_status_for(code: int) -> int:
 
     PDF.co's own codes 441-454 (bad password, damaged file, page range...) are not HTTP statuses; whether the
     status line carries them is undocumented (https://developer.pdf.co/api/response-codes/index.html lists
-    the codes, not the status line). The emulator answers them as HTTP 400 with
-    the code in the body's ``status`` and ``errorCode``, which every official client reads (MCP reads
-    ``errorCode`` first). Real HTTP codes (400, 401, 402, 403, 404, 413, 429, 500...) are sent as they are.
+    the codes, not the status line). The emulator answers them as HTTP 400 with the code in the body's
+    ``status`` and ``errorCode``, which every official client reads (PDF.co's MCP server reads ``errorCode``
+    first). Real HTTP codes (400, 401, 402, 403, 404, 413, 429, 500...) are sent as they are.
     """
     return 400 if 441 <= code <= 454 else code
 

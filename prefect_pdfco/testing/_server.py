@@ -224,7 +224,8 @@ class PdfcoEmulator:
         ``result_link_requests`` (GET/HEAD on file links), ``result_link_requests_with_api_key`` (those
         carrying an ``x-api-key`` header: a client should never send one), ``presigned_put_requests`` and
         ``presigned_put_requests_with_api_key``, ``uploads`` (files stored by any upload route),
-        ``rate_limited`` (429s), ``unauthorized`` (401s), ``faults_served`` (scripted answers sent),
+        ``rate_limited`` (429s), ``unauthorized`` (401s), ``undocumented_parameters`` (names strict mode
+        refused), ``faults_served`` (scripted answers sent),
         ``downloads_dropped``, ``jobs`` ({status: count} now) and ``pending_faults`` ({kind: uses left}).
         """
         return self._live.stats()
