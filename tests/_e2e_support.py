@@ -194,7 +194,7 @@ class PrefectServer:
             PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
             PREFECT_SERVER_API_HOST="127.0.0.1",
             PREFECT_SERVER_API_PORT=str(self.port),
-            # Without this the UI served on our port would call the API on 4200 (design.md section 4).
+            # Without this the UI served on our port would call the API on Prefect's default port, 4200.
             PREFECT_UI_API_URL=self.api_url,
             PREFECT_LOGGING_TO_API_BATCH_INTERVAL="0.5",
             PYTHONUNBUFFERED="1",

@@ -1,4 +1,4 @@
-"""The public surface: the names design.md promises, a sorted __all__, and nothing heavy on import."""
+"""The public surface: the names the package promises, a sorted __all__, and nothing heavy on import."""
 
 from __future__ import annotations
 
