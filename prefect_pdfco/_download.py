@@ -12,7 +12,6 @@ the client's ``RetryPolicy`` (a GET is idempotent); everything httpx raises beco
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -27,7 +26,7 @@ import httpx
 
 from prefect_pdfco._logging import run_logger
 from prefect_pdfco._redact import safe_url
-from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_delay
+from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
 from prefect_pdfco.client import USER_AGENT, map_transport_error
 from prefect_pdfco.exceptions import (
     FileTransferError,
@@ -160,13 +159,6 @@ def host_error(
     return FileTransferError(f"the file host answered HTTP {status} ({said})", url=safe, status_code=status)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-
-
 async def _error_from(response: httpx.Response, url: str, valid_till: datetime | None) -> PdfcoError:
     body = bytearray()
     async for chunk in response.aiter_raw():
@@ -174,7 +166,8 @@ async def _error_from(response: httpx.Response, url: str, valid_till: datetime |
         if len(body) >= _ERROR_BODY_LIMIT:
             break
     text = bytes(body[:_ERROR_BODY_LIMIT]).decode("utf-8", errors="replace")
-    return host_error(response.status_code, text, url, valid_till=valid_till, retry_after=_retry_after(response))
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return host_error(response.status_code, text, url, valid_till=valid_till, retry_after=retry_after)
 
 
 class Sink(Protocol):
@@ -345,26 +338,24 @@ async def transfer(
     """
     ensure_not_expired(url, valid_till)
     progress = _Progress(sink)
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            await _attempt(http, url, progress, valid_till, max_bytes)
-        except PdfcoError as error:
-            delay = retry_delay(error, attempt=attempt, idempotent=True, policy=retry_policy)
-            if delay is None:
-                raise
-            run_logger().warning(
-                "Download of %s: attempt %d failed (%s); %s in %.1f s",
-                safe_url(url),
-                attempt,
-                type(error).__name__,
-                f"resuming at byte {progress.received}" if progress.received else "retrying",
-                delay,
-            )
-            await asyncio.sleep(delay)
-            continue
-        return Transfer(size=progress.received, sha256=progress.digest.hexdigest(), content_type=progress.content_type)
+
+    def log_retry(error: PdfcoError, failed: int, delay: float) -> None:
+        run_logger().warning(
+            "Download of %s: attempt %d failed (%s); %s in %.1f s",
+            safe_url(url),
+            failed,
+            type(error).__name__,
+            f"resuming at byte {progress.received}" if progress.received else "retrying",
+            delay,
+        )
+
+    await call_with_retries(
+        lambda: _attempt(http, url, progress, valid_till, max_bytes),
+        idempotent=True,
+        policy=retry_policy,
+        on_retry=log_retry,
+    )
+    return Transfer(size=progress.received, sha256=progress.digest.hexdigest(), content_type=progress.content_type)
 
 
 @asynccontextmanager

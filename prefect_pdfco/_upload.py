@@ -9,7 +9,6 @@ uploads) and the exact Content-Type that was requested (it is part of the signat
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -25,7 +24,7 @@ from prefect_pdfco._download import CHUNK_SIZE, host_error
 from prefect_pdfco._logging import run_logger
 from prefect_pdfco._names import content_type_for, sanitize_filename
 from prefect_pdfco._redact import safe_url
-from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_delay
+from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
 from prefect_pdfco.client import USER_AGENT, PdfcoClient, map_transport_error
 from prefect_pdfco.exceptions import (
     FileTooLargeError,
@@ -91,9 +90,10 @@ async def _put_once(http: httpx.AsyncClient, presigned_url: str, local: Path, si
     try:
         response = await http.put(presigned_url, content=_chunks(local, size, md5), headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise map_transport_error(error, safe) from error
+        raise map_transport_error(error, safe, role="upload storage") from error
     if response.status_code >= 300:
-        failure = host_error(response.status_code, response.text[:65536], presigned_url)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        failure = host_error(response.status_code, response.text[:65536], presigned_url, retry_after=retry_after)
         if isinstance(failure, ResultExpiredError):
             raise FileTransferError(
                 "the presigned upload URL expired before the upload started (PDF.co signs it for 15 minutes)",
@@ -128,24 +128,23 @@ async def put_file(
             http = await stack.enter_async_context(
                 httpx.AsyncClient(timeout=UPLOAD_TIMEOUT, headers={"User-Agent": USER_AGENT})
             )
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await _put_once(http, presigned_url, local, size, content_type)
-                return
-            except PdfcoError as error:
-                delay = retry_delay(error, attempt=attempt, idempotent=True, policy=retry_policy)
-                if delay is None:
-                    raise
-                run_logger().warning(
-                    "Upload to %s: attempt %d failed (%s); retrying in %.1f s",
-                    safe_url(presigned_url),
-                    attempt,
-                    type(error).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
+        client = http
+
+        def log_retry(error: PdfcoError, failed: int, delay: float) -> None:
+            run_logger().warning(
+                "Upload to %s: attempt %d failed (%s); retrying in %.1f s",
+                safe_url(presigned_url),
+                failed,
+                type(error).__name__,
+                delay,
+            )
+
+        await call_with_retries(
+            lambda: _put_once(client, presigned_url, local, size, content_type),
+            idempotent=True,
+            policy=retry_policy,
+            on_retry=log_retry,
+        )
 
 
 async def upload_path(

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import logging
-import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from prefect_pdfco._ratelimit import RateLimiter, limiter_for
+from prefect_pdfco._params import check_request_size
+from prefect_pdfco._ratelimit import RateLimiter, Ticket, limiter_for
 from prefect_pdfco._redact import jsonable
-from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_delay
+from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
+from prefect_pdfco._validate import check_number
 from prefect_pdfco._version import __version__
 from prefect_pdfco.exceptions import (
     AuthenticationError,
     BadRequestError,
     InsufficientCreditsError,
+    NotFoundError,
     PdfcoAPIError,
     PdfcoConnectionError,
     PdfcoError,
@@ -55,18 +55,30 @@ def normalize_endpoint(endpoint: str) -> str:
     return path
 
 
-def map_transport_error(error: httpx.HTTPError | httpx.InvalidURL, endpoint: str) -> PdfcoConnectionError:
-    """Turns any httpx failure that is not an HTTP answer into ``PdfcoConnectionError``."""
+def map_transport_error(
+    error: httpx.HTTPError | httpx.InvalidURL, endpoint: str, *, host: str | None = None, role: str | None = None
+) -> PdfcoConnectionError:
+    """Turns any httpx failure that is not an HTTP answer into ``PdfcoConnectionError`` naming the host.
+
+    Args:
+        error: What httpx raised.
+        endpoint: The API path, or the safe form (host and path) of a link.
+        host: The host the request went to (default: the request's own).
+        role: What that host is to us, e.g. ``"the PDF.co API"`` or ``"result storage"``.
+    """
     try:
         request: httpx.Request | None = error.request  # type: ignore[union-attr]
     except (RuntimeError, AttributeError):
         request = None
     not_sent = isinstance(error, _NOT_SENT)
     detail = str(error) or type(error).__name__
+    where = host or (request.url.host if request is not None else "") or "the server"
+    if role:
+        where = f"{where} ({role})"
     reason = (
-        "could not connect to PDF.co; the request was not sent"
+        f"could not connect to {where}; the request was not sent"
         if not_sent
-        else "the request may have reached PDF.co but no complete answer came back"
+        else f"the request may have reached {where} but no complete answer came back"
     )
     return PdfcoConnectionError(
         f"{reason} ({type(error).__name__}: {detail})",
@@ -94,19 +106,6 @@ def _pdfco_code(body: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
-
-
 def _error_class(http_status: int, code: int, message: str, is_json: bool) -> type[PdfcoAPIError]:
     for status in (code, http_status):
         if status == AuthenticationError.http_status:
@@ -118,6 +117,9 @@ def _error_class(http_status: int, code: int, message: str, is_json: bool) -> ty
             return InsufficientCreditsError
         if status == RateLimitError.http_status:
             return RateLimitError
+    if http_status == NotFoundError.http_status:
+        # The API host has no such path: a wrong base_url or endpoint, whatever the body (JSON or a proxy's HTML).
+        return NotFoundError
     if not is_json or code >= 500 or http_status >= 500:
         return ServerError
     return BadRequestError
@@ -148,7 +150,7 @@ def map_response(response: httpx.Response, endpoint: str) -> dict[str, Any]:
     error_class = _error_class(status, code, message, is_json)
     kwargs: dict[str, Any] = {}
     if error_class is RateLimitError:
-        kwargs["retry_after"] = _retry_after(response)
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
     return_code = code if code != status else None
     raise error_class(
         message,
@@ -179,19 +181,27 @@ class PdfcoClient:
 
     The API key is sent in the ``x-api-key`` header to the base URL's host and nowhere else; redirects are
     not followed, so it cannot leak to another host either. Idempotent calls are retried on connection
-    errors, 429 and 5xx; billed submits only when they surely never arrived (see ``_retry``).
+    errors, 429 and 5xx; billed submits only when they surely never arrived or were refused with 429 (see
+    ``_retry``). Every client of one account in this process shares one rate limiter that slows down only
+    after PDF.co answers 429 (see ``_ratelimit``); ``requests_per_second`` is a hard cap on top of it.
 
     Args:
         api_key: The PDF.co API key.
         base_url: The API root, ``https://api.pdf.co`` unless you run the emulator.
         timeout_seconds: Read/write timeout of one HTTP call.
         connect_timeout_seconds: Connect timeout of one HTTP call.
-        requests_per_second: Client-side rate limit shared by all clients of this key in this process.
+        requests_per_second: Hard cap in requests/s for this client (the account's requests in this process
+            are spaced at least ``1 / requests_per_second`` apart); None leaves only the adaptive limiter.
         global_rate_limit: Name of a Prefect global concurrency limit with slot decay; each request takes a
             slot from it, so processes on several machines share one rate (a missing limit only warns).
         low_credits_threshold: Balance under which the tasks using this client emit ``pdfco.credits.low``.
-        retry_policy: How transient failures are retried.
+        retry_policy: How transient failures and 429s are retried.
         transport: An httpx transport, for tests.
+        rate_limiter: The limiter to pace requests with, for tests (default: the account's, shared in the
+            process).
+
+    Raises:
+        InvalidParametersError: A timeout or ``requests_per_second`` is NaN, infinite, negative or zero.
 
     Example:
         ```python
@@ -218,15 +228,20 @@ class PdfcoClient:
         low_credits_threshold: int | None = None,
         retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         transport: httpx.AsyncBaseTransport | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
+        caller = "PdfcoClient"
+        timeout_seconds = check_number(timeout_seconds, "timeout_seconds", caller=caller)
+        connect_timeout_seconds = check_number(connect_timeout_seconds, "connect_timeout_seconds", caller=caller)
+        self.requests_per_second = (
+            None
+            if requests_per_second is None
+            else check_number(requests_per_second, "requests_per_second", caller=caller)
+        )
         self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self.retry_policy = retry_policy
-        self._limiter: RateLimiter | None = (
-            limiter_for(str(self.base_url), self._api_key.get_secret_value(), requests_per_second)
-            if requests_per_second
-            else None
-        )
+        self._limiter = rate_limiter or limiter_for(str(self.base_url), self._api_key.get_secret_value())
         self.global_rate_limit = global_rate_limit
         #: Balance under which the tasks emit ``pdfco.credits.low`` (the client itself only records it).
         self.low_credits_threshold = low_credits_threshold
@@ -271,6 +286,7 @@ class PdfcoClient:
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Sends one API call, retrying per the policy, and returns its JSON body.
 
@@ -280,8 +296,11 @@ class PdfcoClient:
             json: The JSON body. ``SecretStr`` values are revealed only here, on the wire.
             params: Query parameters.
             idempotent: Whether sending twice is harmless; defaults to True for GET only.
+            before_send: Awaited right before each attempt leaves, after the rate-limit waits (the submit
+                record is written there); if it raises, nothing is sent.
 
         Raises:
+            InvalidParametersError: The JSON body is over PDF.co's 4 MB cap; nothing was sent.
             PdfcoAPIError: PDF.co answered with an error (see the exception tree).
             PdfcoConnectionError: No complete answer came back.
             UnexpectedResponseError: A success body that is not a JSON object.
@@ -292,44 +311,69 @@ class PdfcoClient:
             idempotent = method.upper() == "GET"
         headers = {"x-api-key": self._api_key.get_secret_value()}
         body = jsonable(json) if json is not None else None
-        attempt = 0
-        while True:
-            attempt += 1
-            await self._wait_for_rate_limits()
+        if body is not None:
+            # PDF.co bounces bodies over 4 MB with 413; refused here, the request costs nothing and says why.
+            check_request_size(endpoint, body)
+
+        async def attempt() -> dict[str, Any]:
+            ticket = await self._wait_for_rate_limits()
+            if before_send is not None:
+                await before_send()
             try:
-                try:
-                    response = await self._http.request(method, url, json=body, params=params, headers=headers)
-                except (httpx.HTTPError, httpx.InvalidURL) as error:
-                    raise map_transport_error(error, endpoint) from error
+                response = await self._http.request(method, url, json=body, params=params, headers=headers)
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
+                raise map_transport_error(error, endpoint, host=self.base_url.host, role="the PDF.co API") from error
+            try:
                 data = map_response(response, endpoint)
-            except PdfcoError as error:
-                delay = retry_delay(error, attempt=attempt, idempotent=idempotent, policy=self.retry_policy)
-                if delay is None:
-                    raise
-                logger.debug("%s %s failed (%s); retry %d in %.1fs", method, endpoint, error, attempt, delay)
-                await asyncio.sleep(delay)
-                continue
-            remaining = data.get("remainingCredits")
-            if isinstance(remaining, int):
-                self.last_remaining_credits = remaining
+            except RateLimitError:
+                self._limiter.record(ticket, rate_limited=True)
+                raise
+            self._limiter.record(ticket, rate_limited=False)
             return data
 
-    async def _wait_for_rate_limits(self) -> None:
-        if self._limiter is not None:
-            await self._limiter.acquire()
+        def log_retry(error: PdfcoError, failed: int, delay: float) -> None:
+            logger.debug("%s %s failed (%s); retry %d in %.1fs", method, endpoint, error, failed, delay)
+
+        data = await call_with_retries(attempt, idempotent=idempotent, policy=self.retry_policy, on_retry=log_retry)
+        remaining = data.get("remainingCredits")
+        if isinstance(remaining, int):
+            self.last_remaining_credits = remaining
+        return data
+
+    async def _wait_for_rate_limits(self) -> Ticket:
         if self.global_rate_limit:
             from prefect.concurrency.asyncio import rate_limit  # needs a Prefect API: only imported when used
 
             await rate_limit(self.global_rate_limit, occupy=1, strict=False)
+        # The process's own pacing last, right before the request leaves.
+        return await self._limiter.acquire(self.requests_per_second)
 
-    async def submit(self, endpoint: str, params: Mapping[str, Any] | None = None) -> JobSubmission:
+    async def submit(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> JobSubmission:
         """Submits a background job (``async: true``) and returns its id and result placeholder.
 
         Never re-sent once it may have reached PDF.co: a read timeout or a 5xx raises at once, because the
-        job may exist and be billed.
+        job may exist and be billed. A 429 was refused by PDF.co, so it is sent again (within the policy's
+        ``rate_limit_budget_seconds``), as is a request that could not connect.
+
+        Args:
+            endpoint: The API path.
+            params: The operation's parameters.
+            before_send: Awaited right before each attempt leaves (see ``request``).
+
+        Raises:
+            InvalidParametersError: The parameters are over PDF.co's 4 MB request cap: upload the content
+                first (``upload_file``) and pass its URL.
         """
         endpoint = normalize_endpoint(endpoint)
-        body = await self.request("POST", endpoint, json={**(params or {}), "async": True}, idempotent=False)
+        body = await self.request(
+            "POST", endpoint, json={**(params or {}), "async": True}, idempotent=False, before_send=before_send
+        )
         try:
             return JobSubmission.model_validate({**body, "endpoint": endpoint})
         except ValidationError as error:

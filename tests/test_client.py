@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,7 +15,9 @@ from prefect_pdfco import (
     AuthenticationError,
     BadRequestError,
     InsufficientCreditsError,
+    InvalidParametersError,
     JobStatus,
+    NotFoundError,
     PdfcoAPIError,
     PdfcoClient,
     PdfcoConnectionError,
@@ -24,14 +27,18 @@ from prefect_pdfco import (
     ServerError,
     UnexpectedResponseError,
 )
+from prefect_pdfco._ratelimit import RateLimiter
 from prefect_pdfco.client import USER_AGENT, map_response, normalize_endpoint
+from prefect_pdfco.testing import PdfcoEmulator
 
 from .conftest import API, API_KEY
 
-FAST = RetryPolicy(max_attempts=3, initial_delay=0.0, max_delay=0.0, jitter=0.0)
+FAST = RetryPolicy(max_attempts=3, initial_delay=0.001, max_delay=0.001, jitter=0.0, rate_limit_budget_seconds=0.01)
 
 
 def make_client(**kwargs: object) -> PdfcoClient:
+    # A limiter of its own: a 429 scripted here must not slow down other tests of the same key and host.
+    kwargs.setdefault("rate_limiter", RateLimiter())
     return PdfcoClient(API_KEY, base_url=API, retry_policy=FAST, **kwargs)  # type: ignore[arg-type]
 
 
@@ -56,6 +63,8 @@ def response(status: int, **kwargs: object) -> httpx.Response:
         (503, None, ServerError, 503),
         (200, None, ServerError, 200),
         (401, None, AuthenticationError, 401),
+        (404, {"error": True, "status": 404, "message": "Not found: /v1/pdf/merj"}, NotFoundError, 404),
+        (404, None, NotFoundError, 404),
     ],
 )
 def test_mapping_table(
@@ -105,6 +114,21 @@ def test_retry_after_header_seconds_and_date() -> None:
     assert info.value.retry_after is None
 
 
+@pytest.mark.parametrize("header", ["garbage", "-1", "nan", "inf", "Mon, 99 Foo 2025 16:00:30 GMT"])
+def test_a_retry_after_that_means_nothing_is_ignored_not_raised(header: str) -> None:
+    with pytest.raises(RateLimitError) as info:
+        map_response(response(429, json={"error": True}, headers={"Retry-After": header}), "/e")
+    assert info.value.retry_after is None
+
+
+def test_a_404_from_the_api_host_says_the_base_url_or_endpoint_is_wrong() -> None:
+    with pytest.raises(NotFoundError) as info:
+        map_response(response(404, text="<html><h1>404 Not Found</h1></html>"), "/v1/pdf/merj")
+    message = str(info.value)
+    assert isinstance(info.value, BadRequestError) and info.value.status_code == 404
+    assert "base_url" in message and "endpoint" in message and "PDF.co had a problem" not in message
+
+
 def _httpx_transport_errors() -> list[type[Exception]]:
     found: list[type[Exception]] = []
     for _, obj in inspect.getmembers(httpx):
@@ -139,10 +163,12 @@ async def test_connect_error_marks_not_sent_and_read_timeout_marks_maybe_sent() 
         with pytest.raises(PdfcoConnectionError) as info:
             await client.credit_balance()
     assert info.value.may_have_reached_server is False
+    assert "could not connect to api.pdf.co (the PDF.co API)" in str(info.value)
     async with make_client(transport=httpx.MockTransport(read_fail)) as client:
         with pytest.raises(PdfcoConnectionError) as info:
             await client.credit_balance()
     assert info.value.may_have_reached_server is True
+    assert "may have reached api.pdf.co (the PDF.co API)" in str(info.value)
 
 
 SUBMITTED = {
@@ -273,3 +299,87 @@ async def test_remaining_credits_are_remembered_and_repr_hides_key(pdfco: respx.
         assert await client.credit_balance() == 42
         assert client.last_remaining_credits == 42
         assert API_KEY not in repr(client)
+
+
+async def test_a_body_over_4_mb_is_refused_before_any_request(pdfco: respx.MockRouter) -> None:
+    route = pdfco.post(f"{API}/v1/pdf/convert/from/html").mock(return_value=httpx.Response(200, json=SUBMITTED))
+    async with make_client() as client:
+        with pytest.raises(InvalidParametersError) as info:
+            await client.submit("/v1/pdf/convert/from/html", {"html": "x" * (5 * 1024 * 1024)})
+    assert route.call_count == 0
+    assert "4 MB" in str(info.value) and "upload_file" in str(info.value)
+
+
+def fast_limiter() -> RateLimiter:
+    """The account limiter on a clock that moves only when it sleeps, so its pacing costs no real time."""
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    return RateLimiter(clock=lambda: now[0], sleep=sleep)
+
+
+@pytest.fixture
+def emulator() -> Iterator[PdfcoEmulator]:
+    with PdfcoEmulator(job_duration=0.0) as emu:
+        yield emu
+
+
+def emulator_client(emulator: PdfcoEmulator, limiter: RateLimiter) -> PdfcoClient:
+    return PdfcoClient(emulator.api_key, base_url=emulator.base_url, retry_policy=TINY, rate_limiter=limiter)
+
+
+# Tiny delays and a budget big enough for many of them: the 429 budget, not max_attempts, bounds 429s.
+TINY = RetryPolicy(max_attempts=2, initial_delay=0.001, max_delay=0.002, jitter=0.5, rate_limit_budget_seconds=1.0)
+
+
+async def test_a_burst_of_429s_without_retry_after_is_survived_and_slows_the_account(
+    emulator: PdfcoEmulator,
+) -> None:
+    limiter = fast_limiter()
+    async with emulator_client(emulator, limiter) as client:
+        submission = await client.submit("/v1/pdf/convert/from/html", {"html": "<p>hi</p>"})
+        emulator.inject("/v1/job/check", status=429, times=8)  # PDF.co's 429: no Retry-After
+        result = await client.check_job(submission.job_id)
+    assert result.status is JobStatus.SUCCESS
+    stats = emulator.stats()
+    assert stats["requests"]["/v1/job/check"] == 9 and stats["faults_served"] == 8
+    assert limiter.rate is not None and limiter.rate < limiter.start_rate  # cut on each new 429
+
+
+async def test_a_submit_refused_with_429_is_sent_again_and_makes_one_job(emulator: PdfcoEmulator) -> None:
+    emulator.inject("/v1/pdf/convert/from/html", status=429, times=3)
+    async with emulator_client(emulator, fast_limiter()) as client:
+        submission = await client.submit("/v1/pdf/convert/from/html", {"html": "<p>once</p>"})
+    stats = emulator.stats()
+    assert stats["requests"]["/v1/pdf/convert/from/html"] == 4
+    assert stats["jobs_submitted"] == 1 and submission.job_id
+
+
+async def test_a_429_burst_longer_than_the_budget_fails_with_rate_limit_error(emulator: PdfcoEmulator) -> None:
+    emulator.inject("/v1/account/credit/balance", status=429, times=1000)
+    policy = RetryPolicy(initial_delay=0.001, max_delay=0.001, jitter=0.0, rate_limit_budget_seconds=0.005)
+    async with PdfcoClient(
+        emulator.api_key, base_url=emulator.base_url, retry_policy=policy, rate_limiter=fast_limiter()
+    ) as client:
+        with pytest.raises(RateLimitError) as info:
+            await client.credit_balance()
+    assert emulator.stats()["requests"]["/v1/account/credit/balance"] == 6  # the first try and 5 x 1 ms
+    assert "requests_per_second" in str(info.value)
+
+
+async def test_a_wrong_base_url_path_is_not_found_not_a_server_error(emulator: PdfcoEmulator) -> None:
+    async with emulator_client(emulator, fast_limiter()) as client:
+        with pytest.raises(NotFoundError) as info:
+            await client.request("POST", "/v1/pdf/merj", json={"url": "x"})
+    assert info.value.status_code == 404 and emulator.stats()["requests"]["/v1/pdf/merj"] == 1
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("timeout_seconds", float("nan")), ("requests_per_second", 0.0), ("connect_timeout_seconds", -1.0)],
+)
+def test_client_numbers_are_checked(argument: str, value: float) -> None:
+    with pytest.raises(InvalidParametersError, match=argument):
+        PdfcoClient(API_KEY, **{argument: value})  # type: ignore[arg-type]

@@ -110,7 +110,7 @@ async def test_http_errors_are_mapped() -> None:
             await PdfcoCredentials(api_key="wrong", base_url=broke.base_url).check_connection()
         with pytest.raises(InsufficientCreditsError):
             await submit_job.fn(broke.credentials(), "/v1/pdf/convert/from/html", HTML)
-        no_retry = RetryPolicy(max_attempts=1)
+        no_retry = RetryPolicy(max_attempts=1, rate_limit_budget_seconds=0)
         async with PdfcoClient(limited.api_key, base_url=limited.base_url, retry_policy=no_retry) as client:
             with pytest.raises(RateLimitError):
                 for _ in range(5):
