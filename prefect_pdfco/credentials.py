@@ -6,6 +6,7 @@ from prefect.blocks.abstract import CredentialsBlock
 from pydantic import Field, SecretStr, field_validator
 
 from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
+from prefect_pdfco._retry import RetryPolicy
 from prefect_pdfco.client import DEFAULT_BASE_URL, PdfcoClient
 
 __all__ = ["PdfcoCredentials"]
@@ -23,6 +24,7 @@ class PdfcoCredentials(CredentialsBlock):
         requests_per_second: Client-side rate limit shared by every task of this process.
         rate_limit_name: A Prefect global concurrency limit (with slot decay) used as a cross-process rate limit.
         low_credits_threshold: Emit ``pdfco.credits.low`` when the balance falls under this.
+        rate_limit_budget_seconds: How long one call keeps retrying after 429 answers before it fails.
 
     Example:
         Load saved credentials and check the balance in a flow:
@@ -91,6 +93,16 @@ print(credentials.check_connection())  # remaining credits
         ge=0,
         description="Emit a pdfco.credits.low event when the remaining credits fall under this number.",
     )
+    rate_limit_budget_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        allow_inf_nan=False,
+        description=(
+            "Seconds one call keeps retrying after PDF.co answers 429 (too many requests) before it fails. PDF.co "
+            "says no Retry-After, so the client backs off with jitter and slows this process's requests down "
+            "until they fit the plan's rate. 0 fails on the first 429."
+        ),
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -109,6 +121,7 @@ print(credentials.check_connection())  # remaining credits
             requests_per_second=self.requests_per_second,
             global_rate_limit=self.rate_limit_name,
             low_credits_threshold=self.low_credits_threshold,
+            retry_policy=RetryPolicy(rate_limit_budget_seconds=self.rate_limit_budget_seconds),
         )
 
     async def acheck_connection(self) -> int:

@@ -383,3 +383,16 @@ async def test_a_wrong_base_url_path_is_not_found_not_a_server_error(emulator: P
 def test_client_numbers_are_checked(argument: str, value: float) -> None:
     with pytest.raises(InvalidParametersError, match=argument):
         PdfcoClient(API_KEY, **{argument: value})  # type: ignore[arg-type]
+
+
+def test_the_blocks_429_budget_reaches_the_client_and_is_checked() -> None:
+    from pydantic import ValidationError
+
+    from prefect_pdfco import PdfcoCredentials
+
+    assert PdfcoCredentials(api_key=API_KEY).get_client().retry_policy.rate_limit_budget_seconds == 120.0
+    block = PdfcoCredentials(api_key=API_KEY, rate_limit_budget_seconds=5)
+    assert block.get_client().retry_policy.rate_limit_budget_seconds == 5.0
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValidationError, match="rate_limit_budget_seconds"):
+            PdfcoCredentials(api_key=API_KEY, rate_limit_budget_seconds=bad)

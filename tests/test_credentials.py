@@ -42,7 +42,7 @@ def test_get_client_and_secrecy() -> None:
     credentials = PdfcoCredentials(api_key=API_KEY, base_url=API, requests_per_second=2)
     client = credentials.get_client()
     assert isinstance(client, PdfcoClient) and client.base_url.host == "api.pdf.co"
-    assert client._limiter is not None and client._limiter.interval == 0.5
+    assert client.requests_per_second == 2.0  # a hard cap on the account's shared, adaptive limiter
     for text in (repr(credentials), str(credentials), str(credentials.model_dump()), repr(client)):
         assert API_KEY not in text
 
