@@ -1,101 +1,59 @@
-"""Submitting billed jobs: the crash-safe cache policy and the one submit path every submitting task uses."""
+"""Submitting billed jobs: the one submit path every submitting task uses, and the submit record.
+
+PDF.co bills every submit and has no idempotency key. Prefect caches only task runs that completed: a submit
+that failed with an unknown outcome (read timeout, connection lost after the request was written, a 5xx) or a
+process that died mid-request leaves nothing in Prefect's cache, so a task retry, a flow retry or a re-run of
+the flow run would pay again. So each submit keeps a *record* in the task's own result storage, beside its cache
+entry (same key plus a suffix), that outlives a failed task run:
+
+- ``in_flight``, written right before the request leaves (after the client's rate-limit waits);
+- ``refused`` when PDF.co refused it (any 4xx, 429 included once the client stops re-sending) or it surely never
+  left (connect error): a later attempt may send it;
+- ``unknown`` when it may have reached PDF.co and no answer came back;
+- ``accepted``, with the job, as soon as PDF.co answers (before Prefect persists the task's result).
+
+A later attempt with the same key reads the record first: ``accepted`` hands back the job, ``in_flight`` and
+``unknown`` raise ``SubmitOutcomeUnknown`` unless the call says ``resend_if_unknown=True``. The window no client
+can close is a crash after the request left and before ``accepted`` is written: it is reported, never re-paid.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from prefect.cache_policies import CachePolicy
-from prefect.context import TaskRunContext
-from pydantic import SecretStr
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.filesystems import LocalFileSystem
+from prefect.results import ResultStore
+from prefect.transactions import get_transaction
 
 from prefect_pdfco import _artifacts
 from prefect_pdfco._logging import run_logger
-from prefect_pdfco._redact import SENSITIVE_PARAMS, jsonable
+from prefect_pdfco._submit_keys import SubmitCachePolicy
+from prefect_pdfco._validate import require_credentials
+from prefect_pdfco.client import normalize_endpoint
+from prefect_pdfco.exceptions import (
+    InvalidParametersError,
+    PdfcoAPIError,
+    PdfcoConnectionError,
+    PdfcoError,
+    ServerError,
+    SubmitOutcomeUnknown,
+)
 from prefect_pdfco.models import JobSubmission
 
 if TYPE_CHECKING:
     from prefect_pdfco.credentials import PdfcoCredentials
 
-__all__ = ["SUBMIT_TASK_OPTIONS", "SubmitCachePolicy", "submit_and_record"]
+__all__ = ["RECORD_SUFFIX", "SUBMIT_TASK_OPTIONS", "SubmitCachePolicy", "submit_and_record"]
 
-
-@dataclass
-class SubmitCachePolicy(CachePolicy):
-    """One key per (flow run, task, account host, inputs, n-th identical call); None outside a flow run.
-
-    For ``submit_job`` and every typed operation task. The flow run id makes a scheduled run submit anew each
-    time. Two identical submits in one run stay two jobs: the n-th identical call of an attempt gets the n-th
-    key, and the count restarts with each attempt of the flow run, so a retried run finds the same keys in the
-    same order. (Prefect's own dynamic key is a random UUID for async tasks, so it cannot serve.) Of the
-    credentials only ``base_url`` counts: the API key must never reach the result store, even hashed.
-    """
-
-    def compute_key(
-        self,
-        task_ctx: TaskRunContext,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
-        **kwargs: Any,
-    ) -> str | None:
-        if task_ctx is None or task_ctx.task_run.flow_run_id is None:
-            return None
-        material = {
-            "flow_run": str(task_ctx.task_run.flow_run_id),
-            "task": task_ctx.task.name,
-            "host": getattr(inputs.get("credentials"), "base_url", ""),
-            "inputs": {
-                key: _fingerprint_secrets(value, salt=str(task_ctx.task_run.flow_run_id))
-                for key, value in inputs.items()
-                if key != "credentials"
-            },
-        }
-        digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
-        slot = (str(task_ctx.task_run.flow_run_id), task_ctx.task_run.flow_run_run_count, digest)
-        with _identical_calls_lock:
-            call = _identical_calls.pop(slot, 0)
-            _identical_calls[slot] = call + 1  # re-inserted: the dict stays ordered by last use
-            if len(_identical_calls) > _MAX_TRACKED_CALLS:
-                # A long-lived worker serves many flow runs: forget the least recently used half.
-                for stale in list(_identical_calls)[: _MAX_TRACKED_CALLS // 2]:
-                    del _identical_calls[stale]
-        return f"pdfco-submit-{digest[:32]}-{call}"
-
-
-def _fingerprint_secrets(value: Any, *, salt: str) -> Any:
-    """``jsonable(value)`` with every password replaced by a slow salted hash of it.
-
-    Two submits that differ only in a password must get different keys, yet the key (stored by Prefect as a
-    file name) must not let anyone test guesses of a weak password cheaply: PBKDF2 makes each guess cost.
-    """
-    if isinstance(value, SecretStr):
-        return _slow_hash(value.get_secret_value(), salt)
-    if isinstance(value, Mapping):
-        return {
-            str(key): _slow_hash(item, salt)
-            if str(key).lower() in SENSITIVE_PARAMS and isinstance(item, (str, SecretStr))
-            else _fingerprint_secrets(item, salt=salt)
-            for key, item in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_fingerprint_secrets(item, salt=salt) for item in value]
-    return jsonable(value)
-
-
-def _slow_hash(secret: str | SecretStr, salt: str) -> str:
-    if isinstance(secret, SecretStr):
-        secret = secret.get_secret_value()
-    return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt.encode(), 100_000).hex()
-
-
-_identical_calls: dict[tuple[str, int, str], int] = {}
-_MAX_TRACKED_CALLS = 10_000
-_identical_calls_lock = threading.Lock()
+#: Appended to a submit's cache key to name its record in the result storage.
+RECORD_SUFFIX = ".submit-record"
 
 #: Options of every task that submits a billed job: never retried by Prefect, persisted under a crash-safe key.
 #: Result links live 60 minutes by default: re-attaching to an older job would only hand back dead links.
@@ -114,17 +72,73 @@ async def submit_and_record(
     *,
     operation: str | None = None,
 ) -> JobSubmission:
-    """Submits one job, logs one line (never the parameters), emits ``pdfco.job.submitted``, notes the balance.
+    """Submits one job at most once per submit key, logs one line (never the parameters), emits the event.
+
+    Inside a task run with a submit key, the record of an earlier attempt is read first (see the module
+    docstring). Outside one (``.fn()``), the job is simply submitted.
 
     Args:
         credentials: The PDF.co credentials block.
         endpoint: The API path.
         params: PDF.co parameters (``async: true`` is added by the client).
         operation: How the UI names the operation; defaults to the endpoint without its version.
+
+    Raises:
+        SubmitOutcomeUnknown: An earlier attempt sent this submit and its outcome is unknown.
+        PdfcoAPIError, PdfcoConnectionError: This attempt failed (see ``PdfcoClient.submit``).
     """
+    caller = operation or "submit_job"
+    credentials = require_credentials(credentials, caller=caller)
+    try:
+        endpoint = normalize_endpoint(endpoint)
+    except (TypeError, AttributeError, ValueError) as error:
+        detail = error if isinstance(error, ValueError) else f"expected a path such as /v1/pdf/merge, got {endpoint!r}"
+        raise InvalidParametersError(caller, [f"endpoint: {detail}"]) from error
+    name = operation or _artifacts.operation_name(endpoint)
+    record = SubmitRecord.for_current_task(endpoint)
+    if record is None:
+        return await _send(credentials, endpoint, params, name, None)
+    await warn_if_storage_is_local(record.store)
+    async with _claimed(record.key):
+        earlier = await record.read()
+        state = earlier.get("state") if earlier else None
+        if earlier is not None and state == "accepted" and record.fresh(earlier):
+            submission = JobSubmission.model_validate(earlier["submission"])
+            run_logger().info("Re-attached to job %s, submitted by an earlier attempt", submission.job_id)
+            return submission
+        if earlier is not None and state in ("in_flight", "unknown"):
+            unknown = SubmitOutcomeUnknown(
+                endpoint,
+                sent_at=_parse_time(earlier.get("sent_at")),
+                submit_key=record.key,
+                reason=str(earlier.get("reason") or "the attempt stopped before PDF.co's answer was recorded"),
+            )
+            if not _resend_requested():
+                raise unknown
+            run_logger().warning("Sending again as asked (resend_if_unknown=True): %s", unknown)
+        return await _send(credentials, endpoint, params, name, record)
+
+
+async def _send(
+    credentials: PdfcoCredentials,
+    endpoint: str,
+    params: Mapping[str, Any] | None,
+    name: str,
+    record: SubmitRecord | None,
+) -> JobSubmission:
     async with credentials.get_client() as client:
-        submission = await client.submit(endpoint, params)
-    name = operation or _artifacts.operation_name(submission.endpoint)
+        try:
+            submission = await client.submit(
+                endpoint, params, before_send=record.mark_in_flight if record is not None else None
+            )
+        except Exception as error:
+            if record is not None and record.sent_at is not None:
+                await record.settle_failure(error)
+            raise
+        # Anything else (cancellation, the process exiting) leaves the in-flight record: a later attempt
+        # reports it instead of paying again.
+    if record is not None:
+        await record.settle_success(submission)
     run_logger().info(
         "Submitted %s as job %s (%s credits left)",
         name,
@@ -134,3 +148,242 @@ async def submit_and_record(
     _artifacts.record_submission(submission, name)
     _artifacts.note_balance(client)
     return submission
+
+
+def _resend_requested() -> bool:
+    ctx = TaskRunContext.get()
+    return bool(ctx is not None and ctx.parameters and ctx.parameters.get("resend_if_unknown") is True)
+
+
+def refused(error: BaseException) -> bool:
+    """True when PDF.co surely did not take the submit: it answered with a 4xx, or the request never left."""
+    if isinstance(error, PdfcoAPIError):
+        return not isinstance(error, ServerError)
+    if isinstance(error, PdfcoConnectionError):
+        return not error.may_have_reached_server
+    return False
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, PdfcoAPIError):
+        return f"HTTP {error.status_code}"
+    if isinstance(error, PdfcoConnectionError):
+        cause = error.__cause__
+        return f"no answer: {type(cause).__name__ if cause is not None else 'connection lost'}"
+    return type(error).__name__
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class SubmitRecord:
+    """The record of one submit in the task's result store (see the module docstring).
+
+    Attributes:
+        store: The task's result store (the one Prefect caches its result in).
+        key: The record's key: the submit's cache key and ``RECORD_SUFFIX``.
+        endpoint: The API path.
+        expiration: How long an ``accepted`` record hands back its job (the task's cache expiration).
+        sent_at: When this attempt's request left, once it has.
+    """
+
+    store: ResultStore
+    key: str
+    endpoint: str
+    expiration: timedelta | None = None
+    sent_at: datetime | None = None
+
+    @classmethod
+    def for_current_task(cls, endpoint: str) -> SubmitRecord | None:
+        """The record of the running task's submit; None without a task run or a submit key."""
+        transaction = get_transaction()
+        ctx = TaskRunContext.get()
+        if ctx is None or transaction is None or not transaction.key:
+            return None
+        if not isinstance(transaction.store, ResultStore):
+            return None
+        return cls(transaction.store, transaction.key + RECORD_SUFFIX, endpoint, ctx.task.cache_expiration)
+
+    async def read(self) -> dict[str, Any] | None:
+        """The record of an earlier attempt, None when there is none.
+
+        Raises:
+            PdfcoError: The storage failed for another reason than a missing record: nothing is sent, since an
+                earlier attempt may have paid for this submit already.
+        """
+        try:
+            stored = await self.store.aread(self.key)
+        except Exception as error:
+            if _missing(error):
+                return None
+            raise PdfcoError(
+                f"{self.endpoint}: could not read this submit's record from the result storage, so it was not "
+                f"sent (an earlier attempt may have paid for it): {type(error).__name__}"
+            ) from error
+        value = stored.result
+        return value if isinstance(value, dict) else None
+
+    async def mark_in_flight(self) -> None:
+        """Writes ``in_flight`` before the first send (the client calls it right before each attempt).
+
+        Raises:
+            PdfcoError: The record could not be written; the request is not sent.
+        """
+        if self.sent_at is not None:
+            return  # a re-send after 429 or a connect error: the record says in flight already
+        sent_at = _now()
+        try:
+            await self._write("in_flight", sent_at=sent_at)
+        except Exception as error:
+            raise PdfcoError(
+                f"{self.endpoint}: could not record the submit in the result storage before sending it, so it was "
+                f"not sent: {type(error).__name__}"
+            ) from error
+        self.sent_at = sent_at
+
+    async def settle_failure(self, error: BaseException) -> None:
+        """Records ``refused`` (a retry may send again) or ``unknown`` (it may not)."""
+        state = "refused" if refused(error) else "unknown"
+        try:
+            await self._write(state, sent_at=self.sent_at, reason=_reason(error))
+        except Exception:
+            # The in-flight record stays: a retry reports an unknown outcome, which is the safe side.
+            run_logger().warning("Could not update the record of submit %s to %r", self.key, state, exc_info=True)
+
+    async def settle_success(self, submission: JobSubmission) -> None:
+        """Records ``accepted`` with the job, so a crash before Prefect persists the result re-attaches."""
+        try:
+            await self._write("accepted", sent_at=self.sent_at, submission=submission.model_dump(mode="json"))
+        except Exception:
+            run_logger().warning("Could not record job %s as accepted", submission.job_id, exc_info=True)
+
+    def fresh(self, record: Mapping[str, Any]) -> bool:
+        """Whether an ``accepted`` record still hands back its job (its result links may have expired)."""
+        recorded = _parse_time(record.get("recorded_at"))
+        return self.expiration is None or (recorded is not None and _now() - recorded < self.expiration)
+
+    async def _write(self, state: str, *, sent_at: datetime | None, **fields: Any) -> None:
+        ctx = TaskRunContext.get()
+        content = {
+            "state": state,
+            "endpoint": self.endpoint,
+            "sent_at": sent_at.isoformat() if sent_at else None,
+            "recorded_at": _now().isoformat(),
+            "task_run_id": str(ctx.task_run.id) if ctx is not None else None,
+            **fields,
+        }
+        await self.store.awrite(obj=content, key=self.key)
+
+
+def _missing(error: BaseException) -> bool:
+    """Whether a storage error means "no such record" (each storage block says it its own way)."""
+    if isinstance(error, (FileNotFoundError, KeyError)):
+        return True
+    text = f"{type(error).__name__} {error}".lower()
+    return any(sign in text for sign in ("does not exist", "not found", "notfound", "nosuchkey", "no such file"))
+
+
+# Two calls that name the same submit (an explicit submit_key) in one process: the second waits for the first
+# to settle, then reads its record (and gets its job), instead of both sending.
+_claims: dict[str, tuple[threading.Lock, int]] = {}
+_claims_lock = threading.Lock()
+
+
+@asynccontextmanager
+async def _claimed(key: str) -> AsyncIterator[None]:
+    with _claims_lock:
+        lock, users = _claims.get(key, (threading.Lock(), 0))
+        _claims[key] = (lock, users + 1)
+    try:
+        # Tasks of one process may run on different threads and event loops, so no asyncio.Event; and a thread
+        # blocked in lock.acquire() could not be cancelled: polling it is.
+        while not lock.acquire(blocking=False):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            lock.release()
+    finally:
+        with _claims_lock:
+            lock, users = _claims[key]
+            if users <= 1:
+                del _claims[key]
+            else:
+                _claims[key] = (lock, users - 1)
+
+
+# Warned at most once per process; each flow run is looked at once.
+_storage_warned = False
+_storage_checked: set[str] = set()
+
+
+async def warn_if_storage_is_local(store: ResultStore) -> None:
+    """Warns once when submit records live on a local disk while the flow run's tasks may run elsewhere.
+
+    A record on one machine's disk protects nothing when a crashed flow run is re-run in a fresh container or
+    its tasks run on other machines: crash-safe submits then need shared result storage.
+    """
+    global _storage_warned
+    flow_ctx = FlowRunContext.get()
+    if _storage_warned or flow_ctx is None or flow_ctx.flow_run is None:
+        return
+    run_id = str(flow_ctx.flow_run.id)
+    if run_id in _storage_checked or len(_storage_checked) > 10_000:
+        return
+    _storage_checked.add(run_id)
+    local = [s for s in (store.result_storage, store.metadata_storage) if isinstance(s, LocalFileSystem)]
+    if not local:
+        return
+    reason = await _elsewhere_reason(flow_ctx)
+    if reason is None:
+        return
+    _storage_warned = True
+    run_logger().warning(
+        "Submit records (what keeps a re-run from paying twice for a submit) are in local result storage (%s), "
+        "but %s. A crashed flow run re-run elsewhere would not find them. Use shared result storage for "
+        "crash-safe submits, e.g. an S3 or GCS block: PREFECT_DEFAULT_RESULT_STORAGE_BLOCK=s3-bucket/results.",
+        local[0].basepath or "the default path",
+        reason,
+    )
+
+
+async def _elsewhere_reason(flow_ctx: FlowRunContext) -> str | None:
+    """Why tasks of this flow run may run on another machine than its next attempt; None if they do not."""
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    runner = flow_ctx.task_runner
+    if runner is not None and not isinstance(runner, (ThreadPoolTaskRunner, ProcessPoolTaskRunner)):
+        return f"the flow runs its tasks with {type(runner).__name__}, which may use other machines"
+    flow_run = flow_ctx.flow_run
+    pool = getattr(flow_run, "work_pool_name", None)
+    if flow_run is None or flow_run.deployment_id is None or not pool:
+        return None
+    pool_type = await _work_pool_type(pool)
+    if pool_type is None or pool_type == "process":
+        return None
+    return f"the deployment runs on work pool {pool!r} of type {pool_type!r} (a fresh container or machine per run)"
+
+
+_pool_types: dict[str, str | None] = {}
+
+
+async def _work_pool_type(name: str) -> str | None:
+    if name not in _pool_types:
+        from prefect.client.orchestration import get_client
+
+        try:
+            async with get_client() as client:
+                _pool_types[name] = (await client.read_work_pool(name)).type
+        except Exception:
+            run_logger().debug("Could not read work pool %r", name, exc_info=True)
+            _pool_types[name] = None
+    return _pool_types[name]

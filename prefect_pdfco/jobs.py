@@ -1,8 +1,10 @@
 """Tasks that submit PDF.co background jobs and wait for them.
 
 - ``submit_job`` sends one ``async: true`` request. Its result is persisted under a key made of the flow run,
-  the endpoint, the parameters and the call's rank among identical ones (never the API key), so a flow run
-  retried after a crash gets the job it already paid for back from Prefect instead of submitting again.
+  the endpoint, the parameters and the call's ``submit_key`` (its rank among identical calls, counted where the
+  call is made, or a name the caller gives; never the API key), so a flow run retried after a crash gets the
+  job it already paid for back from Prefect instead of submitting again. A submit whose outcome is unknown is
+  never sent again by a retry: it raises ``SubmitOutcomeUnknown`` unless the call says ``resend_if_unknown``.
 - ``check_job`` makes one ``/v1/job/check`` per attempt and raises ``JobStillWorking`` while the job works;
   Prefect retries it on a capped backoff. Every retry is a task state you see in the UI (AwaitingRetry).
 - ``wait_for_job`` does the same in one loop inside one task run: quiet logs, one state.
@@ -22,7 +24,7 @@ from prefect_pdfco import _artifacts
 from prefect_pdfco._logging import run_logger
 from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco._submit import SUBMIT_TASK_OPTIONS, SubmitCachePolicy, submit_and_record
-from prefect_pdfco._tasks import sync_compatible_task
+from prefect_pdfco._tasks import submit_task, sync_compatible_task
 from prefect_pdfco._validate import check_job_id, check_job_ids, check_number, require_credentials
 from prefect_pdfco._waiting import INCONCLUSIVE_CHECK, finish, inconclusive_timeout, poll_many, poll_until_done
 from prefect_pdfco.client import normalize_endpoint
@@ -65,20 +67,31 @@ def _job_run_name(prefix: str) -> Any:
     return name
 
 
-@sync_compatible_task(task_run_name=_submit_run_name, **SUBMIT_TASK_OPTIONS)
+@submit_task(task_run_name=_submit_run_name, **SUBMIT_TASK_OPTIONS)
 async def submit_job(
-    credentials: PdfcoCredentials, endpoint: str, params: dict[str, Any] | None = None
+    credentials: PdfcoCredentials,
+    endpoint: str,
+    params: dict[str, Any] | None = None,
+    *,
+    submit_key: str | None = None,
+    resend_if_unknown: bool = False,
 ) -> JobSubmission:
     """Submits a PDF.co operation as a background job (``async: true``) and returns its job id.
 
-    Sent once: the client re-sends only when the request surely never reached PDF.co, and a flow run retried
-    after a crash gets this submission back from Prefect's result store instead of paying for a new job.
+    Sent once per document: the client re-sends only when the request surely never reached PDF.co (or PDF.co
+    answered 429), a flow run retried after a crash gets this submission back from Prefect's result store, and
+    a retry of a submit whose outcome is unknown (read timeout, connection lost, 5xx) raises
+    ``SubmitOutcomeUnknown`` instead of paying again.
 
     Args:
         credentials: The PDF.co credentials block.
         endpoint: The documented path, e.g. ``"/v1/pdf/merge"`` (``"pdf/merge"`` works too).
         params: The operation's parameters as PDF.co documents them (``url``, ``pages``, ``name``...).
             ``SecretStr`` values (passwords) are revealed only on the wire.
+        submit_key: A name for this submit, unique in the flow run (e.g. ``"invoice-17"``); by default the
+            call's rank among identical calls of the run. Calls with the same name and inputs are one submit.
+        resend_if_unknown: Send again even if an earlier attempt sent this submit and its outcome is unknown
+            (check PDF.co's job history first: that attempt may have been billed).
 
     Returns:
         The job id, the result placeholder URL and the credits billed.
@@ -87,6 +100,7 @@ async def submit_job(
         PdfcoAPIError: PDF.co refused the job (bad input, key, credits...).
         PdfcoConnectionError: No answer; when ``may_have_reached_server`` is True the job may exist, so it
             was not re-sent.
+        SubmitOutcomeUnknown: An earlier attempt sent this submit and never learnt its outcome.
 
     Example:
         Merge two PDFs and wait for the result:
@@ -103,6 +117,7 @@ async def submit_job(
         merge(["https://example.com/a.pdf", "https://example.com/b.pdf"])
         ```
     """
+    del submit_key, resend_if_unknown  # read from the task run: by the cache policy and by the submit record
     return await submit_and_record(credentials, endpoint, params)
 
 

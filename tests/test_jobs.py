@@ -332,12 +332,13 @@ def test_cache_keys_tell_passwords_apart_without_revealing_them() -> None:
 
     from pydantic import SecretStr
 
-    from prefect_pdfco._submit import _fingerprint_secrets
+    from prefect_pdfco._submit_keys import fingerprint_key, fingerprint_secrets
 
-    first = _fingerprint_secrets({"url": "u", "password": "hunter2", "pages": [1, 2]}, salt="run-1")
-    second = _fingerprint_secrets({"url": "u", "password": SecretStr("hunter3")}, salt="run-1")
+    key = fingerprint_key(SecretStr(API_KEY))
+    first = fingerprint_secrets({"url": "u", "password": "hunter2", "pages": [1, 2]}, key=key)
+    second = fingerprint_secrets({"url": "u", "password": SecretStr("hunter3")}, key=key)
     assert first["url"] == "u" and first["pages"] == [1, 2]
     assert first["password"] != second["password"]
-    assert _fingerprint_secrets(SecretStr("hunter2"), salt="run-1") == first["password"]
+    assert fingerprint_secrets(SecretStr("hunter2"), key=key) == first["password"]
     text = str(first) + str(second)
     assert "hunter" not in text and hashlib.sha256(b"hunter2").hexdigest() not in text

@@ -31,6 +31,7 @@ CONTRACT = {
     "JobTimeout",
     "JobStillWorking",
     "DestinationError",
+    "SubmitOutcomeUnknown",
 }
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 from typing_extensions import ParamSpec
 
 from prefect_pdfco._params import OperationParams, build_params, check_request_size
 from prefect_pdfco._submit import submit_and_record
-from prefect_pdfco._tasks import SyncCompatibleTask, sync_compatible_task
+from prefect_pdfco._tasks import SubmitTask, submit_task
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.jobs import SUBMIT_TASK_OPTIONS
 from prefect_pdfco.models import JobSubmission
@@ -24,10 +26,51 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def operation_task(fn: Callable[P, Coroutine[Any, Any, R]]) -> SyncCompatibleTask[P, Coroutine[Any, Any, R]]:
+def operation_task(fn: Callable[P, Coroutine[Any, Any, R]]) -> SubmitTask[P, Coroutine[Any, Any, R]]:
     """Makes a typed operation task: callable from sync and async flows, run name ``html-to-pdf``, and the
-    crash-safe submit options (a flow retried after a crash gets its job back; Prefect never re-sends it)."""
-    return sync_compatible_task(task_run_name=fn.__name__.replace("_", "-"), **SUBMIT_TASK_OPTIONS)(fn)
+    crash-safe submit options (a flow retried after a crash gets its job back; Prefect never re-sends it).
+
+    Every operation task takes the keyword options of ``submit_job`` as well, ``submit_key`` and
+    ``resend_if_unknown``: they are added to ``fn``'s signature here, and read from the task run by the cache
+    policy and the submit record, so ``fn`` itself never sees them.
+    """
+
+    @functools.wraps(fn)
+    async def run(*args: Any, submit_key: str | None = None, resend_if_unknown: bool = False, **kwargs: Any) -> R:
+        return await fn(*args, **kwargs)
+
+    run.__signature__ = _with_submit_options(inspect.signature(fn))  # type: ignore[attr-defined]
+    run.__doc__ = _document_submit_options(fn.__doc__ or "")
+    wrapped = cast("Callable[P, Coroutine[Any, Any, R]]", run)
+    return submit_task(task_run_name=fn.__name__.replace("_", "-"), **SUBMIT_TASK_OPTIONS)(wrapped)
+
+
+_SUBMIT_OPTIONS = (
+    inspect.Parameter("submit_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | None"),
+    inspect.Parameter("resend_if_unknown", inspect.Parameter.KEYWORD_ONLY, default=False, annotation="bool"),
+)
+
+_SUBMIT_OPTIONS_DOC = """
+        submit_key: A name for this submit, unique in the flow run (e.g. ``"invoice-17"``); by default the
+            call's rank among identical calls of the run. Calls with the same name and inputs are one submit.
+        resend_if_unknown: Send again even if an earlier attempt sent this submit and its outcome is unknown
+            (check PDF.co's job history first: that attempt may have been billed).
+""".strip("\n")
+
+
+def _with_submit_options(signature: inspect.Signature) -> inspect.Signature:
+    parameters = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    var_keyword = [p for p in signature.parameters.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
+    return signature.replace(parameters=[*parameters, *_SUBMIT_OPTIONS, *var_keyword])
+
+
+def _document_submit_options(doc: str) -> str:
+    """``doc`` with the two options at the end of its ``Args:`` section (unchanged without one)."""
+    start = doc.find("\n    Args:\n")
+    end = doc.find("\n\n", start + 1) if start >= 0 else -1
+    if end < 0:
+        return doc
+    return doc[: end + 1] + _SUBMIT_OPTIONS_DOC + doc[end:]
 
 
 async def submit_operation(
