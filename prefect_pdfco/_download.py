@@ -18,18 +18,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 import httpx
 
 from prefect_pdfco._logging import run_logger
+from prefect_pdfco._netguard import (
+    DEFAULT_LINK_POLICY,
+    MAX_REDIRECTS,
+    GuardedBackend,
+    LinkPolicy,
+    env_proxy_configured,
+    guarded_transport,
+)
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
 from prefect_pdfco.client import USER_AGENT, map_transport_error
 from prefect_pdfco.exceptions import (
     FileTransferError,
+    InvalidParametersError,
     PdfcoConnectionError,
     PdfcoError,
     RateLimitError,
@@ -49,6 +58,8 @@ __all__ = [
     "download_client",
     "ensure_not_expired",
     "host_error",
+    "link_expiry",
+    "link_transport_error",
     "signed_expiry",
     "transfer",
 ]
@@ -90,11 +101,39 @@ def signed_expiry(url: str) -> datetime | None:
     return None
 
 
+def _utc(moment: datetime) -> datetime:
+    # PDF.co's outputLinkValidTill may come without an offset; PDF.co means UTC (as JobResult assumes).
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _shown(moment: datetime) -> str:
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)} min"
+    if seconds < 172800:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+    return f"{int(seconds // 86400)} days"
+
+
 def _describe_expiry(valid_till: datetime | None, now: datetime) -> str:
+    """When the link expired, in UTC, and how long ago only when this machine's clock agrees that it has."""
     if valid_till is None:
         return "the result link has expired"
-    ago = max(0, int((now - valid_till).total_seconds()))
-    return f"the result link expired at {valid_till.isoformat(timespec='seconds')} ({ago} s ago)"
+    ago = (_utc(now) - _utc(valid_till)).total_seconds()
+    if ago >= 1:
+        return f"the result link expired at {_shown(valid_till)} ({_duration(ago)} ago)"
+    if ago >= 0:
+        return f"the result link expired at {_shown(valid_till)} (just now)"
+    # The host says expired while our clock says not yet: a clock is off, and "0 s ago" would mislead.
+    return (
+        f"the result link expired at {_shown(valid_till)}, by the file host's clock (this machine's clock "
+        f"reads {_shown(now)}, {_duration(-ago)} earlier: check that it is synchronised)"
+    )
 
 
 _EXPIRED_HINT = (
@@ -103,14 +142,19 @@ _EXPIRED_HINT = (
 )
 
 
+def link_expiry(url: str, valid_till: datetime | None) -> datetime | None:
+    """When a result link stops working (UTC): the earlier of ``valid_till`` and the link's signed expiry."""
+    known = [_utc(moment) for moment in (valid_till, signed_expiry(url)) if moment is not None]
+    return min(known) if known else None
+
+
 def ensure_not_expired(url: str, valid_till: datetime | None, *, now: datetime | None = None) -> None:
     """Raises ``ResultExpiredError`` when ``valid_till`` or the link's signed expiry has passed.
 
     Called before any request: an expired link costs a round trip and says nothing new.
     """
-    now = now or datetime.now(timezone.utc)
-    known = [moment for moment in (valid_till, signed_expiry(url)) if moment is not None]
-    expiry = min(known) if known else None
+    now = _utc(now or datetime.now(timezone.utc))
+    expiry = link_expiry(url, valid_till)
     if expiry is not None and now >= expiry:
         raise ResultExpiredError(
             f"{_describe_expiry(expiry, now)}; no request was made. {_EXPIRED_HINT}",
@@ -157,6 +201,20 @@ def host_error(
             f"the file host refused the link ({said}); was the URL altered or cut short?", url=safe, status_code=status
         )
     return FileTransferError(f"the file host answered HTTP {status} ({said})", url=safe, status_code=status)
+
+
+def link_transport_error(error: httpx.HTTPError | httpx.InvalidURL, url: str) -> PdfcoError:
+    """The error for a request to a result link that got no HTTP answer, naming the result-storage host.
+
+    Too many redirects is the link's fault, not the network's: a ``FileTransferError``, not retried.
+    """
+    safe = safe_url(url)
+    if isinstance(error, httpx.TooManyRedirects):
+        return FileTransferError(
+            f"the result link redirected more than {MAX_REDIRECTS} times; a result link redirects once at most",
+            url=safe,
+        )
+    return map_transport_error(error, safe, role="result storage")
 
 
 async def _error_from(response: httpx.Response, url: str, valid_till: datetime | None) -> PdfcoError:
@@ -305,7 +363,7 @@ async def _attempt(
                 progress.digest.update(chunk)
                 progress.received += len(chunk)
     except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise map_transport_error(error, safe_url(url)) from error
+        raise link_transport_error(error, url) from error
     if progress.total is not None and progress.received != progress.total:
         raise PdfcoConnectionError(f"received {progress.received} of {progress.total} bytes", endpoint=safe_url(url))
 
@@ -359,19 +417,47 @@ async def transfer(
 
 
 @asynccontextmanager
-async def download_client(http: httpx.AsyncClient | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    """``http`` as given (left open), or a new keyless client closed on exit.
+async def download_client(
+    http: httpx.AsyncClient | None = None, *, policy: LinkPolicy = DEFAULT_LINK_POLICY
+) -> AsyncIterator[httpx.AsyncClient]:
+    """``http`` as given (left open), or a new keyless client, guarded by ``policy``, closed on exit.
+
+    The new client follows at most ``MAX_REDIRECTS`` redirects (S3 may redirect across regions; there is no
+    secret in this client to leak) and checks every connection, redirects included, against ``policy`` after
+    resolving the host (see ``_netguard``). When the environment sets an HTTP(S) proxy, httpx sends through it
+    as before and each request's host is checked by name and literal address only (the proxy resolves it).
+    A client of your own is used as it is: only the links handed to the download functions are checked.
 
     Raises:
-        ValueError: The given client carries an ``x-api-key`` header: it would send the key to the file host.
+        InvalidParametersError: The given client carries an ``x-api-key`` header: it would send the key to the
+            file host (also a ``ValueError``).
     """
     if http is not None:
+        if not isinstance(http, httpx.AsyncClient):
+            raise InvalidParametersError(
+                "result download", [f"http: expected an httpx.AsyncClient, got {type(http).__name__}"]
+            )
         if "x-api-key" in http.headers:
-            raise ValueError("this client sends an x-api-key header; result links must be fetched without it")
+            raise InvalidParametersError(
+                "result download",
+                ["http: this client sends an x-api-key header; result links must be fetched without it"],
+            )
         yield http
         return
-    # follow_redirects is safe here (there is no secret in this client) and S3 may redirect across regions.
+    options: dict[str, Any] = {}
+    if env_proxy_configured():
+
+        async def check_host(request: httpx.Request) -> None:
+            policy.check_url(str(request.url))
+
+        options["event_hooks"] = {"request": [check_host]}
+    else:
+        options["transport"] = guarded_transport(GuardedBackend(policy))
     async with httpx.AsyncClient(
-        timeout=DOWNLOAD_TIMEOUT, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+        timeout=DOWNLOAD_TIMEOUT,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        headers={"User-Agent": USER_AGENT},
+        **options,
     ) as client:
         yield client

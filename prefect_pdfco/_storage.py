@@ -11,7 +11,10 @@ Every download is staged in a temporary file and only then delivered, so no read
 - any other block with ``write_path(path, content: bytes)``: staged likewise, then handed over as bytes. That
   interface takes the whole content at once, so only there does memory grow with the file.
 
-The temporary file is removed in ``finally`` whatever happens, cancellation included.
+The temporary file is removed in ``finally`` whatever happens, cancellation included; a SIGTERM removes it
+too, and a SIGKILL's leftovers are swept by the next transfer into the same place (see ``_tempfiles``).
+Failures of the destination itself (not a directory, read-only, full, a block that refuses the file) surface
+as ``OSError`` or ``DeliveryFailed``, which ``_transfers.land`` turns into ``DestinationError``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import functools
 import inspect
 import os
 import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,9 +34,12 @@ import anyio
 import anyio.to_thread
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
+from prefect_pdfco import _tempfiles
 from prefect_pdfco._names import path_inside
+from prefect_pdfco._redact import escape_control
+from prefect_pdfco.exceptions import InvalidParametersError
 
-__all__ = ["Destination", "Staging", "Target", "resolve_destination", "staging"]
+__all__ = ["DeliveryFailed", "Destination", "Staging", "Target", "describe", "resolve_destination", "staging"]
 
 #: A directory, or a Prefect storage block (see the module docstring for what each kind gets). Blocks are
 #: told apart by duck typing, so the alias cannot be narrower than ``object``.
@@ -52,11 +57,23 @@ class Target:
     block: Any = None
 
 
-def resolve_destination(destination: Destination) -> Target:
+def describe(target: Target) -> str:
+    """The destination in words, for messages: the directory, or the kind of block."""
+    if target.directory is not None:
+        return escape_control(str(target.directory))
+    return f"the {type(target.block).__name__} block"
+
+
+class DeliveryFailed(Exception):
+    """A storage block refused the staged file (whatever it raised is the ``__cause__``)."""
+
+
+def resolve_destination(destination: Destination, *, caller: str = "download_result") -> Target:
     """Works out how to deliver files to ``destination``.
 
     Raises:
-        TypeError: Neither a path nor a block with ``upload_from_path`` or ``write_path``.
+        InvalidParametersError: Neither a path nor a block with ``upload_from_path`` or ``write_path`` (also a
+            ``ValueError``); ``caller`` names the function in the message.
     """
     if isinstance(destination, (str, os.PathLike)):
         return Target("directory", directory=Path(os.fspath(destination)).expanduser())
@@ -70,9 +87,12 @@ def resolve_destination(destination: Destination) -> Target:
         return Target("fsspec", block=destination)
     if callable(getattr(destination, "write_path", None)):
         return Target("write_path", block=destination)
-    raise TypeError(
-        "destination must be a directory path or a Prefect storage block with upload_from_path or write_path "
-        f"(LocalFileSystem, RemoteFileSystem, S3Bucket...), not {type(destination).__name__}"
+    raise InvalidParametersError(
+        caller,
+        [
+            "destination: expected a directory path or a Prefect storage block with upload_from_path or "
+            f"write_path (LocalFileSystem, RemoteFileSystem, S3Bucket...), got {type(destination).__name__}"
+        ],
     )
 
 
@@ -125,18 +145,24 @@ class Staging:
             await anyio.to_thread.run_sync(os.fsync, self.handle.wrapped.fileno())
             # mkstemp made it 0600 while it was partial; a landed result gets the mode any new file would get.
             await anyio.to_thread.run_sync(os.chmod, self.path, _default_file_mode())
-            await self.handle.aclose()  # Windows cannot rename an open file
+            if os.name == "nt":
+                await self.handle.aclose()  # Windows cannot rename an open file
+            # Elsewhere the owner's lock stays held until the name is final, so no sweep can take the file.
             await anyio.to_thread.run_sync(os.replace, self.path, final)
+            await self.handle.aclose()
             self.delivered = True
             return str(final)
         await self.handle.aclose()
-        if target.kind == "upload_from_path":
-            where = await _call_block(target.block, "upload_from_path", str(self.path), name)
-        elif target.kind == "fsspec":
-            where = await anyio.to_thread.run_sync(_put_with_fsspec, target.block, str(self.path), name)
-        else:
-            content = await anyio.Path(self.path).read_bytes()
-            where = await _call_block(target.block, "write_path", name, content)
+        try:
+            if target.kind == "upload_from_path":
+                where = await _call_block(target.block, "upload_from_path", str(self.path), name)
+            elif target.kind == "fsspec":
+                where = await anyio.to_thread.run_sync(_put_with_fsspec, target.block, str(self.path), name)
+            else:
+                content = await anyio.Path(self.path).read_bytes()
+                where = await _call_block(target.block, "write_path", name, content)
+        except Exception as error:
+            raise DeliveryFailed(f"it refused the file ({type(error).__name__}: {error})") from error
         self.delivered = True
         return where if isinstance(where, str) and where else name
 
@@ -145,28 +171,33 @@ class Staging:
 async def staging(target: Target) -> AsyncIterator[Staging]:
     """A temporary file for ``target``, removed on exit (a delivered one was renamed away already).
 
-    In a destination directory the file is hidden (``.pdfco-*.part``) and created with ``mkstemp`` (mode
-    0600, a name nobody can predict); for blocks it lives in a private temporary directory.
+    In a destination directory the file is hidden (``.pdfco-<owner>-*.part``) and created with ``mkstemp``
+    (mode 0600, a name nobody can predict); for blocks it lives in a private temporary directory. Leftovers of
+    dead processes in the same place are swept first, and the new file is registered for removal on SIGTERM.
     """
-    own_dir: str | None = None
-    if target.directory is not None:
-        directory = target.directory
-        await anyio.to_thread.run_sync(functools.partial(directory.mkdir, parents=True, exist_ok=True))
-    else:
-        own_dir = await anyio.to_thread.run_sync(functools.partial(tempfile.mkdtemp, prefix="pdfco-"))
-        directory = Path(own_dir)
-    fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".pdfco-", suffix=".part")
-    path = Path(temp_name)
-    try:
+    # Unwound in reverse: the file is removed before it is unregistered, the private directory last.
+    with contextlib.ExitStack() as cleanup:
+        if target.directory is not None:
+            directory = target.directory
+            await anyio.to_thread.run_sync(functools.partial(directory.mkdir, parents=True, exist_ok=True))
+            await anyio.to_thread.run_sync(_tempfiles.sweep, directory)
+        else:
+            await anyio.to_thread.run_sync(_tempfiles.sweep_private_dirs)
+            directory = await anyio.to_thread.run_sync(_tempfiles.new_private_dir)
+            cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
+            cleanup.enter_context(_tempfiles.track(directory, is_dir=True))
+        fd, path = _tempfiles.new_part_file(directory)
+        cleanup.enter_context(_tempfiles.track(path))
+        # Whatever happens (error, cancellation), no partial file stays behind. Sync calls on purpose: a
+        # cancelled task must not be interrupted again while it cleans up.
+        cleanup.callback(_unlink_if_there, path)
         async with await anyio.open_file(fd, "w+b") as handle:
             yield Staging(target, handle, path)
-    finally:
-        # Whatever happened (error, cancellation), no partial file stays behind. Sync calls on purpose: a
-        # cancelled task must not be interrupted again while it cleans up.
-        with contextlib.suppress(FileNotFoundError):  # after os.replace the name is gone already
-            os.unlink(path)
-        if own_dir is not None:
-            shutil.rmtree(own_dir, ignore_errors=True)
+
+
+def _unlink_if_there(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):  # after os.replace the name is gone already
+        os.unlink(path)
 
 
 @functools.cache

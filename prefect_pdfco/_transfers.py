@@ -1,8 +1,13 @@
-"""The steps behind ``files``: which links a result has, and landing one link at a destination."""
+"""The steps behind ``files``: which links a result has, and landing one link at a destination.
+
+Every link is checked against the ``LinkPolicy`` before it is fetched (see ``_netguard``), and a failure of the
+destination itself becomes ``DestinationError``, which says that the result's link still works.
+"""
 
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import json
 from dataclasses import dataclass
@@ -11,12 +16,19 @@ from typing import Any, TypeAlias
 
 import httpx
 
-from prefect_pdfco._download import FileSink, MemorySink, Transfer, transfer
+from prefect_pdfco._download import FileSink, MemorySink, Transfer, link_expiry, transfer
 from prefect_pdfco._names import dedupe_name, filename_from_url
-from prefect_pdfco._redact import safe_url
+from prefect_pdfco._netguard import DEFAULT_LINK_POLICY, LinkPolicy
+from prefect_pdfco._redact import escape_control, safe_url
 from prefect_pdfco._retry import RetryPolicy
-from prefect_pdfco._storage import Destination, resolve_destination, staging
-from prefect_pdfco.exceptions import ResultNotReadyError, ResultTooLargeError, UnexpectedResponseError
+from prefect_pdfco._storage import DeliveryFailed, Destination, Target, describe, resolve_destination, staging
+from prefect_pdfco.exceptions import (
+    DestinationError,
+    InvalidParametersError,
+    ResultNotReadyError,
+    ResultTooLargeError,
+    UnexpectedResponseError,
+)
 from prefect_pdfco.models import JobResult, JobStatus
 
 __all__ = [
@@ -24,6 +36,7 @@ __all__ = [
     "Landed",
     "Parts",
     "ResultRef",
+    "check_result_ref",
     "decode_text",
     "fetch_bytes",
     "land",
@@ -39,16 +52,31 @@ ResultRef: TypeAlias = JobResult | str
 LINK_LIST_MAX_BYTES = 16 * 1024 * 1024
 
 
+def check_result_ref(result: object, *, caller: str) -> ResultRef:
+    """``result`` when it is a ``JobResult`` or a string (a result URL).
+
+    Raises:
+        InvalidParametersError: Anything else, naming ``caller`` and the ``result`` argument.
+    """
+    if isinstance(result, (JobResult, str)):
+        return result
+    raise InvalidParametersError(
+        caller, [f"result: expected a JobResult (from wait_for_job) or a result URL, got {type(result).__name__}"]
+    )
+
+
 def _checked_url(url: str) -> str:
     url = url.strip()
     if not url.lower().startswith(("https://", "http://")):
-        raise ValueError(f"expected an http(s) result link, got {safe_url(url)!r}")
+        raise InvalidParametersError("result download", [f"result: expected an http(s) link, got {safe_url(url)!r}"])
     return url
 
 
 def _require_success(result: JobResult) -> None:
     if result.status is not JobStatus.SUCCESS:
-        raise ResultNotReadyError(f"job {result.job_id} is {result.status.value}: it has no result to fetch")
+        raise ResultNotReadyError(
+            f"job {escape_control(result.job_id)} is {result.status.value}: it has no result to fetch"
+        )
 
 
 def result_link(result: ResultRef) -> tuple[str, datetime | None]:
@@ -56,15 +84,51 @@ def result_link(result: ResultRef) -> tuple[str, datetime | None]:
 
     Raises:
         ResultNotReadyError: A ``JobResult`` that is not ``success``, or has no ``url``.
-        ValueError: Not an http(s) URL.
+        InvalidParametersError: Not an http(s) URL (also a ``ValueError``).
     """
     if isinstance(result, str):
         return _checked_url(result), None
     _require_success(result)
     if not result.url:
         hint = " (it has several: use download_result_files)" if result.urls else ""
-        raise ResultNotReadyError(f"job {result.job_id} reported no result url{hint}")
+        raise ResultNotReadyError(f"job {escape_control(result.job_id)} reported no result url{hint}")
     return _checked_url(result.url), result.output_link_valid_till
+
+
+_REASONS = {
+    "ENOSPC": "the disk is full",
+    "EDQUOT": "the disk quota is exhausted",
+    "EACCES": "permission denied",
+    "EPERM": "permission denied",
+    "EROFS": "the file system is read-only",
+    "EEXIST": "a file has the directory's name",
+    "ENOTDIR": "a file stands where a directory should be",
+    "EISDIR": "a directory has the result's name",
+    "ENOENT": "the temporary file was removed while it was written (was the process told to end?)",
+}
+
+
+def destination_error(
+    error: BaseException, target: Target, url: str, *, valid_till: datetime | None, job_id: str | None
+) -> DestinationError:
+    """The error for a result that arrived (or was arriving) but could not be written at ``target``."""
+    code = error.errno if isinstance(error, OSError) else None
+    detail = str(error)
+    if isinstance(error, OSError) and code is not None:
+        name = errno.errorcode.get(code, str(code))
+        detail = f"{_REASONS.get(name, error.strerror)} ({name}: {error.strerror})"
+    expiry = link_expiry(url, valid_till)
+    until = f"until {expiry.strftime('%Y-%m-%dT%H:%M:%SZ')}" if expiry else "until it expires"
+    job = f" of job {escape_control(job_id)}" if job_id else ""
+    return DestinationError(
+        f"could not write the result{job} to {describe(target)}: {escape_control(detail)}. The result is still "
+        f"at {safe_url(url)} {until}: fix the destination and download it again (the job need not run again)",
+        destination=describe(target),
+        url=safe_url(url),
+        job_id=job_id,
+        valid_till=expiry,
+        errno=code,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,19 +150,32 @@ async def land(
     retry_policy: RetryPolicy,
     content: bytes | None = None,
     content_type: str | None = None,
+    policy: LinkPolicy = DEFAULT_LINK_POLICY,
+    job_id: str | None = None,
 ) -> Landed:
     """Streams ``url`` (or writes ``content`` already fetched from it) to ``destination`` under ``name``.
 
     ``name`` must be sanitised already. Nothing is left behind when this fails or is cancelled.
+
+    Raises:
+        DestinationError: The destination could not take the file; the link and ``job_id`` are in the error.
     """
     target = resolve_destination(destination)
-    async with staging(target) as stage:
-        if content is None:
-            done = await transfer(http, url, FileSink(stage.handle), valid_till=valid_till, retry_policy=retry_policy)
-        else:
-            await stage.handle.write(content)
-            done = Transfer(size=len(content), sha256=hashlib.sha256(content).hexdigest(), content_type=content_type)
-        where = await stage.deliver(name)
+    if content is None:
+        policy.check_url(url, final=False)
+    try:
+        async with staging(target) as stage:
+            if content is None:
+                sink = FileSink(stage.handle)
+                done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy)
+            else:
+                await stage.handle.write(content)
+                digest = hashlib.sha256(content).hexdigest()
+                done = Transfer(size=len(content), sha256=digest, content_type=content_type)
+            where = await stage.deliver(name)
+    except (OSError, DeliveryFailed) as error:
+        cause = error.__cause__ if isinstance(error, DeliveryFailed) else error  # the block's own exception
+        raise destination_error(error, target, url, valid_till=valid_till, job_id=job_id) from cause
     return Landed(where=where, url=url, transfer=done)
 
 
@@ -109,8 +186,10 @@ async def fetch_bytes(
     valid_till: datetime | None,
     retry_policy: RetryPolicy,
     max_bytes: int,
+    policy: LinkPolicy = DEFAULT_LINK_POLICY,
 ) -> tuple[bytes, Transfer]:
     """The whole content of a link, refused beyond ``max_bytes`` (see ``ResultTooLargeError``)."""
+    policy.check_url(url, final=False)
     sink = MemorySink(max_bytes, url)
     done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy, max_bytes=max_bytes)
     return bytes(sink.data), done
@@ -155,7 +234,9 @@ class Parts:
     content_type: str | None = None
 
 
-async def part_links(http: httpx.AsyncClient, result: ResultRef, *, retry_policy: RetryPolicy) -> Parts:
+async def part_links(
+    http: httpx.AsyncClient, result: ResultRef, *, retry_policy: RetryPolicy, policy: LinkPolicy = DEFAULT_LINK_POLICY
+) -> Parts:
     """Every file of a result: ``urls`` when the result lists them, the links inside an async split's JSON
     list, else the result's one link.
 
@@ -170,7 +251,7 @@ async def part_links(http: httpx.AsyncClient, result: ResultRef, *, retry_policy
         return Parts([url], valid_till)
     try:
         content, done = await fetch_bytes(
-            http, url, valid_till=valid_till, retry_policy=retry_policy, max_bytes=LINK_LIST_MAX_BYTES
+            http, url, valid_till=valid_till, retry_policy=retry_policy, max_bytes=LINK_LIST_MAX_BYTES, policy=policy
         )
     except ResultTooLargeError:
         return Parts([url], valid_till)  # too big to be a list of links: an ordinary (large) JSON result
@@ -181,7 +262,13 @@ async def part_links(http: httpx.AsyncClient, result: ResultRef, *, retry_policy
 
 
 async def land_parts(
-    http: httpx.AsyncClient, parts: Parts, destination: Destination, *, retry_policy: RetryPolicy
+    http: httpx.AsyncClient,
+    parts: Parts,
+    destination: Destination,
+    *,
+    retry_policy: RetryPolicy,
+    policy: LinkPolicy = DEFAULT_LINK_POLICY,
+    job_id: str | None = None,
 ) -> list[Landed]:
     """Lands every part, one after the other, under distinct sanitised names."""
     taken: set[str] = set()
@@ -198,6 +285,8 @@ async def land_parts(
                 retry_policy=retry_policy,
                 content=parts.content,
                 content_type=parts.content_type,
+                policy=policy,
+                job_id=job_id,
             )
         )
     return landed

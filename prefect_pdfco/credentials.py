@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+import httpx
 from prefect.blocks.abstract import CredentialsBlock
 from pydantic import Field, SecretStr, field_validator
 
 from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
+from prefect_pdfco._netguard import LinkPolicy
 from prefect_pdfco._retry import RetryPolicy
 from prefect_pdfco.client import DEFAULT_BASE_URL, PdfcoClient
 
@@ -19,12 +23,15 @@ class PdfcoCredentials(CredentialsBlock):
 
     Attributes:
         api_key: The PDF.co API key, sent only in the ``x-api-key`` header to ``base_url``'s host.
-        base_url: The API root.
+        base_url: The API root: ``https://``, or ``http://`` only on a loopback address (the key never
+            crosses a network in clear text).
         timeout_seconds: Read/write timeout of one HTTP call.
         requests_per_second: Client-side rate limit shared by every task of this process.
         rate_limit_name: A Prefect global concurrency limit (with slot decay) used as a cross-process rate limit.
         low_credits_threshold: Emit ``pdfco.credits.low`` when the balance falls under this.
         rate_limit_budget_seconds: How long one call keeps retrying after 429 answers before it fails.
+        allowed_result_hosts: Where result links may lead (host names, ``*.suffix`` patterns, IP networks);
+            empty for anywhere but link-local and cloud metadata addresses.
 
     Example:
         Load saved credentials and check the balance in a flow:
@@ -63,7 +70,11 @@ print(credentials.check_connection())  # remaining credits
     base_url: str = Field(
         default=DEFAULT_BASE_URL,
         title="Base URL",
-        description="The root of the PDF.co API; change it only to point at the emulator or a proxy.",
+        description=(
+            "The root of the PDF.co API; change it only to point at the emulator or a proxy. Must be https://, "
+            "or http:// on a loopback address (127.0.0.1, ::1, localhost), so the key never crosses a network "
+            "in clear text."
+        ),
     )
     timeout_seconds: float = Field(
         default=30.0,
@@ -104,13 +115,42 @@ print(credentials.check_connection())  # remaining credits
         ),
     )
 
+    allowed_result_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Where result downloads may connect. Empty: any host except link-local and cloud metadata addresses "
+            "(169.254.0.0/16, fd00:ec2::254, metadata.google.internal...), checked after DNS resolution and on "
+            "every redirect. Otherwise only the hosts listed: names (pdf-temp-files.s3.us-west-2.amazonaws.com), "
+            "patterns (*.amazonaws.com), or IP addresses and networks (10.0.0.0/8); listing a blocked address or "
+            "name explicitly allows it. Pass the block to the download tasks (credentials=...) to apply it."
+        ),
+    )
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if not value.startswith(("https://", "http://")):
+        lowered = value.lower()
+        if lowered.startswith("https://"):
+            return value
+        if not lowered.startswith("http://"):
             raise ValueError("base_url must start with https:// (or http:// for a local emulator)")
+        try:
+            host = httpx.URL(value).host
+        except httpx.InvalidURL as error:
+            raise ValueError(f"base_url is not a URL: {error}") from error
+        if not _is_loopback(host):
+            raise ValueError(
+                f"base_url {value!r} is plain http to {host or 'no host'}: the API key would cross the network in "
+                "clear text. Use https://, or http:// only on a loopback address (127.0.0.1, ::1, localhost)."
+            )
         return value
+
+    @field_validator("allowed_result_hosts")
+    @classmethod
+    def _link_policy_entries(cls, value: list[str]) -> list[str]:
+        LinkPolicy.from_entries(value)  # raises ValueError on an entry that is neither a host nor a network
+        return [entry.strip() for entry in value if entry.strip()]
 
     def get_client(self) -> PdfcoClient:
         """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``."""
@@ -140,3 +180,17 @@ print(credentials.check_connection())  # remaining credits
             PdfcoConnectionError: PDF.co could not be reached.
         """
         return run_coro_as_sync(self.acheck_connection())
+
+
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (and its IPv4-mapped form) or the name localhost."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback

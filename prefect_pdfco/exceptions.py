@@ -493,7 +493,7 @@ class DestinationError(PdfcoError):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[object, ...]:
-        state = {"destination": self.destination, "url": self.url, "job_id": self.job_id}
+        state: dict[str, object] = {"destination": self.destination, "url": self.url, "job_id": self.job_id}
         state.update(valid_till=self.valid_till, errno=self.errno)
         return (type(self), (self.message,), state)
 

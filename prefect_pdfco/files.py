@@ -8,7 +8,11 @@
 
 Every transfer streams in chunks (memory does not grow with the file), lands atomically through a temporary
 file, computes size and SHA-256 on the way, resumes an interrupted download with a Range request, and retries
-transient failures. Result links are fetched by a client that has no API key. The ``a``-prefixed coroutines
+transient failures. The temporary file goes on error, cancellation and SIGTERM; a SIGKILL's leftovers are
+swept by the next download into the same place. Result links are fetched by a client that has no API key and
+never connects to link-local or cloud metadata addresses (see ``allowed_result_hosts`` on the credentials
+block). A destination that cannot take the file raises ``DestinationError``: the link still works, so only the
+download needs to run again. The ``a``-prefixed coroutines
 (``adownload_result``...) do the work, for code that already runs in an event loop; the tasks wrap them and
 work from sync and async flows alike.
 """
@@ -16,11 +20,13 @@ work from sync and async flows alike.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run as runtime_task_run
+from typing_extensions import ParamSpec
 
 from prefect_pdfco._files_async import (
     MAX_FETCH_BYTES,
@@ -30,12 +36,15 @@ from prefect_pdfco._files_async import (
     afetch_result_json,
     afetch_result_text,
     aupload_file,
+    check_upload_args,
 )
 from prefect_pdfco._names import filename_from_url, sanitize_filename
 from prefect_pdfco._storage import Destination
-from prefect_pdfco._tasks import sync_compatible_task
+from prefect_pdfco._tasks import SyncCompatibleTask
+from prefect_pdfco._tempfiles import termination_cleanup
 from prefect_pdfco._transfers import ResultRef
 from prefect_pdfco._upload import MAX_UPLOAD_BYTES, upload_path
+from prefect_pdfco._validate import require_credentials
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobResult
 
@@ -60,6 +69,27 @@ __all__ = [
 # NO_CACHE: a download's effect is a file that may since have been deleted, and a cache key would hash the
 # credentials block. Results are not persisted: a fetched text can be 50 MB.
 _TASK_OPTIONS: dict[str, Any] = {"retries": 0, "cache_policy": NO_CACHE, "persist_result": False}
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _TransferTask(SyncCompatibleTask[P, R]):
+    """A file task that, called from the main thread, arms the SIGTERM clean-up of temporary files for the
+    duration of the call: from a sync flow the transfer itself runs in Prefect's event-loop thread, where no
+    signal handler can be installed (see ``_tempfiles``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with termination_cleanup():
+            return super().__call__(*args, **kwargs)
+
+
+def _transfer_task(
+    **options: Any,
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], _TransferTask[P, Coroutine[Any, Any, R]]]:
+    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> _TransferTask[P, Coroutine[Any, Any, R]]:
+        return _TransferTask(fn=fn, **options)
+
+    return decorator
 
 
 def _run_name(prefix: str) -> Any:
@@ -80,7 +110,7 @@ def _upload_run_name() -> str:
 # --- the tasks ------------------------------------------------------------------------------------------------
 
 
-@sync_compatible_task(task_run_name=_upload_run_name, **_TASK_OPTIONS)
+@_transfer_task(task_run_name=_upload_run_name, **_TASK_OPTIONS)
 async def upload_file(credentials: PdfcoCredentials, path: str | os.PathLike[str], *, name: str | None = None) -> str:
     """Uploads a local file into PDF.co's temporary storage and returns the URL operations take as input.
 
@@ -99,6 +129,8 @@ async def upload_file(credentials: PdfcoCredentials, path: str | os.PathLike[str
         The file's URL on PDF.co's storage, to pass as an operation's ``url``.
 
     Raises:
+        InvalidParametersError: ``credentials`` is not a ``PdfcoCredentials`` block, or ``path`` or ``name``
+            has the wrong type; no request is made (also a ``ValueError``).
         LocalFileNotFoundError: No such file (also a ``FileNotFoundError``); no request is made.
         FileTooLargeError: Over 2 GB; no request is made.
         PdfcoAPIError: PDF.co refused to hand out an upload URL (key, credits...).
@@ -120,13 +152,19 @@ async def upload_file(credentials: PdfcoCredentials, path: str | os.PathLike[str
         page_count("scans/contract.pdf")
         ```
     """
+    credentials = require_credentials(credentials, caller="upload_file")
+    check_upload_args(path, name, caller="upload_file")
     async with credentials.get_client() as client:
         return await upload_path(client, path, name=name)
 
 
-@sync_compatible_task(task_run_name=_run_name("download"), **_TASK_OPTIONS)
+@_transfer_task(task_run_name=_run_name("download"), **_TASK_OPTIONS)
 async def download_result(
-    result: ResultRef, destination: Destination, *, filename: str | None = None
+    result: ResultRef,
+    destination: Destination,
+    *,
+    filename: str | None = None,
+    credentials: PdfcoCredentials | None = None,
 ) -> DownloadedFile:
     """Downloads one result file into a directory or a Prefect storage block.
 
@@ -134,7 +172,8 @@ async def download_result(
     partial file is ever left. A broken transfer resumes with a Range request; connection errors and 5xx are
     retried. A result whose ``output_link_valid_till`` (or the link's own signed expiry, ``X-Amz-Date`` plus
     ``X-Amz-Expires``) has passed on this machine's clock is refused without a request. The link is fetched
-    without the API key, and its name is sanitised so the file stays inside the destination (an existing file
+    without the API key, never from a link-local or cloud metadata address (after DNS resolution and at every
+    redirect, at most 5), and its name is sanitised so the file stays inside the destination (an existing file
     of that name is replaced).
 
     Args:
@@ -143,11 +182,15 @@ async def download_result(
             ``RemoteFileSystem``, or an object-storage block with ``upload_from_path`` such as prefect-aws's
             ``S3Bucket``. Other blocks with only ``write_path`` get the file's bytes in one piece.
         filename: The file name to use instead of the link's last path segment; sanitised the same way.
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
 
     Returns:
         Where the file landed, its size and SHA-256.
 
     Raises:
+        InvalidParametersError: An argument of the wrong type (``result`` not a ``JobResult`` or URL...).
+        DestinationError: The destination cannot take the file (not a directory, read-only, disk full...); the
+            link still works until it expires, so only the download needs to run again.
         ResultExpiredError: The link has expired (before or during the request); names the expiry time.
         ResultNotReadyError: The job has no result yet (not ``success``, or 404 from the file host).
         FileTransferError: The file host refused the link.
@@ -169,11 +212,13 @@ async def download_result(
         snapshot("https://example.com")
         ```
     """
-    return await adownload_result(result, destination, filename=filename)
+    return await adownload_result(result, destination, filename=filename, credentials=credentials)
 
 
-@sync_compatible_task(task_run_name=_run_name("download-files"), **_TASK_OPTIONS)
-async def download_result_files(result: ResultRef, destination: Destination) -> list[DownloadedFile]:
+@_transfer_task(task_run_name=_run_name("download-files"), **_TASK_OPTIONS)
+async def download_result_files(
+    result: ResultRef, destination: Destination, *, credentials: PdfcoCredentials | None = None
+) -> list[DownloadedFile]:
     """Downloads every file of a result: each part of a split, or the one file of anything else.
 
     The parts come from ``urls`` when the result lists them, else from the JSON list of links that an async
@@ -183,12 +228,14 @@ async def download_result_files(result: ResultRef, destination: Destination) -> 
     Args:
         result: A ``JobResult`` or a result URL.
         destination: A directory or a Prefect storage block (as for ``download_result``).
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
 
     Returns:
         One ``DownloadedFile`` per part, in order.
 
     Raises:
-        ResultExpiredError, ResultNotReadyError, FileTransferError: As for ``download_result``.
+        DestinationError, ResultExpiredError, ResultNotReadyError, FileTransferError: As for
+            ``download_result``.
 
     Example:
         Split a PDF into single pages:
@@ -206,11 +253,17 @@ async def download_result_files(result: ResultRef, destination: Destination) -> 
         pages("https://example.com/report.pdf")
         ```
     """
-    return await adownload_result_files(result, destination)
+    return await adownload_result_files(result, destination, credentials=credentials)
 
 
-@sync_compatible_task(task_run_name=_run_name("fetch-text"), **_TASK_OPTIONS)
-async def fetch_result_text(result: ResultRef, *, max_bytes: int = MAX_FETCH_BYTES, encoding: str | None = None) -> str:
+@_transfer_task(task_run_name=_run_name("fetch-text"), **_TASK_OPTIONS)
+async def fetch_result_text(
+    result: ResultRef,
+    *,
+    max_bytes: int = MAX_FETCH_BYTES,
+    encoding: str | None = None,
+    credentials: PdfcoCredentials | None = None,
+) -> str:
     """Reads a text result (PDF to text, CSV, HTML, XML...) into a string.
 
     Refuses a result over ``max_bytes`` (from its Content-Length before reading, else as soon as it is
@@ -221,6 +274,7 @@ async def fetch_result_text(result: ResultRef, *, max_bytes: int = MAX_FETCH_BYT
         result: A ``JobResult`` or a result URL.
         max_bytes: The most bytes to hold in memory (50 MB by default).
         encoding: The text's encoding, when you know better than the file host.
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
 
     Returns:
         The text.
@@ -243,16 +297,19 @@ async def fetch_result_text(result: ResultRef, *, max_bytes: int = MAX_FETCH_BYT
         pdf_text("https://example.com/report.pdf")
         ```
     """
-    return await afetch_result_text(result, max_bytes=max_bytes, encoding=encoding)
+    return await afetch_result_text(result, max_bytes=max_bytes, encoding=encoding, credentials=credentials)
 
 
-@sync_compatible_task(task_run_name=_run_name("fetch-json"), **_TASK_OPTIONS)
-async def fetch_result_json(result: ResultRef, *, max_bytes: int = MAX_FETCH_BYTES) -> Any:
+@_transfer_task(task_run_name=_run_name("fetch-json"), **_TASK_OPTIONS)
+async def fetch_result_json(
+    result: ResultRef, *, max_bytes: int = MAX_FETCH_BYTES, credentials: PdfcoCredentials | None = None
+) -> Any:
     """Reads a JSON result (PDF to JSON, document parser, an async split's list of links...) and parses it.
 
     Args:
         result: A ``JobResult`` or a result URL.
         max_bytes: The most bytes to hold in memory (50 MB by default).
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
 
     Returns:
         The parsed JSON.
@@ -275,4 +332,4 @@ async def fetch_result_json(result: ResultRef, *, max_bytes: int = MAX_FETCH_BYT
         tables("https://example.com/report.pdf")
         ```
     """
-    return await afetch_result_json(result, max_bytes=max_bytes)
+    return await afetch_result_json(result, max_bytes=max_bytes, credentials=credentials)

@@ -211,7 +211,7 @@ async def test_expiry_comes_from_the_s3_body_when_the_link_does_not_say(tmp_path
     with pytest.raises(ResultExpiredError) as info:
         await download(Host(expired), tmp_path, url=f"{HOST}/job/r.pdf?token=abc")
     assert info.value.valid_till == datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    assert "2030-01-02T03:04:05+00:00" in str(info.value) and "token" not in str(info.value)
+    assert "2030-01-02T03:04:05Z" in str(info.value) and "token" not in str(info.value)
 
 
 async def test_a_link_whose_own_signature_expired_is_refused_without_a_request(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
-from prefect_pdfco import ResultNotReadyError
+from prefect_pdfco import InvalidParametersError, ResultNotReadyError
 from prefect_pdfco.files import adownload_result, adownload_result_files
 
 from .test_files import FAST, only_files
@@ -119,7 +119,7 @@ async def test_a_write_path_only_block_and_a_local_file_system_block(tmp_path: P
 async def test_other_destinations_are_refused_before_any_request() -> None:
     host = Host()
     async with host.client() as http:
-        with pytest.raises(TypeError, match="write_path"):
+        with pytest.raises(InvalidParametersError, match=r"destination: .*write_path"):
             await adownload_result(fresh_url(), object(), http=http, retry_policy=FAST)
     assert host.requests == []
 
