@@ -17,13 +17,13 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 import httpx
 
+from prefect_pdfco._expiry import EXPIRED_HINT, describe_expiry, ensure_not_expired, link_expiry, signed_expiry
 from prefect_pdfco._logging import run_logger
 from prefect_pdfco._netguard import (
     DEFAULT_LINK_POLICY,
@@ -80,89 +80,6 @@ def _xml_field(body: str, name: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def signed_expiry(url: str) -> datetime | None:
-    """When a presigned link stops working, read from its own query string (None when it does not say).
-
-    SigV4 links carry ``X-Amz-Date`` (``20250811T160913Z``) and ``X-Amz-Expires`` (seconds); SigV2 links an
-    ``Expires`` epoch second.
-    """
-    try:
-        query = {key.lower(): value for key, value in parse_qsl(urlsplit(url).query)}
-    except ValueError:
-        return None
-    try:
-        if "x-amz-date" in query and "x-amz-expires" in query:
-            signed = datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-            return signed + timedelta(seconds=int(query["x-amz-expires"]))
-        if "expires" in query:
-            return datetime.fromtimestamp(int(query["expires"]), timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return None
-
-
-def _utc(moment: datetime) -> datetime:
-    # PDF.co's outputLinkValidTill may come without an offset; PDF.co means UTC (as JobResult assumes).
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def _shown(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{int(seconds)} s"
-    if seconds < 7200:
-        return f"{int(seconds // 60)} min"
-    if seconds < 172800:
-        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
-    return f"{int(seconds // 86400)} days"
-
-
-def _describe_expiry(valid_till: datetime | None, now: datetime) -> str:
-    """When the link expired, in UTC, and how long ago only when this machine's clock agrees that it has."""
-    if valid_till is None:
-        return "the result link has expired"
-    ago = (_utc(now) - _utc(valid_till)).total_seconds()
-    if ago >= 1:
-        return f"the result link expired at {_shown(valid_till)} ({_duration(ago)} ago)"
-    if ago >= 0:
-        return f"the result link expired at {_shown(valid_till)} (just now)"
-    # The host says expired while our clock says not yet: a clock is off, and "0 s ago" would mislead.
-    return (
-        f"the result link expired at {_shown(valid_till)}, by the file host's clock (this machine's clock "
-        f"reads {_shown(now)}, {_duration(-ago)} earlier: check that it is synchronised)"
-    )
-
-
-_EXPIRED_HINT = (
-    "PDF.co deletes results when their link expires: run the job again and download within the link's "
-    "lifetime (PDF.co's `expiration` parameter sets it in minutes)."
-)
-
-
-def link_expiry(url: str, valid_till: datetime | None) -> datetime | None:
-    """When a result link stops working (UTC): the earlier of ``valid_till`` and the link's signed expiry."""
-    known = [_utc(moment) for moment in (valid_till, signed_expiry(url)) if moment is not None]
-    return min(known) if known else None
-
-
-def ensure_not_expired(url: str, valid_till: datetime | None, *, now: datetime | None = None) -> None:
-    """Raises ``ResultExpiredError`` when ``valid_till`` or the link's signed expiry has passed.
-
-    Called before any request: an expired link costs a round trip and says nothing new.
-    """
-    now = _utc(now or datetime.now(timezone.utc))
-    expiry = link_expiry(url, valid_till)
-    if expiry is not None and now >= expiry:
-        raise ResultExpiredError(
-            f"{_describe_expiry(expiry, now)}; no request was made. {_EXPIRED_HINT}",
-            url=safe_url(url),
-            valid_till=expiry,
-        )
-
-
 def host_error(
     status: int, body: str, url: str, *, valid_till: datetime | None = None, retry_after: float | None = None
 ) -> PdfcoError:
@@ -180,7 +97,7 @@ def host_error(
                 expiry = None
         now = datetime.now(timezone.utc)
         return ResultExpiredError(
-            f"{_describe_expiry(expiry, now)} (the file host said {said!r}). {_EXPIRED_HINT}",
+            f"{describe_expiry(expiry, now)} (the file host said {said!r}). {EXPIRED_HINT}",
             url=safe,
             status_code=status,
             valid_till=expiry,

@@ -26,8 +26,10 @@ only the link you hand over is checked (its redirects follow your client's setti
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -256,7 +258,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self.policy.check_name(host)  # a metadata service's name is refused before any lookup
         literal = literal_address(host)
         if literal is not None:
-            addresses = [host.strip("[]")]
+            addresses = [str(literal)]  # 2130706433 and ::ffff:127.0.0.1 connect as 127.0.0.1
         else:
             resolve = self._resolve or resolve_host
             try:
@@ -294,22 +296,35 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose connections all go through ``backend``.
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # One per process, like httpx's default verification (certifi, SSL_CERT_FILE...): building one costs tens
+    # of milliseconds of CPU, which a batch of downloads should not pay per call.
+    return httpx.create_ssl_context()
 
-    httpx has no public hook for a network backend, so the transport's connection pool (``_pool``, stable
-    across httpx 0.2x) is replaced by one built with it; the guard tests fail loudly if that ever changes.
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool whose connections all go through a ``GuardedBackend``.
+
+    httpx has no public hook for a network backend; its transport keeps the pool in ``_pool`` (stable across
+    httpx 0.2x) and uses nothing else, so this sets that pool instead of building the default one. The guard
+    tests fail loudly if that ever changes.
     """
-    transport = httpx.AsyncHTTPTransport()  # TLS verification as httpx's default (certifi, SSL_CERT_FILE...)
-    default_limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=default_limits.max_connections,
-        max_keepalive_connections=default_limits.max_keepalive_connections,
-        keepalive_expiry=default_limits.keepalive_expiry,
-        network_backend=backend,
-    )
-    return transport
+
+    def __init__(self, backend: GuardedBackend) -> None:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections all go through ``backend``."""
+    return _GuardedTransport(backend)
 
 
 def env_proxy_configured() -> bool:

@@ -24,7 +24,8 @@ from prefect_pdfco import (
     fetch_result_text,
     upload_file,
 )
-from prefect_pdfco._download import FileSink, _describe_expiry
+from prefect_pdfco._download import FileSink
+from prefect_pdfco._expiry import describe_expiry
 from prefect_pdfco.files import adownload_result, adownload_result_files, afetch_result_json, aupload_file
 
 from .test_files import FAST, only_files
@@ -163,13 +164,13 @@ async def test_control_characters_in_ids_are_escaped_in_messages(tmp_path: Path)
 
 def test_expiry_is_shown_in_utc_and_never_as_just_now_when_the_clock_is_behind() -> None:
     expiry = datetime(2026, 3, 1, 4, 20, 44, tzinfo=timezone.utc)
-    later = _describe_expiry(expiry, expiry + timedelta(minutes=7, seconds=3))
+    later = describe_expiry(expiry, expiry + timedelta(minutes=7, seconds=3))
     assert later == "the result link expired at 2026-03-01T04:20:44Z (7 min ago)"
-    behind = _describe_expiry(expiry, expiry - timedelta(hours=2))  # the host says expired; our clock disagrees
+    behind = describe_expiry(expiry, expiry - timedelta(hours=2))  # the host says expired; our clock disagrees
     assert "2026-03-01T04:20:44Z, by the file host's clock" in behind and "ago" not in behind
     assert "02:20:44Z" in behind and "check that it is synchronised" in behind
     in_berlin = expiry.astimezone(timezone(timedelta(hours=1)))
-    assert "04:20:44Z (60 min ago)" in _describe_expiry(in_berlin, expiry + timedelta(hours=1))
+    assert "04:20:44Z (60 min ago)" in describe_expiry(in_berlin, expiry + timedelta(hours=1))
 
 
 async def test_a_link_expired_by_the_hosts_clock_while_ours_is_behind(tmp_path: Path) -> None:
