@@ -290,7 +290,8 @@ def _uninstall() -> None:
             return  # entered before a fork; the child starts afresh
         _handler_depth -= 1
         if _handler_depth == 0 and signal.getsignal(signal.SIGTERM) is _on_sigterm:
-            signal.signal(signal.SIGTERM, _previous_handler)
+            with contextlib.suppress(ValueError):  # left in another thread: ours stays, and only chains
+                signal.signal(signal.SIGTERM, _previous_handler)
         # Otherwise someone installed a handler over ours and may chain to it later: ours stays valid (with
         # nothing registered it only hands the signal on).
 
