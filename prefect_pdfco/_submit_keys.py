@@ -26,6 +26,7 @@ from prefect.cache_policies import CachePolicy
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.futures import PrefectFuture
+from prefect.transactions import get_transaction
 from prefect.utilities.annotations import BaseAnnotation, unmapped
 from prefect.utilities.callables import get_call_parameters
 from prefect.utilities.collections import isiterable
@@ -59,10 +60,11 @@ class SubmitCachePolicy(CachePolicy):
     """One key per (flow run, task, account host, inputs, ``submit_key``); None outside a flow run.
 
     For ``submit_job`` and every typed operation task. The flow run id makes a scheduled run submit anew each
-    time. ``submit_key`` is the caller's name for the submit, or the rank of the call among identical calls of
-    its flow run attempt, given where the call was made (see ``with_submit_key``): this policy keeps no state,
-    so every worker computes the same key for the same call. Of the credentials only ``base_url`` counts: the
-    API key never reaches the result store, even hashed; it only keys the HMAC of passwords.
+    time (a subflow is known by the parent's task run that called it: see ``_run_identity``). ``submit_key``
+    is the caller's name for the submit, or the rank of the call among identical calls of its flow run attempt,
+    given where the call was made (see ``with_submit_key``): this policy keeps no state, so every worker
+    computes the same key for the same call. Of the credentials only ``base_url`` counts: the API key never
+    reaches the result store, even hashed; it only keys the HMAC of passwords.
     """
 
     def compute_key(
@@ -82,7 +84,7 @@ class SubmitCachePolicy(CachePolicy):
         credentials = inputs.get("credentials")
         secret = fingerprint_key(getattr(credentials, "api_key", None))
         material = {
-            "flow_run": str(task_ctx.task_run.flow_run_id),
+            "flow_run": _run_identity(str(task_ctx.task_run.flow_run_id)),
             "task": task_ctx.task.name,
             "host": str(getattr(credentials, "base_url", "")),
             "inputs": {
@@ -94,6 +96,20 @@ class SubmitCachePolicy(CachePolicy):
         }
         digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
         return f"pdfco-submit-{digest[:40]}"
+
+
+def _run_identity(flow_run_id: str) -> str:
+    """The flow run, as a retry of it (or of its parent) will find it again.
+
+    A subflow that failed is run as a *new* flow run when its parent is retried, so its id would change and
+    its submits be sent again. The parent's task run that tracks the subflow call keeps its id across the
+    parent's retries (Prefect numbers sibling calls), so a subflow is known by that instead.
+    """
+    ctx = FlowRunContext.get()
+    flow_run = ctx.flow_run if ctx is not None else None
+    if flow_run is not None and str(flow_run.id) == flow_run_id and flow_run.parent_task_run_id is not None:
+        return f"subflow-of-{flow_run.parent_task_run_id}"
+    return flow_run_id
 
 
 def fingerprint_key(api_key: SecretStr | str | None) -> bytes:
@@ -175,8 +191,8 @@ def _call_scope() -> tuple[tuple[str, ...], str] | None:
     """(the scope counts restart in, the part of it that goes into the key); None outside a flow run.
 
     A flow run attempt counts its calls from 0, so a retried run finds the same keys in the same order. Calls
-    made inside a task run count within that task run (whose id joins the key): its retries find the same keys,
-    and tasks on different workers never share a count.
+    made inside a task run count within that task (which joins the key): its retries and the flow's find the
+    same keys, and tasks on different workers never share a count.
     """
     flow_ctx = FlowRunContext.get()
     if flow_ctx is None or flow_ctx.flow_run is None:
@@ -185,7 +201,12 @@ def _call_scope() -> tuple[tuple[str, ...], str] | None:
     task_ctx = TaskRunContext.get()
     if task_ctx is None:
         return scope, ""
-    return (*scope, str(task_ctx.task_run.id), str(task_ctx.task_run.run_count)), f"@{task_ctx.task_run.id}"
+    # Inside a task: counted per parent *as Prefect identifies it* (its cache key: task, inputs and flow run),
+    # which a flow retry finds again; a parent with no cache key is known by its task run id.
+    transaction = get_transaction()
+    parent = transaction.key if transaction is not None and transaction.key else str(task_ctx.task_run.id)
+    tag = "@" + hashlib.sha256(parent.encode()).hexdigest()[:16]
+    return (*scope, parent, str(task_ctx.task_run.run_count)), tag
 
 
 def with_submit_key(task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

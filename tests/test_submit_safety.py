@@ -519,3 +519,48 @@ def test_every_submitting_task_takes_the_submit_options() -> None:
         parameters = inspect.signature(task.fn).parameters
         assert parameters["submit_key"].default is None and parameters["resend_if_unknown"].default is False
         assert "submit_key:" in (task.fn.__doc__ or "") and "resend_if_unknown:" in (task.fn.__doc__ or "")
+
+
+def test_a_subflow_made_anew_by_a_parent_retry_does_not_send_again(
+    own_credentials: PdfcoCredentials, pdfco: respx.MockRouter
+) -> None:
+    route = pdfco.post(MERGE).mock(side_effect=[httpx.ReadTimeout("timed out"), submitted()])
+    subflow_runs: list[str] = []
+
+    @flow
+    def merge_one() -> JobSubmission:
+        subflow_runs.append(str(FlowRunContext.get().flow_run.id))  # type: ignore[union-attr]
+        return submit_job(own_credentials, "/v1/pdf/merge", {"url": "https://x/sub.pdf"})
+
+    @flow(retries=1, retry_delay_seconds=0)
+    def parent() -> JobSubmission:
+        return merge_one()
+
+    with pytest.raises(SubmitOutcomeUnknown):
+        parent()
+    assert len(set(subflow_runs)) == 2  # Prefect ran the failed subflow as a new flow run
+    assert route.call_count == 1
+
+
+def test_submits_made_inside_a_task_are_found_again_by_a_flow_retry(
+    own_credentials: PdfcoCredentials, pdfco: respx.MockRouter
+) -> None:
+    from prefect import task
+
+    route = pdfco.post(MERGE).mock(side_effect=jobs(4))
+    attempts: list[list[str]] = []
+
+    @task
+    def merge_twice(url: str) -> list[str]:
+        return [submit_job(own_credentials, "/v1/pdf/merge", {"url": url}).job_id for _ in range(2)]
+
+    @flow(retries=1, retry_delay_seconds=0)
+    def batch() -> list[str]:
+        attempts.append(merge_twice("https://x/a.pdf") + merge_twice("https://x/b.pdf"))
+        if len(attempts) == 1:
+            raise RuntimeError("crash after the submits")
+        return attempts[-1]
+
+    assert sorted(batch()) == ["J0", "J1", "J2", "J3"]
+    assert attempts[0] == attempts[1]
+    assert route.call_count == 4
