@@ -349,8 +349,9 @@ async def warn_if_storage_is_local(store: ResultStore) -> None:
     _storage_warned = True
     run_logger().warning(
         "Submit records (what keeps a re-run from paying twice for a submit) are in local result storage (%s), "
-        "but %s. A crashed flow run re-run elsewhere would not find them. Use shared result storage for "
-        "crash-safe submits, e.g. an S3 or GCS block: PREFECT_DEFAULT_RESULT_STORAGE_BLOCK=s3-bucket/results.",
+        "but %s. A crashed flow run re-run elsewhere would not find them (unless every machine mounts that path). "
+        "Use shared result storage for crash-safe submits, e.g. an S3 or GCS block: "
+        "PREFECT_DEFAULT_RESULT_STORAGE_BLOCK=s3-bucket/results.",
         local[0].basepath or "the default path",
         reason,
     )
