@@ -4,8 +4,9 @@ PDF.co allows 2 requests/s on free plans and 10 on paid ones and answers 429 bey
 and no header that tells the plan's rate. So the limiter learns it, AIMD-style, the way TCP learns a link:
 
 - it does not slow anything down until PDF.co answers 429 (a paid account runs at full speed);
-- the first 429 starts it at 2 requests/s (the lowest plan's rate), from where each success raises the rate
-  quickly ("slow start") until the next 429;
+- the first 429 starts it at 2 requests/s (the lowest plan's rate), or at the number of successes of the last
+  second if more (the burst that met the 429 shows what the account admits), from where each success raises
+  the rate quickly ("slow start") until the next 429;
 - every later 429 cuts the rate (x 0.7), and successes then raise it slowly (by a tenth of the rate at the last
   cut per second of full traffic), so it settles just under the account's limit;
 - a 429 of a request let through before the last cut says nothing about the new rate and is ignored, so a burst
@@ -28,6 +29,7 @@ import hashlib
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -99,6 +101,7 @@ class RateLimiter:
         self._last_slot = -math.inf  # when the last request was let through
         self._next_ticket = 0
         self._queue: list[int] = []  # tickets waiting, in order
+        self._admitted: deque[float] = deque()  # when the successes of the last second were answered
 
     @property
     def rate(self) -> float | None:
@@ -157,6 +160,15 @@ class RateLimiter:
         if not self.adaptive:
             return
         with self._lock:
+            if not rate_limited:
+                now = self._clock()
+                self._admitted.append(now)
+                while self._admitted and self._admitted[0] <= now - 1.0:
+                    self._admitted.popleft()
+                if self._rate is not None and self._rate < self._threshold:
+                    # Slow start: the account just admitted this many requests in a second, whatever their
+                    # epoch (a burst that hit the first 429 shows it), so start from there, not from 2/s.
+                    self._rate = max(self._rate, float(len(self._admitted)))
             if ticket.epoch != self._epoch:
                 return  # sent at a rate that has been cut since: it says nothing about the current one
             if rate_limited:

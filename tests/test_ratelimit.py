@@ -57,6 +57,23 @@ async def test_a_wave_of_429s_cuts_once_and_paces_at_the_start_rate() -> None:
     assert sent == pytest.approx([0.5, 1.0, 1.5, 2.0])
 
 
+async def test_slow_start_begins_from_what_the_burst_showed_the_account_admits() -> None:
+    fake = FakeTime()
+    limiter = make(fake)
+    burst = [await limiter.acquire() for _ in range(20)]
+    limiter.record(burst[10], rate_limited=True)  # the first 429 comes back before the successes
+    assert limiter.rate == 2.0
+    for ticket in burst[:10]:
+        limiter.record(ticket, rate_limited=False)
+    for ticket in burst[11:]:
+        limiter.record(ticket, rate_limited=True)
+    assert limiter.rate == 10.0  # ten admitted within a second: a paid plan, not the lowest one
+    await FakeTime.sleep(fake, 5.0)
+    limiter.record(await limiter.acquire(), rate_limited=True)
+    limiter.record(await limiter.acquire(), rate_limited=False)
+    assert limiter.rate == pytest.approx(7.0 + 0.1)  # past slow start: a success no longer restores 10/s
+
+
 async def test_slow_start_then_multiplicative_cut_then_additive_recovery() -> None:
     fake = FakeTime()
     limiter = make(fake, start_rate=2.0, decrease=0.7, slow_start_step=0.5, recovery=0.1)

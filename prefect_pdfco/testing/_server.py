@@ -137,6 +137,10 @@ class PdfcoEmulator:
             loop="asyncio",
             ws="none",
             timeout_graceful_shutdown=2,
+            # Idle connections outlive httpx's 5 s pool expiry, as behind a real load balancer (60 s and more):
+            # with uvicorn's 5 s the server could close a pooled connection just as a client reuses it, and a
+            # submit would fail as "may have reached PDF.co" after a long wait in the rate limiter.
+            timeout_keep_alive=30,
         )
         server = uvicorn.Server(config)
         _quiet_drops()
