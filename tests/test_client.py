@@ -396,3 +396,11 @@ def test_the_blocks_429_budget_reaches_the_client_and_is_checked() -> None:
     for bad in (float("nan"), float("inf"), -1.0):
         with pytest.raises(ValidationError, match="rate_limit_budget_seconds"):
             PdfcoCredentials(api_key=API_KEY, rate_limit_budget_seconds=bad)
+
+
+async def test_submit_job_with_a_5_mb_html_is_refused_before_anything_is_sent(emulator: PdfcoEmulator) -> None:
+    from prefect_pdfco import submit_job
+
+    with pytest.raises(InvalidParametersError, match="upload_file"):
+        await submit_job.fn(emulator.credentials(), "/v1/pdf/convert/from/html", {"html": "x" * (5 * 1024 * 1024)})
+    assert emulator.stats()["requests"] == {}
