@@ -169,7 +169,7 @@ async def _assert_run_left_its_trace(client: PrefectClient, flow_run: FlowRun, a
     jobs = [row for row in rows if row.get("operation") != "total"]
     assert jobs and all(row["status"] == "success" for row in jobs), rows
     assert len(tables) == 1 and tables[0].task_run_id is None, "one jobs table, written when the run ends"
-    links = [a for a in artifacts if a.type == "markdown" and "result" in str(a.description)]
+    links = [a for a in artifacts if a.type == "markdown" and "Result of PDF.co job" in str(a.description)]
     described = " ".join(str(link.description) for link in links)
     assert all(row["job id"] in described for row in jobs), described
     assert all(link.key is None for link in links), "result links carry no per-job key"
