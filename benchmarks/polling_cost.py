@@ -15,8 +15,8 @@ import math
 import time
 
 from prefect_pdfco import PdfcoClient
-from prefect_pdfco._polling import DEFAULT_POLL_POLICY
-from prefect_pdfco._waiting import poll_until_done
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY
+from prefect_pdfco.jobs.wait import poll_until_done
 from prefect_pdfco.testing import PdfcoEmulator
 
 PEERS = {"MCP (1 s tick)": 1.0, "N8N (3 s tick)": 3.0}

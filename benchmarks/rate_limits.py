@@ -35,8 +35,8 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 import httpx
 
 from prefect_pdfco import PdfcoClient, PdfcoCredentials, submit_job, wait_for_job
-from prefect_pdfco._polling import DEFAULT_POLL_POLICY
-from prefect_pdfco._waiting import poll_until_done
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY
+from prefect_pdfco.jobs.wait import poll_until_done
 from prefect_pdfco.testing import PdfcoEmulator
 
 ENDPOINT = "/v1/pdf/convert/from/html"

@@ -5,7 +5,6 @@ The emulator lives in ``prefect_pdfco.testing`` and is not imported here (it nee
 
 from __future__ import annotations
 
-from prefect_pdfco._polling import PollPolicy
 from prefect_pdfco._retry import RetryPolicy
 from prefect_pdfco._version import __version__
 from prefect_pdfco.client import PdfcoClient
@@ -39,7 +38,7 @@ from prefect_pdfco.exceptions import (
     UnexpectedResponseError,
     UnknownOperationError,
 )
-from prefect_pdfco.files import (
+from prefect_pdfco.files.tasks import (
     DownloadedFile,
     download_result,
     download_result_files,
@@ -47,10 +46,11 @@ from prefect_pdfco.files import (
     fetch_result_text,
     upload_file,
 )
-from prefect_pdfco.jobs import check_job, submit_job, wait_for_job, wait_for_jobs
+from prefect_pdfco.jobs.schedule import PollPolicy
+from prefect_pdfco.jobs.tasks import check_job, submit_job, wait_for_job, wait_for_jobs
 from prefect_pdfco.models import JobResult, JobStatus, JobSubmission
-from prefect_pdfco.operations import Operation, OutputKind, get_operation
-from prefect_pdfco.tasks import (
+from prefect_pdfco.operations.catalogue import Operation, OutputKind, get_operation
+from prefect_pdfco.operations.tasks import (
     FormFieldValue,
     ImageAnnotation,
     TextAnnotation,

@@ -16,13 +16,10 @@ from prefect import Flow, Task
 from typing_extensions import ParamSpec
 
 from prefect_pdfco._compat import is_in_async_context, run_coro_as_sync
-from prefect_pdfco._submit_keys import with_mapped_submit_keys, with_submit_key
 
 __all__ = [
-    "SubmitTask",
     "SyncCompatibleFlow",
     "SyncCompatibleTask",
-    "submit_task",
     "sync_compatible_flow",
     "sync_compatible_task",
 ]
@@ -54,38 +51,6 @@ def sync_compatible_task(
 
     def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> SyncCompatibleTask[P, Coroutine[Any, Any, R]]:
         return SyncCompatibleTask(fn=fn, **options)
-
-    return decorator
-
-
-class SubmitTask(SyncCompatibleTask[P, R]):
-    """A task that submits a billed PDF.co job: each call gets its ``submit_key`` where it is made.
-
-    ``__call__``, ``.submit()`` and ``.map()`` number identical calls in the calling process (see
-    ``_submit_keys``) and pass the number to the task run as ``submit_key``, so whichever worker runs it (a
-    thread, a process, a Dask or Ray worker) computes the same cache key as a retry of the flow run would.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return super().__call__(*args, **with_submit_key(self, args, kwargs))
-
-    def submit(self, *args: Any, **kwargs: Any) -> Any:
-        """Prefect's ``submit``, with the call's ``submit_key``."""
-        return super().submit(*args, **with_submit_key(self, args, kwargs))
-
-    def map(self, *args: Any, **kwargs: Any) -> Any:
-        """Prefect's ``map``, with one ``submit_key`` per mapped run."""
-        args, kwargs = with_mapped_submit_keys(self, args, kwargs)
-        return super().map(*args, **kwargs)
-
-
-def submit_task(
-    **options: Any,
-) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SubmitTask[P, Coroutine[Any, Any, R]]]:
-    """Like ``@task(**options)`` for an ``async def`` that submits a billed job, building a ``SubmitTask``."""
-
-    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> SubmitTask[P, Coroutine[Any, Any, R]]:
-        return SubmitTask(fn=fn, **options)
 
     return decorator
 

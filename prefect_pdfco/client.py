@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -10,7 +11,6 @@ from typing import Any
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from prefect_pdfco._params import check_request_size
 from prefect_pdfco._ratelimit import RateLimiter, Ticket, limiter_for
 from prefect_pdfco._redact import jsonable
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
@@ -20,6 +20,7 @@ from prefect_pdfco.exceptions import (
     AuthenticationError,
     BadRequestError,
     InsufficientCreditsError,
+    InvalidParametersError,
     NotFoundError,
     PdfcoAPIError,
     PdfcoConnectionError,
@@ -161,6 +162,27 @@ def map_response(response: httpx.Response, endpoint: str) -> dict[str, Any]:
         response=response,
         **kwargs,
     )
+
+
+#: PDF.co refuses API requests over 4 MB (https://developer.pdf.co/api/account-info/index.html, footnote 3);
+#: bigger inputs go in by URL.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+
+def check_request_size(operation: str, payload: Mapping[str, Any]) -> None:
+    """Refuses a payload over PDF.co's 4 MB request cap before it is sent.
+
+    Raises:
+        InvalidParametersError: The JSON body would exceed 4 MB.
+    """
+    # Measured as httpx encodes a body (compact, UTF-8), so a non-ASCII body is not overestimated.
+    size = len(json.dumps(payload, default=str, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_REQUEST_BYTES:
+        raise InvalidParametersError(
+            operation,
+            [f"the request would be {size / 1_048_576:.1f} MB; PDF.co refuses requests over 4 MB: upload the "
+             "content first (upload_file) and pass its URL"],
+        )  # fmt: skip
 
 
 def parse_job_result(body: Mapping[str, Any], job_id: str) -> JobResult:

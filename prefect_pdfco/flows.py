@@ -15,16 +15,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from prefect_pdfco._files_async import DownloadedFile
-from prefect_pdfco._logging import run_logger
 from prefect_pdfco._tasks import sync_compatible_flow
 from prefect_pdfco._validate import check_number
 from prefect_pdfco.client import DEFAULT_BASE_URL
 from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.files import download_result, download_result_files
-from prefect_pdfco.jobs import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
+from prefect_pdfco.files.coroutines import DownloadedFile
+from prefect_pdfco.files.tasks import download_result, download_result_files
+from prefect_pdfco.jobs.tasks import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
 from prefect_pdfco.models import JobResult, JobSubmission
-from prefect_pdfco.operations import Operation, OutputKind, get_operation
+from prefect_pdfco.operations.catalogue import Operation, OutputKind, get_operation
+from prefect_pdfco.ui.logs import run_logger
 
 __all__ = ["OperationResult", "check_job_for", "credentials_or_emulator", "run_operation"]
 

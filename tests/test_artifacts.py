@@ -19,14 +19,14 @@ from prefect_pdfco import (
     JobFailed,
     JobResult,
     PdfcoCredentials,
-    _artifacts,
     download_result,
     submit_job,
     wait_for_job,
     wait_for_jobs,
 )
-from prefect_pdfco._artifacts import slug
 from prefect_pdfco.testing import PdfcoEmulator
+from prefect_pdfco.ui import artifacts as _artifacts
+from prefect_pdfco.ui.artifacts import slug
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -174,7 +174,7 @@ def test_wait_for_jobs_keeps_successes_beside_failures_and_tracks_progress(emula
 def test_a_long_single_wait_shows_its_time_budget_as_progress(
     emulator: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prefect_pdfco import _waiting
+    from prefect_pdfco.jobs import wait as _waiting
 
     monkeypatch.setattr(_waiting, "LONG_WAIT_SECONDS", 0.1)
     credentials = emulator.credentials()

@@ -19,14 +19,14 @@ from prefect_pdfco import (
     JobStatus,
     PdfcoError,
     ResultNotReadyError,
-    _tempfiles,
     download_result,
     fetch_result_text,
     upload_file,
 )
-from prefect_pdfco._download import FileSink
-from prefect_pdfco._expiry import describe_expiry
 from prefect_pdfco.files import adownload_result, adownload_result_files, afetch_result_json, aupload_file
+from prefect_pdfco.files import tempfiles as _tempfiles
+from prefect_pdfco.files.download import FileSink
+from prefect_pdfco.files.expiry import describe_expiry
 
 from .test_files import FAST, only_files
 from .test_files_errors import HOST, Host, fresh_url, whole

@@ -31,7 +31,6 @@ from prefect_pdfco import (
     ServerError,
     UnexpectedResponseError,
 )
-from prefect_pdfco._upload import MAX_UPLOAD_BYTES, put_file
 from prefect_pdfco.files import (
     adownload_result,
     adownload_result_files,
@@ -39,6 +38,7 @@ from prefect_pdfco.files import (
     afetch_result_text,
     aupload_file,
 )
+from prefect_pdfco.files.upload import MAX_UPLOAD_BYTES, put_file
 from prefect_pdfco.testing import PdfcoEmulator
 from prefect_pdfco.testing._processing import make_sample_pdf
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from prefect_pdfco._names import (
+from prefect_pdfco.files import adownload_result
+from prefect_pdfco.files.names import (
     DEFAULT_FILENAME,
     MAX_FILENAME_BYTES,
     content_type_for,
@@ -16,7 +17,6 @@ from prefect_pdfco._names import (
     path_inside,
     sanitize_filename,
 )
-from prefect_pdfco.files import adownload_result
 
 from .test_files import FAST, only_files
 from .test_files_errors import HOST, SIGNED, Host, whole

@@ -332,7 +332,7 @@ def test_cache_keys_tell_passwords_apart_without_revealing_them() -> None:
 
     from pydantic import SecretStr
 
-    from prefect_pdfco._submit_keys import fingerprint_key, fingerprint_secrets
+    from prefect_pdfco.jobs.keys import fingerprint_key, fingerprint_secrets
 
     key = fingerprint_key(SecretStr(API_KEY))
     first = fingerprint_secrets({"url": "u", "password": "hunter2", "pages": [1, 2]}, key=key)

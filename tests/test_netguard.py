@@ -17,9 +17,9 @@ import pytest
 from pydantic import ValidationError
 
 from prefect_pdfco import FileTransferError, PdfcoConnectionError, PdfcoCredentials, _netguard
-from prefect_pdfco._download import download_client
 from prefect_pdfco._netguard import MAX_REDIRECTS, GuardedBackend, LinkPolicy
 from prefect_pdfco.files import adownload_result, afetch_result_text, aupload_file
+from prefect_pdfco.files.download import download_client
 from prefect_pdfco.testing import PdfcoEmulator
 
 from .test_files import FAST, only_files

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from prefect import flow
 
-from prefect_pdfco import _tempfiles, download_result
+from prefect_pdfco import download_result
 from prefect_pdfco.files import adownload_result, aupload_file
+from prefect_pdfco.files import tempfiles as _tempfiles
 from prefect_pdfco.testing import PdfcoEmulator
 
 from .test_files import FAST, only_files

@@ -16,8 +16,7 @@ import pytest
 import respx
 
 from prefect_pdfco import PdfcoCredentials, PdfcoError, operations
-from prefect_pdfco import tasks as typed
-from prefect_pdfco._polling import DEFAULT_POLL_POLICY
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY
 from prefect_pdfco.operations import (
     OPERATIONS,
     InvalidParametersError,
@@ -26,6 +25,7 @@ from prefect_pdfco.operations import (
     UnknownOperationError,
     get_operation,
 )
+from prefect_pdfco.operations import tasks as typed
 from prefect_pdfco.testing._pdfco_params import ENDPOINTS
 from prefect_pdfco.testing._processing import EMULATED_ENDPOINTS
 

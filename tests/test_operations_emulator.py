@@ -20,7 +20,7 @@ from prefect import flow
 from pypdf import PdfReader
 
 from prefect_pdfco import JobFailed, JobResult, PdfcoCredentials, wait_for_job
-from prefect_pdfco import tasks as typed
+from prefect_pdfco.operations import tasks as typed
 from prefect_pdfco.testing import PdfcoEmulator
 from prefect_pdfco.testing._processing import make_sample_invoice_pdf, make_sample_pdf
 

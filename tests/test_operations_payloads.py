@@ -16,8 +16,8 @@ import respx
 from pydantic import SecretStr
 
 from prefect_pdfco import JobSubmission, PdfcoCredentials
-from prefect_pdfco import tasks as typed
 from prefect_pdfco.operations import get_operation
+from prefect_pdfco.operations import tasks as typed
 from prefect_pdfco.testing._pdfco_params import undocumented_names
 
 from .conftest import API

@@ -60,7 +60,7 @@ def test_commands_name_files_and_scripts_that_exist() -> None:
 
 
 def test_every_typed_task_is_listed() -> None:
-    from prefect_pdfco import tasks
+    from prefect_pdfco.operations import tasks
 
     for name in tasks.__all__:
         if name[0].islower():

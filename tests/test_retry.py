@@ -20,8 +20,8 @@ from prefect_pdfco import (
     ServerError,
     UnexpectedResponseError,
 )
-from prefect_pdfco._polling import PollPolicy
 from prefect_pdfco._retry import backoff_delay, call_with_retries, parse_retry_after, retry_delay
+from prefect_pdfco.jobs.schedule import PollPolicy
 
 POLICY = RetryPolicy(
     max_attempts=4, initial_delay=1.0, multiplier=2.0, max_delay=5.0, jitter=0.5, rate_limit_budget_seconds=20.0

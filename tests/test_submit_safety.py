@@ -37,13 +37,13 @@ from prefect_pdfco import (
     RateLimitError,
     ServerError,
     SubmitOutcomeUnknown,
-    _submit,
     html_to_pdf,
     remove_password,
     submit_job,
 )
-from prefect_pdfco._submit import RECORD_SUFFIX, refused
-from prefect_pdfco._submit_keys import SubmitCachePolicy, fingerprint_key, fingerprint_secrets
+from prefect_pdfco.jobs import submit as _submit
+from prefect_pdfco.jobs.keys import SubmitCachePolicy, fingerprint_key, fingerprint_secrets
+from prefect_pdfco.jobs.submit import RECORD_SUFFIX, refused
 from prefect_pdfco.testing import PdfcoEmulator
 
 from .conftest import API, API_KEY
@@ -371,7 +371,7 @@ def test_computing_a_key_keeps_no_count() -> None:
 
 
 def test_identical_calls_are_numbered_where_they_are_made(own_credentials: PdfcoCredentials) -> None:
-    from prefect_pdfco._submit_keys import with_submit_key
+    from prefect_pdfco.jobs.keys import with_submit_key
 
     @flow
     def calls() -> tuple[str, list[str]]:
@@ -510,7 +510,7 @@ def test_every_submitting_task_takes_the_submit_options() -> None:
     import inspect
 
     import prefect_pdfco
-    from prefect_pdfco._tasks import SubmitTask
+    from prefect_pdfco.jobs.keys import SubmitTask
 
     submitting = [getattr(prefect_pdfco, name) for name in prefect_pdfco.__all__]
     submitting = [task for task in submitting if isinstance(task, SubmitTask)]

@@ -9,9 +9,9 @@ import pytest
 import respx
 
 from prefect_pdfco import InvalidParametersError, PdfcoCredentials, PdfcoError, check_job, wait_for_job, wait_for_jobs
-from prefect_pdfco._polling import PollPolicy
 from prefect_pdfco.exceptions import JobFailed
 from prefect_pdfco.flows import check_job_for
+from prefect_pdfco.jobs.schedule import PollPolicy
 from prefect_pdfco.operations import get_operation
 from tests.conftest import pdfco_requests
 

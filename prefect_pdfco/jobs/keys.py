@@ -18,9 +18,9 @@ import hmac
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prefect.cache_policies import CachePolicy
 from prefect.client.schemas.objects import State
@@ -31,18 +31,25 @@ from prefect.utilities.annotations import BaseAnnotation, unmapped
 from prefect.utilities.callables import get_call_parameters
 from prefect.utilities.collections import isiterable
 from pydantic import BaseModel, SecretStr
+from typing_extensions import ParamSpec
 
 from prefect_pdfco._redact import SENSITIVE_PARAMS, jsonable
+from prefect_pdfco._tasks import SyncCompatibleTask
 from prefect_pdfco.exceptions import InvalidParametersError
 
 if TYPE_CHECKING:
     from prefect import Task
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 __all__ = [
     "SUBMIT_OPTION_NAMES",
     "SubmitCachePolicy",
+    "SubmitTask",
     "fingerprint_key",
     "fingerprint_secrets",
+    "submit_task",
     "with_mapped_submit_keys",
     "with_submit_key",
 ]
@@ -295,3 +302,35 @@ def _check_key(task: Task[..., Any], key: Any) -> None:
         raise InvalidParametersError(
             task.name, ["submit_key: expected a non-empty string naming this submit, e.g. 'invoice-17'"]
         )
+
+
+class SubmitTask(SyncCompatibleTask[P, R]):
+    """A task that submits a billed PDF.co job: each call gets its ``submit_key`` where it is made.
+
+    ``__call__``, ``.submit()`` and ``.map()`` number identical calls in the calling process (see
+    this module) and pass the number to the task run as ``submit_key``, so whichever worker runs it (a
+    thread, a process, a Dask or Ray worker) computes the same cache key as a retry of the flow run would.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return super().__call__(*args, **with_submit_key(self, args, kwargs))
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        """Prefect's ``submit``, with the call's ``submit_key``."""
+        return super().submit(*args, **with_submit_key(self, args, kwargs))
+
+    def map(self, *args: Any, **kwargs: Any) -> Any:
+        """Prefect's ``map``, with one ``submit_key`` per mapped run."""
+        args, kwargs = with_mapped_submit_keys(self, args, kwargs)
+        return super().map(*args, **kwargs)
+
+
+def submit_task(
+    **options: Any,
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SubmitTask[P, Coroutine[Any, Any, R]]]:
+    """Like ``@task(**options)`` for an ``async def`` that submits a billed job, building a ``SubmitTask``."""
+
+    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> SubmitTask[P, Coroutine[Any, Any, R]]:
+        return SubmitTask(fn=fn, **options)
+
+    return decorator

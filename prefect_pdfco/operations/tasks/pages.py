@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from prefect_pdfco._operation_params import DeletePagesParams, MultiUrlParams, RotatePagesParams, SplitPdfParams
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.models import DeletePagesParams, MultiUrlParams, RotatePagesParams, SplitPdfParams
+from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
 
 __all__ = ["delete_pages", "merge_pdfs", "rotate_pages", "split_pdf"]
 

@@ -20,9 +20,6 @@ from pathlib import Path
 import anyio
 import httpx
 
-from prefect_pdfco._download import CHUNK_SIZE, host_error
-from prefect_pdfco._logging import run_logger
-from prefect_pdfco._names import content_type_for, sanitize_filename
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
 from prefect_pdfco.client import USER_AGENT, PdfcoClient, map_transport_error
@@ -35,6 +32,9 @@ from prefect_pdfco.exceptions import (
     ResultExpiredError,
     UnexpectedResponseError,
 )
+from prefect_pdfco.files.download import CHUNK_SIZE, host_error
+from prefect_pdfco.files.names import content_type_for, sanitize_filename
+from prefect_pdfco.ui.logs import run_logger
 
 __all__ = ["MAX_UPLOAD_BYTES", "PRESIGNED_URL_ENDPOINT", "check_local_file", "put_file", "upload_path"]
 

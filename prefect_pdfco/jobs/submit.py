@@ -32,9 +32,6 @@ from prefect.filesystems import LocalFileSystem
 from prefect.results import ResultStore
 from prefect.transactions import get_transaction
 
-from prefect_pdfco import _artifacts
-from prefect_pdfco._logging import run_logger
-from prefect_pdfco._submit_keys import SubmitCachePolicy
 from prefect_pdfco._validate import require_credentials
 from prefect_pdfco.client import normalize_endpoint
 from prefect_pdfco.exceptions import (
@@ -45,7 +42,10 @@ from prefect_pdfco.exceptions import (
     ServerError,
     SubmitOutcomeUnknown,
 )
+from prefect_pdfco.jobs.keys import SubmitCachePolicy
 from prefect_pdfco.models import JobSubmission
+from prefect_pdfco.ui import artifacts as _artifacts
+from prefect_pdfco.ui.logs import run_logger
 
 if TYPE_CHECKING:
     from prefect_pdfco.credentials import PdfcoCredentials

@@ -23,8 +23,6 @@ from typing import Any, Protocol
 import anyio
 import httpx
 
-from prefect_pdfco._expiry import EXPIRED_HINT, describe_expiry, ensure_not_expired, link_expiry, signed_expiry
-from prefect_pdfco._logging import run_logger
 from prefect_pdfco._netguard import (
     DEFAULT_LINK_POLICY,
     MAX_REDIRECTS,
@@ -47,6 +45,8 @@ from prefect_pdfco.exceptions import (
     ResultTooLargeError,
     ServerError,
 )
+from prefect_pdfco.files.expiry import EXPIRED_HINT, describe_expiry, ensure_not_expired, link_expiry, signed_expiry
+from prefect_pdfco.ui.logs import run_logger
 
 __all__ = [
     "CHUNK_SIZE",

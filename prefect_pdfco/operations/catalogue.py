@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 
-from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco.client import normalize_endpoint
 from prefect_pdfco.exceptions import InvalidParametersError, UnknownOperationError
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, PollPolicy
 
 __all__ = [
     "OPERATIONS",

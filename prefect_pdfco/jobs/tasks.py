@@ -20,17 +20,18 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 from prefect.runtime import task_run as runtime_task_run
 
-from prefect_pdfco import _artifacts
-from prefect_pdfco._logging import run_logger
-from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
-from prefect_pdfco._submit import SUBMIT_TASK_OPTIONS, SubmitCachePolicy, submit_and_record
-from prefect_pdfco._tasks import submit_task, sync_compatible_task
+from prefect_pdfco._tasks import sync_compatible_task
 from prefect_pdfco._validate import check_job_id, check_job_ids, check_number, require_credentials
-from prefect_pdfco._waiting import INCONCLUSIVE_CHECK, finish, inconclusive_timeout, poll_many, poll_until_done
 from prefect_pdfco.client import normalize_endpoint
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import JobError, JobStillWorking
+from prefect_pdfco.jobs.keys import submit_task
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, PollPolicy
+from prefect_pdfco.jobs.submit import SUBMIT_TASK_OPTIONS, SubmitCachePolicy, submit_and_record
+from prefect_pdfco.jobs.wait import INCONCLUSIVE_CHECK, finish, inconclusive_timeout, poll_many, poll_until_done
 from prefect_pdfco.models import JobResult, JobSubmission
+from prefect_pdfco.ui import artifacts as _artifacts
+from prefect_pdfco.ui.logs import run_logger
 
 if TYPE_CHECKING:
     from prefect import Task

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from prefect_pdfco._operation_params import HtmlToPdfParams, MultiUrlParams, UrlToPdfParams
-from prefect_pdfco._params import UrlInputParams
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.tasks._common import operation_task, submit_operation
+from prefect_pdfco.operations.models import HtmlToPdfParams, MultiUrlParams, UrlToPdfParams
+from prefect_pdfco.operations.params import UrlInputParams
+from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["document_to_pdf", "html_to_pdf", "image_to_pdf", "url_to_pdf"]
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from prefect_pdfco._operation_params import GenerateBarcodeParams, ReadBarcodesParams
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.models import GenerateBarcodeParams, ReadBarcodesParams
+from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
 
 __all__ = ["generate_barcode", "read_barcodes"]
 

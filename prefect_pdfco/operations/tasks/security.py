@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from prefect_pdfco._operation_params import AddPasswordParams, RemovePasswordParams
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.tasks._common import operation_task, submit_operation
+from prefect_pdfco.operations.models import AddPasswordParams, RemovePasswordParams
+from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["add_password", "remove_password"]
 

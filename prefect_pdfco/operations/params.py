@@ -18,7 +18,6 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from prefect_pdfco.exceptions import InvalidParametersError
 
 __all__ = [
-    "MAX_REQUEST_BYTES",
     "Callback",
     "Expiration",
     "InputUrl",
@@ -33,12 +32,9 @@ __all__ = [
     "UrlInputParams",
     "build_params",
     "camel",
-    "check_request_size",
     "normalize_pages",
 ]
 
-#: PDF.co refuses API requests over 4 MB (D-acct footnote 3); bigger inputs go in by URL.
-MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 _RANGE = re.compile(r"^(!?\d+)(?:-(!?\d*))?$")
 
@@ -262,18 +258,3 @@ def build_params(model: type[M], operation: str, values: Mapping[str, Any]) -> M
         lines = [_describe(item) for item in error.errors(include_url=False, include_input=False)]
         # ``from None``: pydantic's own message quotes the input values, passwords included.
         raise InvalidParametersError(operation, lines) from None
-
-
-def check_request_size(operation: str, payload: Mapping[str, Any]) -> None:
-    """Refuses a payload over PDF.co's 4 MB request cap before it is sent.
-
-    Raises:
-        InvalidParametersError: The JSON body would exceed 4 MB.
-    """
-    size = len(json.dumps(payload, default=str).encode())
-    if size > MAX_REQUEST_BYTES:
-        raise InvalidParametersError(
-            operation,
-            [f"the request would be {size / 1_048_576:.1f} MB; PDF.co refuses requests over 4 MB: upload the "
-             "content first (upload_file) and pass its URL"],
-        )  # fmt: skip

@@ -9,13 +9,13 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 from typing_extensions import ParamSpec
 
-from prefect_pdfco._params import OperationParams, build_params, check_request_size
-from prefect_pdfco._submit import submit_and_record
-from prefect_pdfco._tasks import SubmitTask, submit_task
 from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.jobs import SUBMIT_TASK_OPTIONS
+from prefect_pdfco.jobs.keys import SubmitTask, submit_task
+from prefect_pdfco.jobs.submit import submit_and_record
+from prefect_pdfco.jobs.tasks import SUBMIT_TASK_OPTIONS
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.operations import OPERATIONS
+from prefect_pdfco.operations.catalogue import OPERATIONS
+from prefect_pdfco.operations.params import OperationParams, build_params
 
 __all__ = ["PageArg", "operation_task", "submit_operation"]
 
@@ -94,5 +94,4 @@ async def submit_operation(
     spec = OPERATIONS[operation]
     values = {key: value for key, value in arguments.items() if key != "credentials" and value is not None}
     payload = build_params(model, spec.name, values).to_payload()
-    check_request_size(spec.name, payload)
     return await submit_and_record(credentials, spec.endpoint, payload, operation=spec.name)

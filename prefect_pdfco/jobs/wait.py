@@ -10,9 +10,6 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from prefect_pdfco import _artifacts
-from prefect_pdfco._logging import run_logger
-from prefect_pdfco._polling import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco.client import PdfcoClient
 from prefect_pdfco.exceptions import (
     JobAborted,
@@ -24,7 +21,10 @@ from prefect_pdfco.exceptions import (
     RateLimitError,
     ServerError,
 )
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco.models import JobResult, JobStatus
+from prefect_pdfco.ui import artifacts as _artifacts
+from prefect_pdfco.ui.logs import run_logger
 
 __all__ = ["INCONCLUSIVE_CHECK", "finish", "outcome", "poll_many", "poll_until_done"]
 

@@ -28,7 +28,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run as runtime_task_run
 from typing_extensions import ParamSpec
 
-from prefect_pdfco._files_async import (
+from prefect_pdfco._tasks import SyncCompatibleTask
+from prefect_pdfco._validate import require_credentials
+from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.files.coroutines import (
     MAX_FETCH_BYTES,
     DownloadedFile,
     adownload_result,
@@ -38,14 +41,11 @@ from prefect_pdfco._files_async import (
     aupload_file,
     check_upload_args,
 )
-from prefect_pdfco._names import filename_from_url, sanitize_filename
-from prefect_pdfco._storage import Destination
-from prefect_pdfco._tasks import SyncCompatibleTask
-from prefect_pdfco._tempfiles import termination_cleanup
-from prefect_pdfco._transfers import ResultRef
-from prefect_pdfco._upload import MAX_UPLOAD_BYTES, upload_path
-from prefect_pdfco._validate import require_credentials
-from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.files.links import ResultRef
+from prefect_pdfco.files.names import filename_from_url, sanitize_filename
+from prefect_pdfco.files.storage import Destination
+from prefect_pdfco.files.tempfiles import termination_cleanup
+from prefect_pdfco.files.upload import MAX_UPLOAD_BYTES, upload_path
 from prefect_pdfco.models import JobResult
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
-from prefect_pdfco._params import (
+from prefect_pdfco.operations.params import (
     InputUrl,
     InputUrls,
     JsonText,

@@ -34,10 +34,10 @@ import anyio
 import anyio.to_thread
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 
-from prefect_pdfco import _tempfiles
-from prefect_pdfco._names import path_inside
 from prefect_pdfco._redact import escape_control
 from prefect_pdfco.exceptions import InvalidParametersError
+from prefect_pdfco.files import tempfiles as _tempfiles
+from prefect_pdfco.files.names import path_inside
 
 __all__ = ["DeliveryFailed", "Destination", "Staging", "Target", "describe", "resolve_destination", "staging"]
 

@@ -16,12 +16,9 @@ from typing import Any, TypeAlias
 
 import httpx
 
-from prefect_pdfco._download import FileSink, MemorySink, Transfer, link_expiry, transfer
-from prefect_pdfco._names import dedupe_name, filename_from_url
 from prefect_pdfco._netguard import DEFAULT_LINK_POLICY, LinkPolicy
 from prefect_pdfco._redact import escape_control, safe_url
 from prefect_pdfco._retry import RetryPolicy
-from prefect_pdfco._storage import DeliveryFailed, Destination, Target, describe, resolve_destination, staging
 from prefect_pdfco.exceptions import (
     DestinationError,
     InvalidParametersError,
@@ -29,6 +26,9 @@ from prefect_pdfco.exceptions import (
     ResultTooLargeError,
     UnexpectedResponseError,
 )
+from prefect_pdfco.files.download import FileSink, MemorySink, Transfer, link_expiry, transfer
+from prefect_pdfco.files.names import dedupe_name, filename_from_url
+from prefect_pdfco.files.storage import DeliveryFailed, Destination, Target, describe, resolve_destination, staging
 from prefect_pdfco.models import JobResult, JobStatus
 
 __all__ = [

@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from prefect_pdfco._operation_params import PdfToHtmlParams, TextExtractionParams
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.models import PdfToHtmlParams, TextExtractionParams
+from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
 
 __all__ = ["pdf_to_csv", "pdf_to_html", "pdf_to_json", "pdf_to_text"]
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from prefect_pdfco._operation_params import (
+from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.models import JobSubmission
+from prefect_pdfco.operations.models import (
     AddToPdfParams,
     CompressPdfParams,
     FormFieldValue,
@@ -16,9 +18,7 @@ from prefect_pdfco._operation_params import (
     ReplaceTextParams,
     TextAnnotation,
 )
-from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
 
 __all__ = ["add_to_pdf", "compress_pdf", "make_searchable", "replace_text"]
 

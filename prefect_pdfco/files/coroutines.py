@@ -15,15 +15,15 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from prefect_pdfco import _artifacts
-from prefect_pdfco._download import download_client
-from prefect_pdfco._logging import run_logger
-from prefect_pdfco._names import filename_from_url, sanitize_filename
 from prefect_pdfco._netguard import DEFAULT_LINK_POLICY, LinkPolicy
 from prefect_pdfco._redact import escape_control, safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy
-from prefect_pdfco._storage import Destination, resolve_destination
-from prefect_pdfco._transfers import (
+from prefect_pdfco._validate import require_credentials
+from prefect_pdfco.client import PdfcoClient
+from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.exceptions import InvalidParametersError
+from prefect_pdfco.files.download import download_client
+from prefect_pdfco.files.links import (
     Landed,
     ResultRef,
     check_result_ref,
@@ -35,12 +35,12 @@ from prefect_pdfco._transfers import (
     part_links,
     result_link,
 )
-from prefect_pdfco._upload import upload_path
-from prefect_pdfco._validate import require_credentials
-from prefect_pdfco.client import PdfcoClient
-from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.exceptions import InvalidParametersError
+from prefect_pdfco.files.names import filename_from_url, sanitize_filename
+from prefect_pdfco.files.storage import Destination, resolve_destination
+from prefect_pdfco.files.upload import upload_path
 from prefect_pdfco.models import JobResult
+from prefect_pdfco.ui import artifacts as _artifacts
+from prefect_pdfco.ui.logs import run_logger
 
 __all__ = [
     "MAX_FETCH_BYTES",

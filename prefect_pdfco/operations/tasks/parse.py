@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from prefect_pdfco._operation_params import FindTextParams, ParseDocumentParams, ParseInvoiceParams
-from prefect_pdfco._params import UrlInputParams
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.models import FindTextParams, ParseDocumentParams, ParseInvoiceParams
+from prefect_pdfco.operations.params import UrlInputParams
+from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
 
 __all__ = ["find_text", "parse_document", "parse_invoice", "pdf_info"]
 

@@ -9,14 +9,14 @@ operation of ``prefect_pdfco.operations.OPERATIONS`` is reachable through ``subm
 
 from __future__ import annotations
 
-from prefect_pdfco._operation_params import FormFieldValue, ImageAnnotation, TextAnnotation
-from prefect_pdfco.tasks.barcodes import generate_barcode, read_barcodes
-from prefect_pdfco.tasks.convert import document_to_pdf, html_to_pdf, image_to_pdf, url_to_pdf
-from prefect_pdfco.tasks.edit import add_to_pdf, compress_pdf, make_searchable, replace_text
-from prefect_pdfco.tasks.extract import pdf_to_csv, pdf_to_html, pdf_to_json, pdf_to_text
-from prefect_pdfco.tasks.pages import delete_pages, merge_pdfs, rotate_pages, split_pdf
-from prefect_pdfco.tasks.parse import find_text, parse_document, parse_invoice, pdf_info
-from prefect_pdfco.tasks.security import add_password, remove_password
+from prefect_pdfco.operations.models import FormFieldValue, ImageAnnotation, TextAnnotation
+from prefect_pdfco.operations.tasks.barcodes import generate_barcode, read_barcodes
+from prefect_pdfco.operations.tasks.convert import document_to_pdf, html_to_pdf, image_to_pdf, url_to_pdf
+from prefect_pdfco.operations.tasks.edit import add_to_pdf, compress_pdf, make_searchable, replace_text
+from prefect_pdfco.operations.tasks.extract import pdf_to_csv, pdf_to_html, pdf_to_json, pdf_to_text
+from prefect_pdfco.operations.tasks.pages import delete_pages, merge_pdfs, rotate_pages, split_pdf
+from prefect_pdfco.operations.tasks.parse import find_text, parse_document, parse_invoice, pdf_info
+from prefect_pdfco.operations.tasks.security import add_password, remove_password
 
 __all__ = [
     "FormFieldValue",
