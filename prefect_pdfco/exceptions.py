@@ -17,8 +17,8 @@ The tree::
     │   ├── JobFailed               PDF.co reported "failed"
     │   ├── JobAborted              PDF.co reported "aborted"
     │   ├── JobNotFound             a forced check reported "unknown": no such job id
-    │   ├── JobTimeout              our deadline passed while the job was still "working"
-    │   └── JobStillWorking         not a failure: the signal that drives check_job's retries
+    │   └── JobTimeout              our deadline passed while the job was still "working"
+    ├── JobStillWorking             not an outcome: the signal that drives check_job's retries (job_id)
     ├── FileTransferError           a result download or a presigned upload failed (url: host and path only)
     │   ├── ResultExpiredError      the result link has expired (valid_till); refused without a request
     │   ├── ResultNotReadyError     404 NoSuchKey on a result link: the job is not done (or the file is gone)
@@ -78,7 +78,22 @@ __all__ = [
 
 
 class PdfcoError(Exception):
-    """Base class of every error raised by prefect-pdfco."""
+    """Base class of every error raised by prefect-pdfco.
+
+    Prefect pickles a task's exception into its state, and our constructors take keyword arguments that
+    ``Exception``'s own pickling cannot replay: every error is rebuilt from its message and attributes instead,
+    without the ``httpx`` request and response (the request's headers hold the API key).
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        state = {key: None if key in ("request", "response") else value for key, value in self.__dict__.items()}
+        return (_rebuild, (type(self), self.args), state)
+
+
+def _rebuild(cls: type[PdfcoError], args: tuple[object, ...]) -> PdfcoError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    return error
 
 
 class PdfcoAPIError(PdfcoError):
@@ -132,18 +147,7 @@ class PdfcoAPIError(PdfcoError):
             f"endpoint={self.endpoint!r}, message={self.message!r})"
         )
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Prefect pickles task exceptions into states; rebuild from data, without the httpx objects.
-        return (
-            _rebuild_api_error,
-            (type(self), self.message, self.status_code, self.error_code, self.endpoint),
-        )
 
-
-def _rebuild_api_error(
-    cls: type[PdfcoAPIError], message: str, status_code: int, error_code: int, endpoint: str
-) -> PdfcoAPIError:
-    return cls(message, status_code=status_code, error_code=error_code, endpoint=endpoint)
 
 
 class BadRequestError(PdfcoAPIError):
@@ -197,14 +201,7 @@ class RateLimitError(PdfcoAPIError):
         self.retry_after = retry_after
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_rate_limit_error, (self.message, self.status_code, self.endpoint, self.retry_after))
 
-
-def _rebuild_rate_limit_error(
-    message: str, status_code: int, endpoint: str, retry_after: float | None
-) -> RateLimitError:
-    return RateLimitError(message, status_code=status_code, endpoint=endpoint, retry_after=retry_after)
 
 
 class ServerError(PdfcoAPIError):
@@ -237,17 +234,7 @@ class PdfcoConnectionError(PdfcoError):
         self.may_have_reached_server = may_have_reached_server
         super().__init__(f"{endpoint or 'PDF.co'}: {message}" if endpoint else message)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_connection_error,
-            (type(self), self.message, self.endpoint, self.may_have_reached_server),
-        )
 
-
-def _rebuild_connection_error(
-    cls: type[PdfcoConnectionError], message: str, endpoint: str, may_have_reached_server: bool
-) -> PdfcoConnectionError:
-    return cls(message, endpoint=endpoint, may_have_reached_server=may_have_reached_server)
 
 
 class SubmitOutcomeUnknown(PdfcoError):
@@ -287,14 +274,7 @@ class SubmitOutcomeUnknown(PdfcoError):
             "if it is not, call the task again with resend_if_unknown=True to send it once more." + record
         )
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_outcome_unknown, (self.endpoint, self.sent_at, self.submit_key, self.reason))
 
-
-def _rebuild_outcome_unknown(
-    endpoint: str, sent_at: datetime | None, submit_key: str, reason: str
-) -> SubmitOutcomeUnknown:
-    return SubmitOutcomeUnknown(endpoint, sent_at=sent_at, submit_key=submit_key, reason=reason)
 
 
 class UnexpectedResponseError(PdfcoError):
@@ -311,14 +291,7 @@ class UnexpectedResponseError(PdfcoError):
         self.body = body
         super().__init__(f"{endpoint}: {message}" if endpoint else message)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_unexpected, (type(self), self.message, self.endpoint, self.body))
 
-
-def _rebuild_unexpected(
-    cls: type[UnexpectedResponseError], message: str, endpoint: str, body: object
-) -> UnexpectedResponseError:
-    return cls(message, endpoint=endpoint, body=body)
 
 
 class JobError(PdfcoError):
@@ -337,8 +310,6 @@ class JobError(PdfcoError):
         shown = escape_control(job_id)
         super().__init__(f"PDF.co job {shown}: {message}" if message else f"PDF.co job {shown}")
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.job_id, self.message), {"status": self.status})
 
 
 class JobFailed(JobError):
@@ -369,16 +340,25 @@ class JobTimeout(JobError):
         self.waited_seconds = waited_seconds
         super().__init__(job_id, message, status=status)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            type(self),
-            (self.job_id, self.message),
-            {"status": self.status, "waited_seconds": self.waited_seconds},
-        )
 
 
-class JobStillWorking(JobError):
-    """The job is still ``working``. Raised by ``check_job`` so that Prefect retries the task."""
+class JobStillWorking(PdfcoError):
+    """The job is still ``working``: raised by ``check_job`` so that Prefect retries the task.
+
+    Not a ``JobError``: it is a signal, not an outcome, and ``except JobError`` around a wait must not swallow the
+    retry. Its attributes are those of ``JobError``.
+
+    Attributes:
+        job_id: PDF.co's job id.
+        status: The last status PDF.co reported (``working``), if any.
+        message: Why it is still working (e.g. the check could not be made).
+    """
+
+    def __init__(self, job_id: str, message: str = "", *, status: str | None = None) -> None:
+        self.job_id = job_id
+        self.status = status
+        self.message = message
+        super().__init__(f"PDF.co job {escape_control(job_id)} is still working" + (f": {message}" if message else ""))
 
 
 class FileTransferError(PdfcoError):
@@ -398,19 +378,8 @@ class FileTransferError(PdfcoError):
         self.status_code = status_code
         super().__init__(f"{url}: {message}" if url else message)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_transfer_error, (type(self), self.message, self.url, self.status_code), self._state())
-
-    def _state(self) -> dict[str, object]:
-        return {}
 
 
-def _rebuild_transfer_error(
-    cls: type[FileTransferError], message: str, url: str, status_code: int | None
-) -> FileTransferError:
-    error = cls.__new__(cls)
-    FileTransferError.__init__(error, message, url=url, status_code=status_code)
-    return error
 
 
 class ResultExpiredError(FileTransferError):
@@ -430,8 +399,6 @@ class ResultExpiredError(FileTransferError):
         self.valid_till = valid_till
         super().__init__(message, url=url, status_code=status_code)
 
-    def _state(self) -> dict[str, object]:
-        return {"valid_till": self.valid_till}
 
 
 class ResultNotReadyError(FileTransferError):
@@ -454,8 +421,6 @@ class ResultTooLargeError(FileTransferError):
         self.limit = limit
         super().__init__(message, url=url, status_code=status_code)
 
-    def _state(self) -> dict[str, object]:
-        return {"limit": self.limit}
 
 
 class DestinationError(PdfcoError):
@@ -492,10 +457,6 @@ class DestinationError(PdfcoError):
         self.errno = errno
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        state: dict[str, object] = {"destination": self.destination, "url": self.url, "job_id": self.job_id}
-        state.update(valid_till=self.valid_till, errno=self.errno)
-        return (type(self), (self.message,), state)
 
 
 class LocalFileError(PdfcoError):
@@ -511,8 +472,6 @@ class LocalFileError(PdfcoError):
         self.message = message
         super().__init__(f"{path}: {message}")
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.path, self.message))
 
 
 class LocalFileNotFoundError(LocalFileError, FileNotFoundError):
@@ -524,6 +483,10 @@ class LocalFileNotFoundError(LocalFileError, FileNotFoundError):
         self.errno = errno.ENOENT
         self.strerror = message
         self.filename = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # errno, strerror and filename live in OSError's slots, not in __dict__: replay the constructor.
+        return (type(self), (self.path, self.message))
 
 
 class FileTooLargeError(LocalFileError):
@@ -539,8 +502,6 @@ class FileTooLargeError(LocalFileError):
         self.limit = limit
         super().__init__(path, message or f"{size} bytes is over the upload limit of {limit} bytes")
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.path, self.message), {"size": self.size, "limit": self.limit})
 
 
 class InvalidParametersError(PdfcoError, ValueError):
@@ -557,9 +518,6 @@ class InvalidParametersError(PdfcoError, ValueError):
         detail = "; ".join(self.errors) or "invalid parameters"
         super().__init__(f"{operation}: {detail} (nothing was sent to PDF.co)")
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Prefect pickles task exceptions into states.
-        return (type(self), (self.operation, self.errors))
 
 
 class UnknownOperationError(PdfcoError, KeyError):
@@ -578,6 +536,3 @@ class UnknownOperationError(PdfcoError, KeyError):
     def __str__(self) -> str:
         # KeyError's own __str__ would print the message as a quoted repr.
         return self.message
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.wanted, self.suggestions))

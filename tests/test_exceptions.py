@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -10,19 +11,27 @@ import pytest
 from prefect_pdfco import (
     AuthenticationError,
     BadRequestError,
+    DestinationError,
+    FileTooLargeError,
     InsufficientCreditsError,
+    InvalidParametersError,
     JobAborted,
     JobError,
     JobFailed,
     JobNotFound,
     JobStillWorking,
     JobTimeout,
+    LocalFileNotFoundError,
     PdfcoAPIError,
     PdfcoConnectionError,
     PdfcoError,
     RateLimitError,
+    ResultExpiredError,
+    ResultTooLargeError,
     ServerError,
+    SubmitOutcomeUnknown,
     UnexpectedResponseError,
+    UnknownOperationError,
 )
 from prefect_pdfco import exceptions as exceptions_module
 
@@ -32,8 +41,10 @@ from .conftest import API_KEY
 def test_tree_matches_the_docstring() -> None:
     for cls in (BadRequestError, AuthenticationError, InsufficientCreditsError, RateLimitError, ServerError):
         assert issubclass(cls, PdfcoAPIError)
-    for cls in (JobFailed, JobAborted, JobNotFound, JobTimeout, JobStillWorking):
+    for cls in (JobFailed, JobAborted, JobNotFound, JobTimeout):
         assert issubclass(cls, JobError)
+    # A signal, not an outcome: `except JobError` around a wait must not swallow check_job's retry.
+    assert not issubclass(JobStillWorking, JobError) and issubclass(JobStillWorking, PdfcoError)
     for cls in (PdfcoAPIError, PdfcoConnectionError, UnexpectedResponseError, JobError):
         assert issubclass(cls, PdfcoError)
     doc = exceptions_module.__doc__ or ""
@@ -48,6 +59,7 @@ def test_status_codes_are_pinned_on_the_classes() -> None:
     assert BadRequestError.http_status == 400
 
 
+WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 ERRORS: list[PdfcoError] = [
     BadRequestError("Invalid password", status_code=200, error_code=441, endpoint="/v1/pdf/info"),
     AuthenticationError("Unauthorized", status_code=401, endpoint="/v1/pdf/merge"),
@@ -58,6 +70,14 @@ ERRORS: list[PdfcoError] = [
     JobFailed("J1", "damaged input", status="failed"),
     JobTimeout("J2", "still working", status="working", waited_seconds=12.5),
     JobStillWorking("J3", "still working", status="working"),
+    SubmitOutcomeUnknown("/v1/pdf/merge", sent_at=WHEN, reason="HTTP 503"),
+    ResultExpiredError("gone", url="https://host/x.pdf", status_code=403, valid_till=WHEN),
+    ResultTooLargeError("big", url="https://host/x.txt", limit=10),
+    DestinationError("full", destination="/out", url="https://host/x.pdf", job_id="J4", errno=28),
+    LocalFileNotFoundError("/nope.pdf"),
+    FileTooLargeError("/big.pdf", size=3, limit=2),
+    InvalidParametersError("split", ["pages: bad"]),
+    UnknownOperationError("splt", ["split"]),
 ]
 
 
@@ -77,6 +97,20 @@ def test_errors_pickle_with_their_data(error: PdfcoError) -> None:
         "retry_after",
         "may_have_reached_server",
         "body",
+        "sent_at",
+        "reason",
+        "url",
+        "valid_till",
+        "limit",
+        "destination",
+        "errno",
+        "filename",
+        "path",
+        "size",
+        "operation",
+        "errors",
+        "wanted",
+        "suggestions",
     ):
         if hasattr(error, attribute):
             assert getattr(copy, attribute) == getattr(error, attribute)
