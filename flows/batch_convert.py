@@ -29,7 +29,7 @@ from prefect_pdfco import (
     url_to_pdf,
     wait_for_jobs,
 )
-from prefect_pdfco.flows import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator
 
 HTML_SUFFIXES = {".html", ".htm"}
 

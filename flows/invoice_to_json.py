@@ -20,7 +20,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from prefect_pdfco import JobResult, fetch_result_json, parse_invoice, upload_file, wait_for_jobs
-from prefect_pdfco.flows import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator
 
 
 def _sample_invoices(folder: Path) -> list[Path]:

@@ -25,7 +25,7 @@ from prefect.blocks.system import Secret
 from prefect.filesystems import LocalFileSystem
 
 from prefect_pdfco import add_password, compress_pdf, download_result, html_to_pdf, upload_file, wait_for_job
-from prefect_pdfco.flows import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator
 
 SAMPLE = "<h1>Confidential report</h1><p>" + "Quarterly figures and commentary. " * 40 + "</p>"
 

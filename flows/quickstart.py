@@ -29,7 +29,7 @@ from prefect_pdfco import (
     pdf_to_text,
     split_pdf,
 )
-from prefect_pdfco.flows import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator
 
 INVOICE = """<h1>Invoice INV-1001</h1><p>Date: 2025-01-05</p>
 <table><tr><th>Item</th><th>Qty</th><th>Price</th></tr>

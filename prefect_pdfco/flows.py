@@ -7,77 +7,22 @@ destination. Chained steps pass result URLs, never bytes: the next operation rea
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from prefect_pdfco._tasks import sync_compatible_flow
+from prefect_pdfco._tasks import SyncCompatibleTask, sync_compatible_flow
 from prefect_pdfco._validate import check_number
-from prefect_pdfco.client import DEFAULT_BASE_URL
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.files.coroutines import DownloadedFile
+from prefect_pdfco.files.storage import Destination
 from prefect_pdfco.files.tasks import download_result, download_result_files
 from prefect_pdfco.jobs.tasks import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
 from prefect_pdfco.models import JobResult, JobSubmission
 from prefect_pdfco.operations.catalogue import Operation, OutputKind, get_operation
-from prefect_pdfco.ui.logs import run_logger
 
-__all__ = ["OperationResult", "check_job_for", "credentials_or_emulator", "run_operation"]
-
-
-@contextmanager
-def credentials_or_emulator(block_name: str = "pdfco") -> Iterator[PdfcoCredentials]:
-    """Credentials for an example flow: the saved block ``block_name``, else ``PDFCO_API_KEY``, else an emulator.
-
-    The embedded emulator (``prefect_pdfco.testing``, the ``emulator`` extra) runs for as long as the ``with``
-    block, so a newcomer runs the examples with no account and spends no credits; one line says so.
-
-    Args:
-        block_name: The saved ``PdfcoCredentials`` block to look for first.
-
-    Yields:
-        Credentials for PDF.co, or for the embedded emulator. ``PDFCO_BASE_URL`` changes the API root used
-        with ``PDFCO_API_KEY``.
-
-    Example:
-        ```python
-        from prefect import flow
-        from prefect_pdfco import html_to_pdf, wait_for_job
-        from prefect_pdfco.flows import credentials_or_emulator
-
-        @flow
-        def hello() -> str | None:
-            with credentials_or_emulator() as credentials:
-                job = html_to_pdf(credentials, "<h1>Hello</h1>")
-                return wait_for_job(credentials, job.job_id).url
-
-        hello()
-        ```
-    """
-    try:
-        saved: PdfcoCredentials | None = PdfcoCredentials.load(block_name, _sync=True)  # type: ignore[call-arg,assignment]
-    except ValueError:  # Prefect's answer for "no block document with that name"
-        saved = None
-    if saved is not None:
-        yield saved
-        return
-    api_key = os.environ.get("PDFCO_API_KEY")
-    if api_key:
-        yield PdfcoCredentials(api_key=api_key, base_url=os.environ.get("PDFCO_BASE_URL", DEFAULT_BASE_URL))
-        return
-    from prefect_pdfco.testing import PdfcoEmulator
-
-    with PdfcoEmulator(api_key="emulator-key", job_duration=0.5) as emulator:
-        run_logger().info(
-            "No %r block and no PDFCO_API_KEY: using the embedded PDF.co emulator at %s (no account, no credits).",
-            block_name,
-            emulator.base_url,
-        )
-        yield emulator.credentials()
+__all__ = ["OperationResult", "check_job_for", "run_operation"]
 
 
 class OperationResult(BaseModel):
@@ -107,7 +52,7 @@ def check_job_for(
     operation: Operation,
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float | None = None,
-) -> Any:
+) -> SyncCompatibleTask[..., JobResult]:
     """``check_job`` with retries and delays sized to ``operation``'s poll policy and the wait budget.
 
     Args:
@@ -116,7 +61,8 @@ def check_job_for(
         initial_poll_seconds: The first delay, instead of the operation's own.
 
     Returns:
-        ``check_job`` with ``retries`` and ``retry_delay_seconds`` set.
+        ``check_job`` with ``retries`` and ``retry_delay_seconds`` set: call it as ``check_job`` (``.aio`` in
+        an async flow).
 
     Example:
         ```python
@@ -158,7 +104,7 @@ async def run_operation(
     credentials: PdfcoCredentials,
     operation: str,
     params: dict[str, Any] | None = None,
-    destination: Any = None,
+    destination: Destination | None = None,
     *,
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float | None = None,
@@ -201,12 +147,12 @@ async def run_operation(
         ```
     """
     spec = get_operation(operation)
-    submission = await submit_job(credentials, spec.endpoint, params)
-    result = await check_job_for(spec, max_wait_seconds, initial_poll_seconds)(credentials, submission.job_id)
+    submission = await submit_job.aio(credentials, spec.endpoint, params)
+    result = await check_job_for(spec, max_wait_seconds, initial_poll_seconds).aio(credentials, submission.job_id)
     files: list[DownloadedFile] = []
     if destination is not None and spec.output is not OutputKind.NONE:
         if spec.output is OutputKind.FILES or result.urls:
-            files = await download_result_files(result, destination)
+            files = await download_result_files.aio(result, destination)
         else:
-            files = [await download_result(result, destination)]
+            files = [await download_result.aio(result, destination)]
     return OperationResult(operation=spec.name, submission=submission, result=result, files=files)

@@ -28,7 +28,8 @@ URL layout:
   expired: 403 ``AccessDenied``/"Request has expired"; edited: 403 ``SignatureDoesNotMatch``; job not done
   or file deleted: 404 ``NoSuchKey``.
 - Control (no key, for standalone mode): ``GET /__emulator__/stats``; ``POST /__emulator__/faults`` with
-  ``{"kind": "response", "path", "status", "json", "body", "content_type", "delay", "times", "headers"}``,
+  ``{"kind": "response", "path", "status", "json", "body", "content_type", "delay", "times", "headers",
+  "drop", "takes_effect"}``,
   ``{"kind": "job", "outcome", "message", "times"}``, ``{"kind": "download", "after_bytes", "times"}``,
   ``{"kind": "job_duration", "seconds", "path"}`` or ``{"kind": "clock", "seconds"}``;
   ``DELETE /__emulator__/faults``.
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 from prefect_pdfco.testing._api import JOB_DURATION_HEADER
 from prefect_pdfco.testing._catalogue import CREDIT_COSTS, JOB_CHECK_COST, CreditCost
+from prefect_pdfco.testing._examples import credentials_or_emulator
 from prefect_pdfco.testing._processing import make_sample_invoice_pdf, make_sample_pdf
 from prefect_pdfco.testing._server import STRICT_ENV, PdfcoEmulator
 
@@ -60,6 +62,7 @@ __all__ = [
     "STRICT_ENV",
     "CreditCost",
     "PdfcoEmulator",
+    "credentials_or_emulator",
     "make_sample_invoice_pdf",
     "make_sample_pdf",
 ]
