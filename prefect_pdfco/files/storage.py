@@ -28,22 +28,49 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 import anyio
 import anyio.to_thread
-from prefect.filesystems import LocalFileSystem, RemoteFileSystem
+from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
 
 from prefect_pdfco._redact import escape_control
 from prefect_pdfco.exceptions import InvalidParametersError
 from prefect_pdfco.files import tempfiles as _tempfiles
 from prefect_pdfco.files.names import path_inside
 
-__all__ = ["DeliveryFailed", "Destination", "Staging", "Target", "describe", "resolve_destination", "staging"]
+__all__ = [
+    "DeliveryFailed",
+    "Destination",
+    "Staging",
+    "Target",
+    "UploadsFromPath",
+    "WritesPath",
+    "describe",
+    "resolve_destination",
+    "staging",
+]
 
-#: A directory, or a Prefect storage block (see the module docstring for what each kind gets). Blocks are
-#: told apart by duck typing, so the alias cannot be narrower than ``object``.
-Destination: TypeAlias = "str | os.PathLike[str] | object"
+class UploadsFromPath(Protocol):
+    """An object-storage block that uploads a local file itself (prefect-aws ``S3Bucket``, prefect-gcp
+    ``GcsBucket``, prefect-azure ``AzureBlobStorageContainer``): matched by its method, not its class."""
+
+    def upload_from_path(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class WritesPath(Protocol):
+    """Any other block with ``write_path(path, content)``: it gets the file's bytes in one piece."""
+
+    def write_path(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+if TYPE_CHECKING:
+    #: A directory, or a Prefect storage block (see the module docstring for what each kind gets). Blocks are
+    #: told apart by the methods they have, as ``resolve_destination`` does.
+    Destination: TypeAlias = str | os.PathLike[str] | WritableFileSystem | UploadsFromPath | WritesPath
+else:
+    # Prefect validates flow parameters with pydantic, which cannot check a Protocol: resolve_destination does.
+    Destination = Any
 
 TargetKind = Literal["directory", "upload_from_path", "fsspec", "write_path"]
 
@@ -68,7 +95,7 @@ class DeliveryFailed(Exception):
     """A storage block refused the staged file (whatever it raised is the ``__cause__``)."""
 
 
-def resolve_destination(destination: Destination, *, caller: str = "download_result") -> Target:
+def resolve_destination(destination: object, *, caller: str = "download_result") -> Target:
     """Works out how to deliver files to ``destination``.
 
     Raises:

@@ -78,15 +78,13 @@ class _TransferTask(SyncCompatibleTask[P, R]):
     duration of the call: from a sync flow the transfer itself runs in Prefect's event-loop thread, where no
     signal handler can be installed (see ``_tempfiles``)."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
         with termination_cleanup():
             return super().__call__(*args, **kwargs)
 
 
-def _transfer_task(
-    **options: Any,
-) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], _TransferTask[P, Coroutine[Any, Any, R]]]:
-    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> _TransferTask[P, Coroutine[Any, Any, R]]:
+def _transfer_task(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], _TransferTask[P, R]]:
+    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> _TransferTask[P, R]:
         return _TransferTask(fn=fn, **options)
 
     return decorator

@@ -27,12 +27,10 @@ from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.futures import PrefectFuture
 from prefect.transactions import get_transaction
-from prefect.utilities.annotations import BaseAnnotation, unmapped
-from prefect.utilities.callables import get_call_parameters
-from prefect.utilities.collections import isiterable
 from pydantic import BaseModel, SecretStr
-from typing_extensions import ParamSpec
+from typing_extensions import ParamSpec, TypedDict
 
+from prefect_pdfco._compat import BaseAnnotation, get_call_parameters, isiterable, resolve_inputs_sync, unmapped
 from prefect_pdfco._redact import SENSITIVE_PARAMS, jsonable
 from prefect_pdfco._tasks import SyncCompatibleTask
 from prefect_pdfco.exceptions import InvalidParametersError
@@ -46,6 +44,7 @@ R = TypeVar("R")
 __all__ = [
     "SUBMIT_OPTION_NAMES",
     "SubmitCachePolicy",
+    "SubmitOptions",
     "SubmitTask",
     "fingerprint_key",
     "fingerprint_secrets",
@@ -281,8 +280,6 @@ def with_mapped_submit_keys(
 
 def _mapped_runs(parameters: Mapping[str, Any]) -> int | None:
     """How many runs ``.map()`` will make, read as Prefect's task runners read it (top-level futures resolved)."""
-    from prefect.utilities.engine import resolve_inputs_sync
-
     try:
         resolved = resolve_inputs_sync(dict(parameters), max_depth=0)
     except Exception:  # a failed upstream: Prefect's runner raises it in its own words
@@ -304,33 +301,49 @@ def _check_key(task: Task[..., Any], key: Any) -> None:
         )
 
 
+class SubmitOptions(TypedDict, total=False):
+    """The keyword options of every submitting task (``**options: Unpack[SubmitOptions]`` in a signature).
+
+    They choose how the call is keyed, not what is sent; see ``submit_job``.
+
+    Attributes:
+        submit_key: A name for this submit, unique in the flow run (e.g. ``"invoice-17"``); by default the call's
+            rank among identical calls of the run. Calls with the same name and inputs are one submit.
+        resend_if_unknown: Send again even if an earlier attempt sent this submit and its outcome is unknown
+            (check PDF.co's job history first: that attempt may have been billed).
+    """
+
+    submit_key: str
+    resend_if_unknown: bool
+
+
 class SubmitTask(SyncCompatibleTask[P, R]):
     """A task that submits a billed PDF.co job: each call gets its ``submit_key`` where it is made.
 
-    ``__call__``, ``.submit()`` and ``.map()`` number identical calls in the calling process (see
+    ``__call__``, ``.aio()``, ``.submit()`` and ``.map()`` number identical calls in the calling process (see
     this module) and pass the number to the task run as ``submit_key``, so whichever worker runs it (a
     thread, a process, a Dask or Ray worker) computes the same cache key as a retry of the flow run would.
     """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return super().__call__(*args, **with_submit_key(self, args, kwargs))
+    def _start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Coroutine[Any, Any, R]:
+        return super()._start(args, with_submit_key(self, args, kwargs))
 
-    def submit(self, *args: Any, **kwargs: Any) -> Any:
-        """Prefect's ``submit``, with the call's ``submit_key``."""
-        return super().submit(*args, **with_submit_key(self, args, kwargs))
+    if not TYPE_CHECKING:  # checkers see Prefect's own (overloaded) signatures of submit and map
 
-    def map(self, *args: Any, **kwargs: Any) -> Any:
-        """Prefect's ``map``, with one ``submit_key`` per mapped run."""
-        args, kwargs = with_mapped_submit_keys(self, args, kwargs)
-        return super().map(*args, **kwargs)
+        def submit(self, *args, **kwargs):
+            """Prefect's ``submit``, with the call's ``submit_key``."""
+            return super().submit(*args, **with_submit_key(self, args, kwargs))
+
+        def map(self, *args, **kwargs):
+            """Prefect's ``map``, with one ``submit_key`` per mapped run."""
+            args, kwargs = with_mapped_submit_keys(self, args, kwargs)
+            return super().map(*args, **kwargs)
 
 
-def submit_task(
-    **options: Any,
-) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SubmitTask[P, Coroutine[Any, Any, R]]]:
+def submit_task(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SubmitTask[P, R]]:
     """Like ``@task(**options)`` for an ``async def`` that submits a billed job, building a ``SubmitTask``."""
 
-    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> SubmitTask[P, Coroutine[Any, Any, R]]:
+    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> SubmitTask[P, R]:
         return SubmitTask(fn=fn, **options)
 
     return decorator

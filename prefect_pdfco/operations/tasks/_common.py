@@ -10,7 +10,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 from typing_extensions import ParamSpec
 
 from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.jobs.keys import SubmitTask, submit_task
+from prefect_pdfco.jobs.keys import SUBMIT_OPTION_NAMES, SubmitTask, submit_task
 from prefect_pdfco.jobs.submit import submit_and_record
 from prefect_pdfco.jobs.tasks import SUBMIT_TASK_OPTIONS
 from prefect_pdfco.models import JobSubmission
@@ -26,13 +26,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def operation_task(fn: Callable[P, Coroutine[Any, Any, R]]) -> SubmitTask[P, Coroutine[Any, Any, R]]:
+def operation_task(fn: Callable[P, Coroutine[Any, Any, R]]) -> SubmitTask[P, R]:
     """Makes a typed operation task: callable from sync and async flows, run name ``html-to-pdf``, and the
     crash-safe submit options (a flow retried after a crash gets its job back; Prefect never re-sends it).
 
     Every operation task takes the keyword options of ``submit_job`` as well, ``submit_key`` and
-    ``resend_if_unknown``: they are added to ``fn``'s signature here, and read from the task run by the cache
-    policy and the submit record, so ``fn`` itself never sees them.
+    ``resend_if_unknown``: ``fn`` declares them for type checkers as ``**options: Unpack[SubmitOptions]``
+    (``prefect_pdfco.jobs.keys``). The task's runtime signature lists them as two keyword-only parameters, so
+    Prefect records them as parameters of the task run, where the cache policy and the submit record read them;
+    ``fn`` itself is called without them.
     """
 
     @functools.wraps(fn)
@@ -59,13 +61,22 @@ _SUBMIT_OPTIONS_DOC = """
 
 
 def _with_submit_options(signature: inspect.Signature) -> inspect.Signature:
-    parameters = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    var_keyword = [p for p in signature.parameters.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
-    return signature.replace(parameters=[*parameters, *_SUBMIT_OPTIONS, *var_keyword])
+    """``signature`` with the submit options as keyword-only parameters, in place of ``**options`` that declares
+    them (``Unpack[SubmitOptions]``) or of explicit ones."""
+    kept, var_keyword = [], []
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            if "SubmitOptions" not in str(parameter.annotation):
+                var_keyword.append(parameter)
+        elif parameter.name not in SUBMIT_OPTION_NAMES:
+            kept.append(parameter)
+    return signature.replace(parameters=[*kept, *_SUBMIT_OPTIONS, *var_keyword])
 
 
 def _document_submit_options(doc: str) -> str:
     """``doc`` with the two options at the end of its ``Args:`` section (unchanged without one)."""
+    if "submit_key:" in doc:
+        return doc
     start = doc.find("\n    Args:\n")
     end = doc.find("\n\n", start + 1) if start >= 0 else -1
     if end < 0:
