@@ -27,8 +27,9 @@ from prefect_pdfco import (
     ServerError,
     UnexpectedResponseError,
 )
+from prefect_pdfco._http_errors import map_response
 from prefect_pdfco._ratelimit import RateLimiter
-from prefect_pdfco.client import USER_AGENT, map_response, normalize_endpoint
+from prefect_pdfco.client import USER_AGENT, normalize_endpoint
 from prefect_pdfco.testing import PdfcoEmulator
 
 from .conftest import API, API_KEY

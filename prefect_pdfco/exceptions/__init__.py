@@ -30,7 +30,7 @@ The tree::
         ├── LocalFileNotFoundError  missing, or not a regular file; also a FileNotFoundError
         └── FileTooLargeError       over PDF.co's 2 GB upload limit; refused before any request
 
-Only ``PdfcoClient`` turns HTTP into these (see ``client.map_response``); the tasks add the job errors, and
+Only ``PdfcoClient`` turns HTTP into these (see ``_http_errors.map_response``); the tasks add the job errors, and
 ``files`` adds the transfer errors for result links and presigned uploads (hosts other than PDF.co's API).
 Exceptions carry objects (the ``httpx.Request`` and ``httpx.Response``), never the API key: httpx requests
 hold the ``x-api-key`` header, so ``__repr__`` and ``__str__`` show only the method, endpoint and code.

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import anyio
 import httpx
 
+from prefect_pdfco._http_errors import map_transport_error
 from prefect_pdfco._netguard import (
     DEFAULT_LINK_POLICY,
     MAX_REDIRECTS,
@@ -33,7 +34,7 @@ from prefect_pdfco._netguard import (
 )
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
-from prefect_pdfco.client import USER_AGENT, map_transport_error
+from prefect_pdfco.client import USER_AGENT
 from prefect_pdfco.exceptions import (
     FileTransferError,
     InvalidParametersError,

@@ -20,9 +20,10 @@ from pathlib import Path
 import anyio
 import httpx
 
+from prefect_pdfco._http_errors import map_transport_error
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
-from prefect_pdfco.client import USER_AGENT, PdfcoClient, map_transport_error
+from prefect_pdfco.client import USER_AGENT, PdfcoClient
 from prefect_pdfco.exceptions import (
     FileTooLargeError,
     FileTransferError,
