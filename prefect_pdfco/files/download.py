@@ -1,381 +1,333 @@
-"""Streaming GETs of result links: retries, Range resume, link expiry and S3's errors, at one httpx boundary.
+"""Files in and out of PDF.co: uploads to its temporary storage, streamed downloads of results.
 
-Result links are S3 presigned URLs on another host than PDF.co's API. The client that fetches them is built
-here without any API key (``download_client``), so the key cannot reach that host. Their query string is the
-credential: only ``safe_url`` forms (host and path) go into logs and errors.
+- ``upload_file`` puts a local file (up to 2 GB) into PDF.co's temporary storage through a presigned URL and
+  returns the URL that operations take as input.
+- ``download_result`` lands one result in a directory or a Prefect storage block; ``download_result_files``
+  expands multi-file results (async split's JSON list of links, or ``urls``) and lands every part.
+- ``fetch_result_text`` and ``fetch_result_json`` read text-like results into memory, up to a limit.
 
-``transfer`` moves one link into a ``Sink`` (a file or a bounded buffer) chunk by chunk, hashing on the way.
-A broken connection is resumed with ``Range: bytes=N-`` when the host answers 206 with the matching
-``Content-Range`` and the same ETag; otherwise it starts over. Connection errors, 429 and 5xx are retried per
-the client's ``RetryPolicy`` (a GET is idempotent); everything httpx raises becomes a ``PdfcoError`` here.
+Every transfer streams in chunks (memory does not grow with the file), lands atomically through a temporary
+file, computes size and SHA-256 on the way, resumes an interrupted download with a Range request, and retries
+transient failures. The temporary file goes on error, cancellation and SIGTERM; a SIGKILL's leftovers are
+swept by the next download into the same place. Result links are fetched by a client that has no API key and
+never connects to link-local or cloud metadata addresses (see ``allowed_result_hosts`` on the credentials
+block). A destination that cannot take the file raises ``DestinationError``: the link still works, so only the
+download needs to run again. The ``a``-prefixed coroutines
+(``adownload_result``...) do the work, for code that already runs in an event loop; the tasks wrap them and
+work from sync and async flows alike.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Protocol
+import os
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
 
-import anyio
-import httpx
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run as runtime_task_run
+from typing_extensions import ParamSpec
 
-from prefect_pdfco._http_errors import map_transport_error
-from prefect_pdfco._netguard import (
-    DEFAULT_LINK_POLICY,
-    MAX_REDIRECTS,
-    GuardedBackend,
-    LinkPolicy,
-    env_proxy_configured,
-    guarded_transport,
+from prefect_pdfco._tasks import SyncCompatibleTask
+from prefect_pdfco._validate import require_credentials
+from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.files.coroutines import (
+    MAX_FETCH_BYTES,
+    DownloadedFile,
+    adownload_result,
+    adownload_result_files,
+    afetch_result_json,
+    afetch_result_text,
+    aupload_file,
+    check_upload_args,
 )
-from prefect_pdfco._redact import safe_url
-from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
-from prefect_pdfco.client import USER_AGENT
-from prefect_pdfco.exceptions import (
-    FileTransferError,
-    InvalidParametersError,
-    PdfcoConnectionError,
-    PdfcoError,
-    RateLimitError,
-    ResultExpiredError,
-    ResultNotReadyError,
-    ResultTooLargeError,
-    ServerError,
-)
-from prefect_pdfco.files.expiry import EXPIRED_HINT, describe_expiry, ensure_not_expired, link_expiry, signed_expiry
-from prefect_pdfco.ui.logs import run_logger
+from prefect_pdfco.files.links import ResultRef
+from prefect_pdfco.files.names import filename_from_url, sanitize_filename
+from prefect_pdfco.files.storage import Destination
+from prefect_pdfco.files.tempfiles import termination_cleanup
+from prefect_pdfco.files.upload import MAX_UPLOAD_BYTES, upload_path
+from prefect_pdfco.models import JobResult
 
 __all__ = [
-    "CHUNK_SIZE",
-    "DOWNLOAD_TIMEOUT",
-    "FileSink",
-    "MemorySink",
-    "Sink",
-    "Transfer",
-    "download_client",
-    "ensure_not_expired",
-    "host_error",
-    "link_expiry",
-    "link_transport_error",
-    "signed_expiry",
-    "transfer",
+    "MAX_FETCH_BYTES",
+    "MAX_UPLOAD_BYTES",
+    "DownloadedFile",
+    "ResultRef",
+    "adownload_result",
+    "adownload_result_files",
+    "afetch_result_json",
+    "afetch_result_text",
+    "aupload_file",
+    "download_result",
+    "download_result_files",
+    "fetch_result_json",
+    "fetch_result_text",
+    "upload_file",
 ]
 
-#: Bytes read and written at a time: the whole memory a transfer holds, whatever the file's size.
-CHUNK_SIZE = 64 * 1024
-#: Per-operation timeouts (each read may take this long), not a limit on the whole transfer.
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-# An S3 error body is a few hundred bytes; never read more than this of an error answer.
-_ERROR_BODY_LIMIT = 64 * 1024
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+# Transfers retry inside the task (resuming where they broke off): a Prefect retry would start from zero.
+# NO_CACHE: a download's effect is a file that may since have been deleted, and a cache key would hash the
+# credentials block. Results are not persisted: a fetched text can be 50 MB.
+_TASK_OPTIONS: dict[str, Any] = {"retries": 0, "cache_policy": NO_CACHE, "persist_result": False}
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def _xml_field(body: str, name: str) -> str:
-    # S3 error bodies are flat <Error><Code>..</Code><Message>..</Message>...</Error>; a regex reads them
-    # without running an XML parser on what a remote host sent.
-    match = re.search(rf"<{name}>([^<]{{0,300}})</{name}>", body)
-    return match.group(1).strip() if match else ""
+class _TransferTask(SyncCompatibleTask[P, R]):
+    """A file task that, called from the main thread, arms the SIGTERM clean-up of temporary files for the
+    duration of the call: from a sync flow the transfer itself runs in Prefect's event-loop thread, where no
+    signal handler can be installed (see ``_tempfiles``)."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
+        with termination_cleanup():
+            return super().__call__(*args, **kwargs)
 
 
-def host_error(
-    status: int, body: str, url: str, *, valid_till: datetime | None = None, retry_after: float | None = None
-) -> PdfcoError:
-    """The error for an answer of the file host that is not a success, from its status and S3 XML body."""
-    safe = safe_url(url)
-    code, message = _xml_field(body, "Code"), _xml_field(body, "Message")
-    said = f"{code}: {message}" if code else (message or f"HTTP {status}")
-    if status == 403 and code == "AccessDenied" and "expired" in message.lower():
-        expiry = signed_expiry(url) or valid_till
-        if expiry is None:
-            stated = _xml_field(body, "Expires")
-            try:
-                expiry = datetime.fromisoformat(stated.replace("Z", "+00:00")) if stated else None
-            except ValueError:
-                expiry = None
-        now = datetime.now(timezone.utc)
-        return ResultExpiredError(
-            f"{describe_expiry(expiry, now)} (the file host said {said!r}). {EXPIRED_HINT}",
-            url=safe,
-            status_code=status,
-            valid_till=expiry,
-        )
-    if status == 404:
-        return ResultNotReadyError(
-            f"no file at this link ({said}): the job has not finished yet, or the file was deleted. "
-            "Wait for the job's success (wait_for_job) before downloading.",
-            url=safe,
-            status_code=status,
-        )
-    if status == 429:
-        return RateLimitError(said, status_code=status, endpoint=safe, retry_after=retry_after)
-    if status >= 500:
-        return ServerError(f"the file host failed ({said})", status_code=status, endpoint=safe)
-    if status == 403:
-        return FileTransferError(
-            f"the file host refused the link ({said}); was the URL altered or cut short?", url=safe, status_code=status
-        )
-    return FileTransferError(f"the file host answered HTTP {status} ({said})", url=safe, status_code=status)
+def _transfer_task(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], _TransferTask[P, R]]:
+    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> _TransferTask[P, R]:
+        return _TransferTask(fn=fn, **options)
+
+    return decorator
 
 
-def link_transport_error(error: httpx.HTTPError | httpx.InvalidURL, url: str) -> PdfcoError:
-    """The error for a request to a result link that got no HTTP answer, naming the result-storage host.
+def _run_name(prefix: str) -> Any:
+    def name() -> str:
+        result = runtime_task_run.parameters.get("result")
+        if isinstance(result, JobResult):
+            return f"{prefix}-{result.job_id}"
+        return f"{prefix}-{filename_from_url(result) if isinstance(result, str) else 'result'}"
 
-    Too many redirects is the link's fault, not the network's: a ``FileTransferError``, not retried.
-    """
-    safe = safe_url(url)
-    if isinstance(error, httpx.TooManyRedirects):
-        return FileTransferError(
-            f"the result link redirected more than {MAX_REDIRECTS} times; a result link redirects once at most",
-            url=safe,
-        )
-    return map_transport_error(error, safe, role="result storage")
+    return name
 
 
-async def _error_from(response: httpx.Response, url: str, valid_till: datetime | None) -> PdfcoError:
-    body = bytearray()
-    async for chunk in response.aiter_raw():
-        body += chunk
-        if len(body) >= _ERROR_BODY_LIMIT:
-            break
-    text = bytes(body[:_ERROR_BODY_LIMIT]).decode("utf-8", errors="replace")
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    return host_error(response.status_code, text, url, valid_till=valid_till, retry_after=retry_after)
+def _upload_run_name() -> str:
+    parameters = runtime_task_run.parameters
+    return "upload-" + sanitize_filename(parameters.get("name") or Path(str(parameters.get("path", ""))).name)
 
 
-class Sink(Protocol):
-    """Where a transfer's bytes go: appended in order, and emptied when the transfer must start over."""
-
-    async def write(self, chunk: bytes) -> None:
-        """Appends ``chunk``."""
-
-    async def reset(self) -> None:
-        """Drops everything written so far."""
+# --- the tasks ------------------------------------------------------------------------------------------------
 
 
-class FileSink:
-    """Writes to an open binary file (a temporary file that is renamed only once complete)."""
+@_transfer_task(task_run_name=_upload_run_name, **_TASK_OPTIONS)
+async def upload_file(credentials: PdfcoCredentials, path: str | os.PathLike[str], *, name: str | None = None) -> str:
+    """Uploads a local file into PDF.co's temporary storage and returns the URL operations take as input.
 
-    def __init__(self, handle: anyio.AsyncFile[bytes]) -> None:
-        self.handle = handle
-
-    async def write(self, chunk: bytes) -> None:
-        """Appends ``chunk`` to the file."""
-        await self.handle.write(chunk)
-
-    async def reset(self) -> None:
-        """Truncates the file to zero bytes."""
-        await self.handle.seek(0)
-        await self.handle.truncate()
-
-
-class MemorySink:
-    """Collects at most ``limit`` bytes in memory, for text and JSON results."""
-
-    def __init__(self, limit: int, url: str) -> None:
-        self.limit = limit
-        self.url = url
-        self.data = bytearray()
-
-    def too_large(self, size: int) -> ResultTooLargeError:
-        """The error for a result of ``size`` bytes (or more)."""
-        return ResultTooLargeError(
-            f"the result is {size:,} bytes or more, over the limit of {self.limit:,} bytes for fetching it into "
-            "memory; download it to a file with download_result instead",
-            url=safe_url(self.url),
-            limit=self.limit,
-        )
-
-    async def write(self, chunk: bytes) -> None:
-        """Appends ``chunk``, refusing to grow past the limit."""
-        if len(self.data) + len(chunk) > self.limit:
-            raise self.too_large(len(self.data) + len(chunk))
-        self.data += chunk
-
-    async def reset(self) -> None:
-        """Empties the buffer."""
-        self.data.clear()
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """What a completed transfer delivered: its size, SHA-256 and the Content-Type the host declared."""
-
-    size: int
-    sha256: str
-    content_type: str | None
-
-
-@dataclass
-class _Progress:
-    sink: Sink
-    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
-    received: int = 0
-    total: int | None = None
-    etag: str | None = None
-    content_type: str | None = None
-
-    async def restart(self) -> None:
-        await self.sink.reset()
-        self.digest = hashlib.sha256()
-        self.received, self.total, self.etag = 0, None, None
-
-
-def _content_length(response: httpx.Response) -> int | None:
-    value = response.headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
-
-
-async def _start_over(progress: _Progress, why: str, url: str) -> PdfcoConnectionError:
-    # The bytes kept so far cannot be continued; the next attempt asks for the whole file again.
-    run_logger().info("Download of %s starts over: %s", safe_url(url), why)
-    await progress.restart()
-    return PdfcoConnectionError(f"{why}; starting over", endpoint=safe_url(url))
-
-
-async def _accept(response: httpx.Response, progress: _Progress, url: str, max_bytes: int | None) -> None:
-    """Checks a 200/206 answer against what we hold, restarting or raising when it does not continue it."""
-    etag = response.headers.get("etag")
-    if response.status_code == 200:
-        if progress.received:
-            # The host ignored our Range header and sends the whole file: take it from byte 0.
-            run_logger().info("%s ignored the Range request; downloading from the start", safe_url(url))
-            await progress.restart()
-        progress.total = _content_length(response)
-        progress.etag = etag
-        progress.content_type = response.headers.get("content-type")
-    else:
-        match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
-        if not progress.received or match is None or int(match.group(1)) != progress.received:
-            raise await _start_over(progress, "the host answered a range that does not continue ours", url)
-        if progress.etag and etag and etag != progress.etag:
-            raise await _start_over(progress, "the file changed on the host (new ETag)", url)
-        if match.group(3) != "*":
-            progress.total = int(match.group(3))
-    if max_bytes is not None and progress.total is not None and progress.total > max_bytes:
-        raise MemorySink(max_bytes, url).too_large(progress.total)
-
-
-async def _attempt(
-    http: httpx.AsyncClient, url: str, progress: _Progress, valid_till: datetime | None, max_bytes: int | None
-) -> None:
-    headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
-    if progress.received:
-        headers["Range"] = f"bytes={progress.received}-"
-    try:
-        async with http.stream("GET", url, headers=headers) as response:
-            status = response.status_code
-            if status == 416 and progress.received:
-                match = re.search(r"/(\d+)\s*$", response.headers.get("content-range", ""))
-                if match and int(match.group(1)) == progress.received:
-                    return  # everything had arrived before the connection broke
-                raise await _start_over(progress, "the host refused to resume (416)", url)
-            if status not in (200, 206):
-                raise await _error_from(response, url, valid_till)
-            await _accept(response, progress, url, max_bytes)
-            async for chunk in response.aiter_raw():  # as they arrive (at most 64 KB a read)
-                await progress.sink.write(chunk)
-                progress.digest.update(chunk)
-                progress.received += len(chunk)
-    except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise link_transport_error(error, url) from error
-    if progress.total is not None and progress.received != progress.total:
-        raise PdfcoConnectionError(f"received {progress.received} of {progress.total} bytes", endpoint=safe_url(url))
-
-
-async def transfer(
-    http: httpx.AsyncClient,
-    url: str,
-    sink: Sink,
-    *,
-    valid_till: datetime | None = None,
-    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-    max_bytes: int | None = None,
-) -> Transfer:
-    """Streams ``url`` into ``sink``, resuming and retrying per ``retry_policy``.
+    Always through a presigned URL: ``GET /v1/file/upload/get-presigned-url`` (with the API key), then a
+    streamed PUT of the file to the file host (without it), with ``Content-Length`` and the Content-Type PDF.co
+    pairs with the extension (``.pdf`` -> ``application/pdf``, else ``application/octet-stream``). The file is
+    read in 64 KB chunks, so memory does not grow with its size. The PUT is retried on transient failures.
+    PDF.co deletes uploaded files after one hour.
 
     Args:
-        http: A client without credentials (see ``download_client``).
-        url: The presigned link.
-        sink: Where the bytes go.
-        valid_till: PDF.co's ``outputLinkValidTill``, when known: past it, no request is made.
-        retry_policy: Attempts and delays; every failed attempt counts, whether or not bytes arrived.
-        max_bytes: Refuse a larger result (from ``Content-Length`` before reading, else while reading).
+        credentials: The PDF.co credentials block.
+        path: The local file, at most 2 GB.
+        name: The name PDF.co gives the file (default: the local file's name); sanitised.
+
+    Returns:
+        The file's URL on PDF.co's storage, to pass as an operation's ``url``.
 
     Raises:
-        ResultExpiredError: The link expired (before any request, or S3's 403 "Request has expired").
-        ResultNotReadyError: 404: no such file (yet).
+        InvalidParametersError: ``credentials`` is not a ``PdfcoCredentials`` block, or ``path`` or ``name``
+            has the wrong type; no request is made (also a ``ValueError``).
+        LocalFileNotFoundError: No such file (also a ``FileNotFoundError``); no request is made.
+        FileTooLargeError: Over 2 GB; no request is made.
+        PdfcoAPIError: PDF.co refused to hand out an upload URL (key, credits...).
+        FileTransferError: The file host refused the upload.
+
+    Example:
+        Upload a scan and read its page count:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, submit_job, upload_file, wait_for_job
+
+        @flow
+        def page_count(path: str) -> int | None:
+            credentials = PdfcoCredentials.load("pdfco")
+            url = upload_file(credentials, path)
+            job = submit_job(credentials, "/v1/pdf/info", {"url": url})
+            return wait_for_job(credentials, job.job_id).page_count
+
+        page_count("scans/contract.pdf")
+        ```
+    """
+    credentials = require_credentials(credentials, caller="upload_file")
+    check_upload_args(path, name, caller="upload_file")
+    async with credentials.get_client() as client:
+        return await upload_path(client, path, name=name)
+
+
+@_transfer_task(task_run_name=_run_name("download"), **_TASK_OPTIONS)
+async def download_result(
+    result: ResultRef,
+    destination: Destination,
+    *,
+    filename: str | None = None,
+    credentials: PdfcoCredentials | None = None,
+) -> DownloadedFile:
+    """Downloads one result file into a directory or a Prefect storage block.
+
+    Streams in chunks to a temporary file that is renamed (or handed to the block) only once complete, so no
+    partial file is ever left. A broken transfer resumes with a Range request; connection errors and 5xx are
+    retried. A result whose ``output_link_valid_till`` (or the link's own signed expiry, ``X-Amz-Date`` plus
+    ``X-Amz-Expires``) has passed on this machine's clock is refused without a request. The link is fetched
+    without the API key, never from a link-local or cloud metadata address (after DNS resolution and at every
+    redirect, at most 5), and its name is sanitised so the file stays inside the destination (an existing file
+    of that name is replaced).
+
+    Args:
+        result: A ``JobResult`` (from ``wait_for_job`` or ``check_job``) or a result URL.
+        destination: A directory (created if missing), or a storage block: ``LocalFileSystem``,
+            ``RemoteFileSystem``, or an object-storage block with ``upload_from_path`` such as prefect-aws's
+            ``S3Bucket``. Other blocks with only ``write_path`` get the file's bytes in one piece.
+        filename: The file name to use instead of the link's last path segment; sanitised the same way.
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+
+    Returns:
+        Where the file landed, its size and SHA-256.
+
+    Raises:
+        InvalidParametersError: An argument of the wrong type (``result`` not a ``JobResult`` or URL...).
+        DestinationError: The destination cannot take the file (not a directory, read-only, disk full...); the
+            link still works until it expires, so only the download needs to run again.
+        ResultExpiredError: The link has expired (before or during the request); names the expiry time.
+        ResultNotReadyError: The job has no result yet (not ``success``, or 404 from the file host).
+        FileTransferError: The file host refused the link.
+        PdfcoConnectionError, ServerError: The transfer kept failing after the retries.
+
+    Example:
+        Convert a web page and keep the PDF:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, download_result, submit_job, wait_for_job
+
+        @flow
+        def snapshot(page: str) -> str:
+            credentials = PdfcoCredentials.load("pdfco")
+            job = submit_job(credentials, "/v1/pdf/convert/from/url", {"url": page, "name": "page.pdf"})
+            result = wait_for_job(credentials, job.job_id)
+            return download_result(result, "out/").path
+
+        snapshot("https://example.com")
+        ```
+    """
+    return await adownload_result(result, destination, filename=filename, credentials=credentials)
+
+
+@_transfer_task(task_run_name=_run_name("download-files"), **_TASK_OPTIONS)
+async def download_result_files(
+    result: ResultRef, destination: Destination, *, credentials: PdfcoCredentials | None = None
+) -> list[DownloadedFile]:
+    """Downloads every file of a result: each part of a split, or the one file of anything else.
+
+    The parts come from ``urls`` when the result lists them, else from the JSON list of links that an async
+    split's result URL points to. Parts download one after the other, each like ``download_result`` does,
+    under their links' sanitised names (``-2``, ``-3``... when two parts share one).
+
+    Args:
+        result: A ``JobResult`` or a result URL.
+        destination: A directory or a Prefect storage block (as for ``download_result``).
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+
+    Returns:
+        One ``DownloadedFile`` per part, in order.
+
+    Raises:
+        DestinationError, ResultExpiredError, ResultNotReadyError, FileTransferError: As for
+            ``download_result``.
+
+    Example:
+        Split a PDF into single pages:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, download_result_files, submit_job, wait_for_job
+
+        @flow
+        def pages(url: str) -> list[str]:
+            credentials = PdfcoCredentials.load("pdfco")
+            job = submit_job(credentials, "/v1/pdf/split", {"url": url, "pages": "*"})
+            parts = download_result_files(wait_for_job(credentials, job.job_id), "pages/")
+            return [part.path for part in parts]
+
+        pages("https://example.com/report.pdf")
+        ```
+    """
+    return await adownload_result_files(result, destination, credentials=credentials)
+
+
+@_transfer_task(task_run_name=_run_name("fetch-text"), **_TASK_OPTIONS)
+async def fetch_result_text(
+    result: ResultRef,
+    *,
+    max_bytes: int = MAX_FETCH_BYTES,
+    encoding: str | None = None,
+    credentials: PdfcoCredentials | None = None,
+) -> str:
+    """Reads a text result (PDF to text, CSV, HTML, XML...) into a string.
+
+    Refuses a result over ``max_bytes`` (from its Content-Length before reading, else as soon as it is
+    exceeded); download those to a file instead. Decodes with ``encoding``, else the declared charset, else
+    UTF-8; undecodable bytes become U+FFFD. Retries, resumption and expiry checks as for ``download_result``.
+
+    Args:
+        result: A ``JobResult`` or a result URL.
+        max_bytes: The most bytes to hold in memory (50 MB by default).
+        encoding: The text's encoding, when you know better than the file host.
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+
+    Returns:
+        The text.
+
+    Raises:
         ResultTooLargeError: Over ``max_bytes``.
-        FileTransferError: Any other refusal of the file host.
-        PdfcoConnectionError, ServerError, RateLimitError: Transient failures that outlasted the retries.
+        ResultExpiredError, ResultNotReadyError, FileTransferError: As for ``download_result``.
+
+    Example:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, fetch_result_text, submit_job, wait_for_job
+
+        @flow
+        def pdf_text(url: str) -> str:
+            credentials = PdfcoCredentials.load("pdfco")
+            job = submit_job(credentials, "/v1/pdf/convert/to/text-simple", {"url": url})
+            return fetch_result_text(wait_for_job(credentials, job.job_id))
+
+        pdf_text("https://example.com/report.pdf")
+        ```
     """
-    ensure_not_expired(url, valid_till)
-    progress = _Progress(sink)
-
-    def log_retry(error: PdfcoError, failed: int, delay: float) -> None:
-        run_logger().warning(
-            "Download of %s: attempt %d failed (%s); %s in %.1f s",
-            safe_url(url),
-            failed,
-            type(error).__name__,
-            f"resuming at byte {progress.received}" if progress.received else "retrying",
-            delay,
-        )
-
-    await call_with_retries(
-        lambda: _attempt(http, url, progress, valid_till, max_bytes),
-        idempotent=True,
-        policy=retry_policy,
-        on_retry=log_retry,
-    )
-    return Transfer(size=progress.received, sha256=progress.digest.hexdigest(), content_type=progress.content_type)
+    return await afetch_result_text(result, max_bytes=max_bytes, encoding=encoding, credentials=credentials)
 
 
-@asynccontextmanager
-async def download_client(
-    http: httpx.AsyncClient | None = None, *, policy: LinkPolicy = DEFAULT_LINK_POLICY
-) -> AsyncIterator[httpx.AsyncClient]:
-    """``http`` as given (left open), or a new keyless client, guarded by ``policy``, closed on exit.
+@_transfer_task(task_run_name=_run_name("fetch-json"), **_TASK_OPTIONS)
+async def fetch_result_json(
+    result: ResultRef, *, max_bytes: int = MAX_FETCH_BYTES, credentials: PdfcoCredentials | None = None
+) -> Any:
+    """Reads a JSON result (PDF to JSON, document parser, an async split's list of links...) and parses it.
 
-    The new client follows at most ``MAX_REDIRECTS`` redirects (S3 may redirect across regions; there is no
-    secret in this client to leak) and checks every connection, redirects included, against ``policy`` after
-    resolving the host (see ``_netguard``). When the environment sets an HTTP(S) proxy, httpx sends through it
-    as before and each request's host is checked by name and literal address only (the proxy resolves it).
-    A client of your own is used as it is: only the links handed to the download functions are checked.
+    Args:
+        result: A ``JobResult`` or a result URL.
+        max_bytes: The most bytes to hold in memory (50 MB by default).
+        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+
+    Returns:
+        The parsed JSON.
 
     Raises:
-        InvalidParametersError: The given client carries an ``x-api-key`` header: it would send the key to the
-            file host (also a ``ValueError``).
+        UnexpectedResponseError: The content is not JSON.
+        ResultTooLargeError, ResultExpiredError, ResultNotReadyError: As for ``fetch_result_text``.
+
+    Example:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, fetch_result_json, submit_job, wait_for_job
+
+        @flow
+        def tables(url: str) -> object:
+            credentials = PdfcoCredentials.load("pdfco")
+            job = submit_job(credentials, "/v1/pdf/convert/to/json2", {"url": url})
+            return fetch_result_json(wait_for_job(credentials, job.job_id))
+
+        tables("https://example.com/report.pdf")
+        ```
     """
-    if http is not None:
-        if not isinstance(http, httpx.AsyncClient):
-            raise InvalidParametersError(
-                "result download", [f"http: expected an httpx.AsyncClient, got {type(http).__name__}"]
-            )
-        if "x-api-key" in http.headers:
-            raise InvalidParametersError(
-                "result download",
-                ["http: this client sends an x-api-key header; result links must be fetched without it"],
-            )
-        yield http
-        return
-    options: dict[str, Any] = {}
-    if env_proxy_configured():
-
-        async def check_host(request: httpx.Request) -> None:
-            policy.check_url(str(request.url))
-
-        options["event_hooks"] = {"request": [check_host]}
-    else:
-        options["transport"] = guarded_transport(GuardedBackend(policy))
-    async with httpx.AsyncClient(
-        timeout=DOWNLOAD_TIMEOUT,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT},
-        **options,
-    ) as client:
-        yield client
+    return await afetch_result_json(result, max_bytes=max_bytes, credentials=credentials)

@@ -1,0 +1,381 @@
+"""Streaming GETs of result links: retries, Range resume, link expiry and S3's errors, at one httpx boundary.
+
+Result links are S3 presigned URLs on another host than PDF.co's API. The client that fetches them is built
+here without any API key (``download_client``), so the key cannot reach that host. Their query string is the
+credential: only ``safe_url`` forms (host and path) go into logs and errors.
+
+``transfer`` moves one link into a ``Sink`` (a file or a bounded buffer) chunk by chunk, hashing on the way.
+A broken connection is resumed with ``Range: bytes=N-`` when the host answers 206 with the matching
+``Content-Range`` and the same ETag; otherwise it starts over. Connection errors, 429 and 5xx are retried per
+the client's ``RetryPolicy`` (a GET is idempotent); everything httpx raises becomes a ``PdfcoError`` here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import anyio
+import httpx
+
+from prefect_pdfco._http_errors import map_transport_error
+from prefect_pdfco._netguard import (
+    DEFAULT_LINK_POLICY,
+    MAX_REDIRECTS,
+    GuardedBackend,
+    LinkPolicy,
+    env_proxy_configured,
+    guarded_transport,
+)
+from prefect_pdfco._redact import safe_url
+from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
+from prefect_pdfco.client import USER_AGENT
+from prefect_pdfco.exceptions import (
+    FileTransferError,
+    InvalidParametersError,
+    PdfcoConnectionError,
+    PdfcoError,
+    RateLimitError,
+    ResultExpiredError,
+    ResultNotReadyError,
+    ResultTooLargeError,
+    ServerError,
+)
+from prefect_pdfco.files.expiry import EXPIRED_HINT, describe_expiry, ensure_not_expired, link_expiry, signed_expiry
+from prefect_pdfco.ui.logs import run_logger
+
+__all__ = [
+    "CHUNK_SIZE",
+    "DOWNLOAD_TIMEOUT",
+    "FileSink",
+    "MemorySink",
+    "Sink",
+    "Transfer",
+    "download_client",
+    "ensure_not_expired",
+    "host_error",
+    "link_expiry",
+    "link_transport_error",
+    "signed_expiry",
+    "transfer",
+]
+
+#: Bytes read and written at a time: the whole memory a transfer holds, whatever the file's size.
+CHUNK_SIZE = 64 * 1024
+#: Per-operation timeouts (each read may take this long), not a limit on the whole transfer.
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# An S3 error body is a few hundred bytes; never read more than this of an error answer.
+_ERROR_BODY_LIMIT = 64 * 1024
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+def _xml_field(body: str, name: str) -> str:
+    # S3 error bodies are flat <Error><Code>..</Code><Message>..</Message>...</Error>; a regex reads them
+    # without running an XML parser on what a remote host sent.
+    match = re.search(rf"<{name}>([^<]{{0,300}})</{name}>", body)
+    return match.group(1).strip() if match else ""
+
+
+def host_error(
+    status: int, body: str, url: str, *, valid_till: datetime | None = None, retry_after: float | None = None
+) -> PdfcoError:
+    """The error for an answer of the file host that is not a success, from its status and S3 XML body."""
+    safe = safe_url(url)
+    code, message = _xml_field(body, "Code"), _xml_field(body, "Message")
+    said = f"{code}: {message}" if code else (message or f"HTTP {status}")
+    if status == 403 and code == "AccessDenied" and "expired" in message.lower():
+        expiry = signed_expiry(url) or valid_till
+        if expiry is None:
+            stated = _xml_field(body, "Expires")
+            try:
+                expiry = datetime.fromisoformat(stated.replace("Z", "+00:00")) if stated else None
+            except ValueError:
+                expiry = None
+        now = datetime.now(timezone.utc)
+        return ResultExpiredError(
+            f"{describe_expiry(expiry, now)} (the file host said {said!r}). {EXPIRED_HINT}",
+            url=safe,
+            status_code=status,
+            valid_till=expiry,
+        )
+    if status == 404:
+        return ResultNotReadyError(
+            f"no file at this link ({said}): the job has not finished yet, or the file was deleted. "
+            "Wait for the job's success (wait_for_job) before downloading.",
+            url=safe,
+            status_code=status,
+        )
+    if status == 429:
+        return RateLimitError(said, status_code=status, endpoint=safe, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(f"the file host failed ({said})", status_code=status, endpoint=safe)
+    if status == 403:
+        return FileTransferError(
+            f"the file host refused the link ({said}); was the URL altered or cut short?", url=safe, status_code=status
+        )
+    return FileTransferError(f"the file host answered HTTP {status} ({said})", url=safe, status_code=status)
+
+
+def link_transport_error(error: httpx.HTTPError | httpx.InvalidURL, url: str) -> PdfcoError:
+    """The error for a request to a result link that got no HTTP answer, naming the result-storage host.
+
+    Too many redirects is the link's fault, not the network's: a ``FileTransferError``, not retried.
+    """
+    safe = safe_url(url)
+    if isinstance(error, httpx.TooManyRedirects):
+        return FileTransferError(
+            f"the result link redirected more than {MAX_REDIRECTS} times; a result link redirects once at most",
+            url=safe,
+        )
+    return map_transport_error(error, safe, role="result storage")
+
+
+async def _error_from(response: httpx.Response, url: str, valid_till: datetime | None) -> PdfcoError:
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += chunk
+        if len(body) >= _ERROR_BODY_LIMIT:
+            break
+    text = bytes(body[:_ERROR_BODY_LIMIT]).decode("utf-8", errors="replace")
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return host_error(response.status_code, text, url, valid_till=valid_till, retry_after=retry_after)
+
+
+class Sink(Protocol):
+    """Where a transfer's bytes go: appended in order, and emptied when the transfer must start over."""
+
+    async def write(self, chunk: bytes) -> None:
+        """Appends ``chunk``."""
+
+    async def reset(self) -> None:
+        """Drops everything written so far."""
+
+
+class FileSink:
+    """Writes to an open binary file (a temporary file that is renamed only once complete)."""
+
+    def __init__(self, handle: anyio.AsyncFile[bytes]) -> None:
+        self.handle = handle
+
+    async def write(self, chunk: bytes) -> None:
+        """Appends ``chunk`` to the file."""
+        await self.handle.write(chunk)
+
+    async def reset(self) -> None:
+        """Truncates the file to zero bytes."""
+        await self.handle.seek(0)
+        await self.handle.truncate()
+
+
+class MemorySink:
+    """Collects at most ``limit`` bytes in memory, for text and JSON results."""
+
+    def __init__(self, limit: int, url: str) -> None:
+        self.limit = limit
+        self.url = url
+        self.data = bytearray()
+
+    def too_large(self, size: int) -> ResultTooLargeError:
+        """The error for a result of ``size`` bytes (or more)."""
+        return ResultTooLargeError(
+            f"the result is {size:,} bytes or more, over the limit of {self.limit:,} bytes for fetching it into "
+            "memory; download it to a file with download_result instead",
+            url=safe_url(self.url),
+            limit=self.limit,
+        )
+
+    async def write(self, chunk: bytes) -> None:
+        """Appends ``chunk``, refusing to grow past the limit."""
+        if len(self.data) + len(chunk) > self.limit:
+            raise self.too_large(len(self.data) + len(chunk))
+        self.data += chunk
+
+    async def reset(self) -> None:
+        """Empties the buffer."""
+        self.data.clear()
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What a completed transfer delivered: its size, SHA-256 and the Content-Type the host declared."""
+
+    size: int
+    sha256: str
+    content_type: str | None
+
+
+@dataclass
+class _Progress:
+    sink: Sink
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    received: int = 0
+    total: int | None = None
+    etag: str | None = None
+    content_type: str | None = None
+
+    async def restart(self) -> None:
+        await self.sink.reset()
+        self.digest = hashlib.sha256()
+        self.received, self.total, self.etag = 0, None, None
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
+
+
+async def _start_over(progress: _Progress, why: str, url: str) -> PdfcoConnectionError:
+    # The bytes kept so far cannot be continued; the next attempt asks for the whole file again.
+    run_logger().info("Download of %s starts over: %s", safe_url(url), why)
+    await progress.restart()
+    return PdfcoConnectionError(f"{why}; starting over", endpoint=safe_url(url))
+
+
+async def _accept(response: httpx.Response, progress: _Progress, url: str, max_bytes: int | None) -> None:
+    """Checks a 200/206 answer against what we hold, restarting or raising when it does not continue it."""
+    etag = response.headers.get("etag")
+    if response.status_code == 200:
+        if progress.received:
+            # The host ignored our Range header and sends the whole file: take it from byte 0.
+            run_logger().info("%s ignored the Range request; downloading from the start", safe_url(url))
+            await progress.restart()
+        progress.total = _content_length(response)
+        progress.etag = etag
+        progress.content_type = response.headers.get("content-type")
+    else:
+        match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+        if not progress.received or match is None or int(match.group(1)) != progress.received:
+            raise await _start_over(progress, "the host answered a range that does not continue ours", url)
+        if progress.etag and etag and etag != progress.etag:
+            raise await _start_over(progress, "the file changed on the host (new ETag)", url)
+        if match.group(3) != "*":
+            progress.total = int(match.group(3))
+    if max_bytes is not None and progress.total is not None and progress.total > max_bytes:
+        raise MemorySink(max_bytes, url).too_large(progress.total)
+
+
+async def _attempt(
+    http: httpx.AsyncClient, url: str, progress: _Progress, valid_till: datetime | None, max_bytes: int | None
+) -> None:
+    headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
+    if progress.received:
+        headers["Range"] = f"bytes={progress.received}-"
+    try:
+        async with http.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            if status == 416 and progress.received:
+                match = re.search(r"/(\d+)\s*$", response.headers.get("content-range", ""))
+                if match and int(match.group(1)) == progress.received:
+                    return  # everything had arrived before the connection broke
+                raise await _start_over(progress, "the host refused to resume (416)", url)
+            if status not in (200, 206):
+                raise await _error_from(response, url, valid_till)
+            await _accept(response, progress, url, max_bytes)
+            async for chunk in response.aiter_raw():  # as they arrive (at most 64 KB a read)
+                await progress.sink.write(chunk)
+                progress.digest.update(chunk)
+                progress.received += len(chunk)
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        raise link_transport_error(error, url) from error
+    if progress.total is not None and progress.received != progress.total:
+        raise PdfcoConnectionError(f"received {progress.received} of {progress.total} bytes", endpoint=safe_url(url))
+
+
+async def transfer(
+    http: httpx.AsyncClient,
+    url: str,
+    sink: Sink,
+    *,
+    valid_till: datetime | None = None,
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    max_bytes: int | None = None,
+) -> Transfer:
+    """Streams ``url`` into ``sink``, resuming and retrying per ``retry_policy``.
+
+    Args:
+        http: A client without credentials (see ``download_client``).
+        url: The presigned link.
+        sink: Where the bytes go.
+        valid_till: PDF.co's ``outputLinkValidTill``, when known: past it, no request is made.
+        retry_policy: Attempts and delays; every failed attempt counts, whether or not bytes arrived.
+        max_bytes: Refuse a larger result (from ``Content-Length`` before reading, else while reading).
+
+    Raises:
+        ResultExpiredError: The link expired (before any request, or S3's 403 "Request has expired").
+        ResultNotReadyError: 404: no such file (yet).
+        ResultTooLargeError: Over ``max_bytes``.
+        FileTransferError: Any other refusal of the file host.
+        PdfcoConnectionError, ServerError, RateLimitError: Transient failures that outlasted the retries.
+    """
+    ensure_not_expired(url, valid_till)
+    progress = _Progress(sink)
+
+    def log_retry(error: PdfcoError, failed: int, delay: float) -> None:
+        run_logger().warning(
+            "Download of %s: attempt %d failed (%s); %s in %.1f s",
+            safe_url(url),
+            failed,
+            type(error).__name__,
+            f"resuming at byte {progress.received}" if progress.received else "retrying",
+            delay,
+        )
+
+    await call_with_retries(
+        lambda: _attempt(http, url, progress, valid_till, max_bytes),
+        idempotent=True,
+        policy=retry_policy,
+        on_retry=log_retry,
+    )
+    return Transfer(size=progress.received, sha256=progress.digest.hexdigest(), content_type=progress.content_type)
+
+
+@asynccontextmanager
+async def download_client(
+    http: httpx.AsyncClient | None = None, *, policy: LinkPolicy = DEFAULT_LINK_POLICY
+) -> AsyncIterator[httpx.AsyncClient]:
+    """``http`` as given (left open), or a new keyless client, guarded by ``policy``, closed on exit.
+
+    The new client follows at most ``MAX_REDIRECTS`` redirects (S3 may redirect across regions; there is no
+    secret in this client to leak) and checks every connection, redirects included, against ``policy`` after
+    resolving the host (see ``_netguard``). When the environment sets an HTTP(S) proxy, httpx sends through it
+    as before and each request's host is checked by name and literal address only (the proxy resolves it).
+    A client of your own is used as it is: only the links handed to the download functions are checked.
+
+    Raises:
+        InvalidParametersError: The given client carries an ``x-api-key`` header: it would send the key to the
+            file host (also a ``ValueError``).
+    """
+    if http is not None:
+        if not isinstance(http, httpx.AsyncClient):
+            raise InvalidParametersError(
+                "result download", [f"http: expected an httpx.AsyncClient, got {type(http).__name__}"]
+            )
+        if "x-api-key" in http.headers:
+            raise InvalidParametersError(
+                "result download",
+                ["http: this client sends an x-api-key header; result links must be fetched without it"],
+            )
+        yield http
+        return
+    options: dict[str, Any] = {}
+    if env_proxy_configured():
+
+        async def check_host(request: httpx.Request) -> None:
+            policy.check_url(str(request.url))
+
+        options["event_hooks"] = {"request": [check_host]}
+    else:
+        options["transport"] = guarded_transport(GuardedBackend(policy))
+    async with httpx.AsyncClient(
+        timeout=DOWNLOAD_TIMEOUT,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        headers={"User-Agent": USER_AGENT},
+        **options,
+    ) as client:
+        yield client
