@@ -399,7 +399,7 @@ CASES: list[tuple[str, str, Any, tuple[Any, ...], dict[str, Any], dict[str, Any]
         typed.add_password,
         (IN,),
         {"owner_password": "o-pw", "encryption_algorithm": "AES_256bit", "allow_content_extraction": False},
-        {"url": IN, "ownerPassword": "o-pw", "EncryptionAlgorithm": "AES_256bit", "allowContentExtraction": False},
+        {"url": IN, "ownerPassword": "o-pw", "encryptionAlgorithm": "AES_256bit", "allowContentExtraction": False},
     ),
 ]
 
@@ -452,7 +452,7 @@ def test_a_flow_retried_after_a_crash_reattaches_to_its_typed_job(
 
     @flow(retries=1, retry_delay_seconds=0)
     def crashing_flow() -> str:
-        job = typed.merge_pdfs(credentials, [IN, IN], password="doc-pw")
+        job = typed.merge_pdfs(credentials, [IN, IN], http_password="fetch-pw")
         attempts.append(job.job_id)
         if len(attempts) == 1:
             raise RuntimeError("worker died right after the submit")

@@ -1,35 +1,44 @@
 """PDF.co's parameter conventions as pydantic types, and the base of every operation's parameter model.
 
-A typed task validates its keyword arguments into one of these models before it opens a connection, so bad
-input costs no credits, and turns the model into PDF.co's payload with ``to_payload()``: camelCase names as the
-docs spell them, lists joined with commas, ``SecretStr`` kept as is (the client reveals it on the wire only).
+A typed task validates its arguments into a model (built from its signature, see ``signature.py``) before it
+opens a connection, so bad input costs no credits, and turns the model into PDF.co's payload with
+``to_payload()``: names as the docs spell them, lists joined with commas, ``SecretStr`` kept as is (the client
+reveals it on the wire only). The types here say what PDF.co gets; ``options.py`` pairs them with what a
+caller may pass.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from prefect_pdfco.exceptions import InvalidParametersError
 
 __all__ = [
     "Callback",
+    "CommaList",
     "Expiration",
     "InputUrl",
     "InputUrls",
+    "JsonText",
     "Lang",
+    "LineGrouping",
+    "MediaType",
+    "NonEmpty",
+    "NumberText",
     "OneBasedPages",
     "OperationParams",
+    "Orientation",
+    "OutputFormat",
     "Pages",
     "Profiles",
     "Rect",
     "SplitPages",
-    "UrlInputParams",
     "build_params",
     "camel",
     "normalize_pages",
@@ -137,7 +146,8 @@ _LANG = re.compile(r"^[a-z]{3}(?:_[a-z]+)?(?:\+[a-z]{3}(?:_[a-z]+)?)*$")
 
 
 def _check_lang(value: object) -> str:
-    # OAS gives ^[a-z]{3}(\+[a-z]{3})*$; PDF.co's n8n node also lists codes such as chi_sim.
+    # PDF.co's OpenAPI description (https://docs.pdf.co/openapi.json) gives ^[a-z]{3}(\+[a-z]{3})*$; its n8n node
+    # (https://github.com/pdfdotco/n8n-nodes-pdfco) also lists codes such as chi_sim.
     text = value.strip() if isinstance(value, str) else ""
     if not _LANG.match(text):
         raise ValueError("expected OCR language codes such as 'eng' or 'eng+deu'")
@@ -167,6 +177,26 @@ def _rect(value: object) -> str:
     return ", ".join(f"{number:g}" for number in numbers)
 
 
+def _as_text(value: object) -> object:
+    # Template ids and line-grouping modes are numbers that PDF.co takes as text.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _comma_list(value: object) -> str:
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        items = [str(item).strip() for item in value if str(item).strip()]
+        if items:
+            return ",".join(items)
+    raise ValueError("expected a non-empty list of names (or a comma-separated string)")
+
+
+def _fold(value: object, *, how: Callable[[str], str]) -> object:
+    # A word in any letter case, sent as PDF.co lists it.
+    return how(value.strip()) if isinstance(value, str) else value
+
+
 #: Pages counted from 0 (most endpoints).
 Pages = Annotated[str, BeforeValidator(partial(normalize_pages, one_based=False, allow_star=False))]
 #: Pages counted from 1 (``pdf/edit/delete-pages``).
@@ -182,6 +212,17 @@ JsonText = Annotated[str, BeforeValidator(_json_text)]
 Lang = Annotated[str, BeforeValidator(_check_lang)]
 Expiration = Annotated[int, BeforeValidator(_expiration)]
 Rect = Annotated[str, BeforeValidator(_rect)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+#: A number PDF.co takes as text (template ids).
+NumberText = Annotated[str, BeforeValidator(_as_text), Field(min_length=1)]
+#: Words in any letter case, sent as PDF.co lists them.
+Orientation = Annotated[Literal["Portrait", "Landscape"], BeforeValidator(partial(_fold, how=str.capitalize))]
+MediaType = Annotated[Literal["print", "screen", "none"], BeforeValidator(partial(_fold, how=str.lower))]
+OutputFormat = Annotated[Literal["JSON", "YAML", "XML", "CSV"], BeforeValidator(partial(_fold, how=str.upper))]
+#: How text lines group into table cells; a number or its text, sent as text.
+LineGrouping = Annotated[Literal["1", "2", "3"], BeforeValidator(_as_text)]
+#: Names sent comma-separated (barcode types, custom invoice fields).
+CommaList = Annotated[str, BeforeValidator(_comma_list)]
 
 
 def camel(alias: str, default: Any = None, **kwargs: Any) -> Any:
@@ -194,45 +235,23 @@ def _snake(name: str) -> str:
 
 
 class OperationParams(BaseModel):
-    """The parameters every operation takes, and the payload they become.
+    """The base of every typed task's parameter model: strict about names, and the payload it becomes.
 
     Attributes:
-        name: The output file name (the base name of split parts).
-        expiration: Minutes the output links live, 1 to 1440 (over 60 needs a Business 2 plan or above).
-        callback: A URL PDF.co POSTs the result to when the job ends.
-        profiles: Extra engine options (a mapping, or PDF.co's JSON-ish string).
         extra: PDF.co parameters we do not model, merged last into the payload (they win).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, validate_default=True)
 
-    name: str | None = Field(None, min_length=1)
-    expiration: Expiration | None = None
-    callback: Callback | None = None
-    profiles: Profiles | None = None
     extra: dict[str, Any] | None = None
 
-    def to_payload(self) -> dict[str, Any]:
-        """PDF.co's parameters: docs names, unset options left out (PDF.co's defaults apply), ``extra`` last."""
+    def to_payload(self, derived: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """PDF.co's parameters: docs names, unset options left out (PDF.co's defaults apply), then the entries
+        ``derived`` from several arguments (a task's check), then ``extra`` (it wins)."""
         payload = self.model_dump(by_alias=True, exclude_none=True, exclude={"extra"})
+        payload.update(derived or {})
         payload.update(self.extra or {})
         return payload
-
-
-class UrlInputParams(OperationParams):
-    """Parameters of an operation on one input document.
-
-    Attributes:
-        url: The input's link (http(s), ``filetoken://``, optionally ``cache:``-prefixed).
-        password: The input PDF's password.
-        http_username: User name for fetching ``url`` (HTTP basic auth).
-        http_password: Password for fetching ``url``.
-    """
-
-    url: InputUrl
-    password: SecretStr | None = None
-    http_username: str | None = Field(None, serialization_alias="httpusername")
-    http_password: SecretStr | None = Field(None, serialization_alias="httppassword")
 
 
 M = TypeVar("M", bound=OperationParams)

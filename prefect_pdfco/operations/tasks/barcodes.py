@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated
 
-from pydantic import SecretStr
+from typing_extensions import Unpack
 
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.operations.models import GenerateBarcodeParams, ReadBarcodesParams
-from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.options import Link, LinkOptions, OutputOptions, PageRanges, Sent
+from prefect_pdfco.operations.params import CommaList, InputUrl, NonEmpty
+from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["generate_barcode", "read_barcodes"]
 
@@ -18,18 +19,13 @@ __all__ = ["generate_barcode", "read_barcodes"]
 @operation_task
 async def read_barcodes(
     credentials: PdfcoCredentials,
-    url: str,
-    barcode_types: Sequence[str] | str = ("QRCode",),
+    url: Link,
+    # The reader's page documents `type` as the barcode type and `types` for optical marks; PDF.co's n8n node
+    # (https://github.com/pdfdotco/n8n-nodes-pdfco) sends barcode types in `types`, comma-separated.
+    barcode_types: Annotated[Sequence[str] | str, Sent(CommaList, "types")] = ("QRCode",),
     *,
-    pages: PageArg | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    pages: PageRanges | None = None,
+    **options: Unpack[LinkOptions],
 ) -> JobSubmission:
     """Finds and decodes barcodes in a PDF or an image (``/v1/barcode/read/from/url``).
 
@@ -39,53 +35,39 @@ async def read_barcodes(
         barcode_types: The symbologies to look for (PDF.co requires at least one), e.g.
             ``["QRCode", "Code128", "DataMatrix"]``; also marks such as ``Checkbox``. Sent as ``types``.
         pages: 0-based pages to scan. Default: every page.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is a JSON file listing the barcodes found (value, type, page, box).
 
     Raises:
         InvalidParametersError: No barcode type, bad pages... (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, read_barcodes, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, fetch_result_json, read_barcodes, wait_for_job
 
         @flow
-        def shipping_labels(url: str) -> str | None:
+        def label_barcodes(labels: str) -> object:
             credentials = PdfcoCredentials.load("pdfco")
-            job = read_barcodes(credentials, url, ["Code128", "QRCode"], pages="0-")
-            return wait_for_job(credentials, job.job_id).url
+            scan = read_barcodes(credentials, labels, ["Code128"], pages="0-")
+            return fetch_result_json(wait_for_job(credentials, scan.job_id))  # value, type, page, box of each
 
-        shipping_labels("https://example.com/labels.pdf")
+        label_barcodes("https://example.com/labels.pdf")
         ```
     """
-    return await submit_operation(credentials, "read_barcodes", ReadBarcodesParams, locals())
+    return await submit_operation(credentials, "read_barcodes", locals())
 
 
 @operation_task
 async def generate_barcode(
     credentials: PdfcoCredentials,
-    value: str,
-    barcode_type: str = "QRCode",
+    value: Annotated[str, Sent(NonEmpty)],
+    barcode_type: Annotated[str, Sent(NonEmpty, "type")] = "QRCode",
     *,
-    decoration_image: str | None = None,
+    decoration_image: Annotated[str, Sent(InputUrl)] | None = None,
     inline: bool | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    **options: Unpack[OutputOptions],
 ) -> JobSubmission:
     """Generates a barcode image (``/v1/barcode/generate``).
 
@@ -97,18 +79,12 @@ async def generate_barcode(
         decoration_image: A logo's link to put in the middle of a QR code (PNG or JPG).
         inline: Return the image inline (as a data URL) rather than only a link.
         name: The output file name, e.g. ``"label.png"``.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the image.
 
     Raises:
         InvalidParametersError: An empty value or a bad option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
@@ -116,12 +92,12 @@ async def generate_barcode(
         from prefect_pdfco import PdfcoCredentials, generate_barcode, wait_for_job
 
         @flow
-        def ticket_code(ticket_id: str) -> str | None:
+        def ticket_codes(tickets: list[str]) -> dict[str, str | None]:
             credentials = PdfcoCredentials.load("pdfco")
-            job = generate_barcode(credentials, ticket_id, "QRCode", name=f"{ticket_id}.png")
-            return wait_for_job(credentials, job.job_id).url
+            jobs = {ticket: generate_barcode(credentials, ticket, name=f"{ticket}.png") for ticket in tickets}
+            return {ticket: wait_for_job(credentials, job.job_id).url for ticket, job in jobs.items()}
 
-        ticket_code("T-1001")
+        ticket_codes(["T-1001", "T-1002"])
         ```
     """
-    return await submit_operation(credentials, "generate_barcode", GenerateBarcodeParams, locals())
+    return await submit_operation(credentials, "generate_barcode", locals())

@@ -3,42 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import SecretStr
+from pydantic import Field
+from typing_extensions import Unpack
 
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
 from prefect_pdfco.operations.models import (
-    AddToPdfParams,
-    CompressPdfParams,
     FormFieldValue,
+    FormFieldValues,
     ImageAnnotation,
-    MakeSearchableParams,
-    ReplaceTextParams,
+    ImageAnnotations,
     TextAnnotation,
+    TextAnnotations,
 )
-from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.options import Area, Link, OcrLanguages, PageRanges, PdfOptions, Sent
+from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["add_to_pdf", "compress_pdf", "make_searchable", "replace_text"]
+
+
+def _something_to_add(values: Mapping[str, Any]) -> None:
+    if not (values["annotations"] or values["images"] or values["fields"]):
+        raise ValueError("nothing to add: pass annotations, images and/or fields")
 
 
 @operation_task
 async def add_to_pdf(
     credentials: PdfcoCredentials,
-    url: str,
+    url: Link,
     *,
-    annotations: Sequence[TextAnnotation | Mapping[str, Any]] | None = None,
-    images: Sequence[ImageAnnotation | Mapping[str, Any]] | None = None,
-    fields: Sequence[FormFieldValue | Mapping[str, Any]] | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    annotations: Annotated[Sequence[TextAnnotation | Mapping[str, Any]], Sent(TextAnnotations)] | None = None,
+    images: Annotated[Sequence[ImageAnnotation | Mapping[str, Any]], Sent(ImageAnnotations)] | None = None,
+    fields: Annotated[Sequence[FormFieldValue | Mapping[str, Any]], Sent(FormFieldValues)] | None = None,
+    **options: Unpack[PdfOptions],
 ) -> JobSubmission:
     """Adds text, images and form field values to a PDF (``/v1/pdf/edit/add``).
 
@@ -49,22 +48,12 @@ async def add_to_pdf(
             PDF.co's keys. Coordinates are points from the page's top-left corner; pages count from 0.
         images: Images to place: ``ImageAnnotation(url=..., x=..., y=..., width=...)``.
         fields: Form field values: ``FormFieldValue(field_name="name", text="Jane")``.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the edited PDF.
 
     Raises:
         InvalidParametersError: Nothing to add, or a bad item (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
@@ -81,28 +70,41 @@ async def add_to_pdf(
         stamp_paid("https://example.com/invoice.pdf")
         ```
     """
-    return await submit_operation(credentials, "add_to_pdf", AddToPdfParams, locals())
+    return await submit_operation(credentials, "add_to_pdf", locals(), _something_to_add)
+
+
+#: Search or replacement strings: one, or several (sent by ``_pairs``, as one pair or as two arrays).
+_Strings = Annotated[str | Sequence[str], Sent(str | list[str], exclude=True)]
+
+
+def _pairs(values: Mapping[str, Any]) -> dict[str, Any]:
+    search, replace = values["search"], values["replace"]
+    if isinstance(search, str) and isinstance(replace, str):
+        if not search:
+            raise ValueError("search: pass the text (or texts) to find, none empty")
+        return {"searchString": search, "replaceString": replace}
+    # Several pairs go as two parallel arrays; one replacement string serves every search string.
+    searches = [search] if isinstance(search, str) else list(search)
+    if not searches or not all(searches):
+        raise ValueError("search: pass the text (or texts) to find, none empty")
+    if isinstance(replace, list) and len(replace) != len(searches):
+        raise ValueError(f"replace: {len(replace)} replacement(s) for {len(searches)} search string(s)")
+    replaces = [replace] * len(searches) if isinstance(replace, str) else list(replace)
+    return {"searchStrings": searches, "replaceStrings": replaces}
 
 
 @operation_task
 async def replace_text(
     credentials: PdfcoCredentials,
-    url: str,
-    search: str | Sequence[str],
-    replace: str | Sequence[str],
+    url: Link,
+    search: _Strings,
+    replace: _Strings,
     *,
     regex: bool | None = None,
     case_sensitive: bool | None = None,
-    replacement_limit: int | None = None,
-    pages: PageArg | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    replacement_limit: Annotated[int, Sent(Annotated[int, Field(ge=0, strict=True)])] | None = None,
+    pages: PageRanges | None = None,
+    **options: Unpack[PdfOptions],
 ) -> JobSubmission:
     """Searches and replaces text (``/v1/pdf/edit/replace-text``).
 
@@ -115,22 +117,12 @@ async def replace_text(
         case_sensitive: Match case.
         replacement_limit: Replace at most this many occurrences per search string (0: all).
         pages: 0-based pages to edit. Default: every page.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the edited PDF.
 
     Raises:
         InvalidParametersError: An empty search string, mismatched lists... (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
@@ -138,31 +130,25 @@ async def replace_text(
         from prefect_pdfco import PdfcoCredentials, replace_text, wait_for_job
 
         @flow
-        def rebrand(url: str) -> str | None:
+        def rebrand(brochures: list[str]) -> list[str | None]:
             credentials = PdfcoCredentials.load("pdfco")
-            job = replace_text(credentials, url, ["ACME Inc.", "ACME"], ["Globex Corp.", "Globex"])
-            return wait_for_job(credentials, job.job_id).url
+            pairs = {"search": ["ACME Inc.", "ACME"], "replace": ["Globex Corp.", "Globex"]}
+            jobs = [replace_text(credentials, brochure, **pairs) for brochure in brochures]
+            return [wait_for_job(credentials, job.job_id).url for job in jobs]
 
-        rebrand("https://example.com/brochure.pdf")
+        rebrand(["https://example.com/brochure.pdf"])
         ```
     """
-    return await submit_operation(credentials, "replace_text", ReplaceTextParams, locals())
+    return await submit_operation(credentials, "replace_text", locals(), _pairs)
 
 
 @operation_task
 async def compress_pdf(
     credentials: PdfcoCredentials,
-    url: str,
+    url: Link,
     *,
     config: Mapping[str, Any] | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    **options: Unpack[PdfOptions],
 ) -> JobSubmission:
     """Makes a PDF smaller (``/v2/pdf/compress``).
 
@@ -171,56 +157,40 @@ async def compress_pdf(
         url: The PDF's link.
         config: PDF.co's compression settings, e.g. ``{"images": {"color": {...}}, "save": {...}}``; PDF.co's
             defaults when omitted.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the compressed PDF.
 
     Raises:
         InvalidParametersError: A bad option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, compress_pdf, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, compress_pdf, download_result, wait_for_job
 
         @flow
-        def shrink(url: str) -> str | None:
+        def shrink(scan: str) -> int:
             credentials = PdfcoCredentials.load("pdfco")
-            job = compress_pdf(credentials, url, name="small.pdf")
-            return wait_for_job(credentials, job.job_id, initial_poll_seconds=5).url
+            job = compress_pdf(credentials, scan, name="small.pdf")
+            small = download_result(wait_for_job(credentials, job.job_id, initial_poll_seconds=5), "./out")
+            return small.size
 
         shrink("https://example.com/scan.pdf")
         ```
     """
-    return await submit_operation(credentials, "compress", CompressPdfParams, locals())
+    return await submit_operation(credentials, "compress", locals())
 
 
 @operation_task
 async def make_searchable(
     credentials: PdfcoCredentials,
-    url: str,
+    url: Link,
     *,
-    lang: str | None = None,
-    pages: PageArg | None = None,
-    rect: str | Sequence[float] | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    lang: OcrLanguages | None = None,
+    pages: PageRanges | None = None,
+    rect: Area | None = None,
+    **options: Unpack[PdfOptions],
 ) -> JobSubmission:
     """OCRs scanned pages into a searchable PDF: a text layer under the images (``/v1/pdf/makesearchable``).
 
@@ -230,36 +200,29 @@ async def make_searchable(
         lang: OCR language(s): ``"eng"`` (PDF.co's default), ``"deu"``, ``"eng+deu"``...
         pages: 0-based pages to OCR. Default: every page.
         rect: OCR only this area: ``"x, y, width, height"`` in points.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
-        The job; its result URL is the searchable PDF. OCR is slow: PDF.co's KB advises 60-100 s before the
-        first check of a big scan; ``get_operation("make_searchable").poll_policy`` starts at 10 s.
+        The job; its result URL is the searchable PDF. OCR is slow: PDF.co's knowledge base advises 60-100 s
+        before the first check of a big scan
+        (https://apidocs.pdf.co/kb/Background%20Job%20(job-check)/how-are-credits-spent-for-async-jobs);
+        ``get_operation("make_searchable").poll_policy`` starts at 10 s.
 
     Raises:
         InvalidParametersError: A bad language code or option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, make_searchable, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, get_operation, make_searchable, wait_for_job
 
         @flow
-        def ocr(url: str) -> str | None:
+        def ocr(scan: str) -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
-            job = make_searchable(credentials, url, lang="eng+deu")
-            return wait_for_job(credentials, job.job_id, initial_poll_seconds=10).url
+            first_check = get_operation("make_searchable").poll_policy.initial_seconds
+            job = make_searchable(credentials, scan, lang="eng+deu")
+            return wait_for_job(credentials, job.job_id, initial_poll_seconds=first_check).url
 
         ocr("https://example.com/scan.pdf")
         ```
     """
-    return await submit_operation(credentials, "make_searchable", MakeSearchableParams, locals())
+    return await submit_operation(credentials, "make_searchable", locals())

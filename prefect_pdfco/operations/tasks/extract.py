@@ -5,59 +5,23 @@ Pages here count from 0 (``"0"`` is the first page, ``"!0"`` the last), unlike s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
-
-from pydantic import SecretStr
+from typing_extensions import Unpack
 
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.operations.models import PdfToHtmlParams, TextExtractionParams
-from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.options import Area, ExtractionOptions, Link, PageRanges, PdfOptions
+from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["pdf_to_csv", "pdf_to_html", "pdf_to_json", "pdf_to_text"]
 
 
 @operation_task
-async def pdf_to_text(
-    credentials: PdfcoCredentials,
-    url: str,
-    *,
-    pages: PageArg | None = None,
-    lang: str | None = None,
-    rect: str | Sequence[float] | None = None,
-    inline: bool | None = None,
-    unwrap: bool | None = None,
-    line_grouping: Literal[1, 2, 3, "1", "2", "3"] | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JobSubmission:
+async def pdf_to_text(credentials: PdfcoCredentials, url: Link, **options: Unpack[ExtractionOptions]) -> JobSubmission:
     """Extracts text with its layout (``/v1/pdf/convert/to/text``); scanned pages are OCR'd.
 
     Args:
         credentials: The PDF.co credentials block.
         url: The PDF's link (upload local files with ``upload_file`` first).
-        pages: 0-based pages: ``"0,2-4,7-"``, ``"!0"`` (the last page), or a list such as ``[0, "2-4"]``.
-            Default: every page.
-        lang: OCR language(s) for scanned pages: ``"eng"``, ``"eng+deu"``...
-        rect: Extract only this area: ``"x, y, width, height"`` in points, or four numbers.
-        inline: Also return the text in the job-check answer's ``body``.
-        unwrap: Join the lines of a table cell into one (with ``line_grouping``).
-        line_grouping: How lines group into table cells: 1 by rows, 2 by columns, 3 join orphaned rows.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url`` (HTTP basic auth).
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is a text file. OCR jobs take a while: poll slowly
@@ -65,174 +29,101 @@ async def pdf_to_text(
 
     Raises:
         InvalidParametersError: Bad pages syntax or another bad option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, pdf_to_text, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, fetch_result_text, pdf_to_text, wait_for_job
 
         @flow
-        def first_pages_text(url: str) -> str | None:
+        def first_pages_text(url: str) -> str:
             credentials = PdfcoCredentials.load("pdfco")
-            job = pdf_to_text(credentials, url, pages="0-1")
-            return wait_for_job(credentials, job.job_id, initial_poll_seconds=10).url
+            job = pdf_to_text(credentials, url, pages="0-1", lang="eng+deu")
+            return fetch_result_text(wait_for_job(credentials, job.job_id, initial_poll_seconds=10))
 
         first_pages_text("https://example.com/report.pdf")
         ```
     """
-    return await submit_operation(credentials, "pdf_to_text", TextExtractionParams, locals())
+    return await submit_operation(credentials, "pdf_to_text", locals())
 
 
 @operation_task
-async def pdf_to_json(
-    credentials: PdfcoCredentials,
-    url: str,
-    *,
-    pages: PageArg | None = None,
-    lang: str | None = None,
-    rect: str | Sequence[float] | None = None,
-    inline: bool | None = None,
-    unwrap: bool | None = None,
-    line_grouping: Literal[1, 2, 3, "1", "2", "3"] | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JobSubmission:
+async def pdf_to_json(credentials: PdfcoCredentials, url: Link, **options: Unpack[ExtractionOptions]) -> JobSubmission:
     """Converts a PDF to JSON: pages, rows and text runs with fonts and positions (``/v1/pdf/convert/to/json2``).
 
     Args:
         credentials: The PDF.co credentials block.
         url: The PDF's link.
-        pages: 0-based pages, e.g. ``"0,2-4"`` or ``"!0"`` (the last). Default: every page.
-        lang: OCR language(s) for scanned pages.
-        rect: Extract only this area: ``"x, y, width, height"`` in points.
-        inline: Also return the JSON in the job-check answer's ``body``.
-        unwrap: Join the lines of a table cell into one (with ``line_grouping``).
-        line_grouping: How lines group into table cells: 1 by rows, 2 by columns, 3 join orphaned rows.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is a JSON file.
 
     Raises:
         InvalidParametersError: Bad pages syntax or another bad option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, pdf_to_json, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, fetch_result_json, pdf_to_json, wait_for_job
 
         @flow
-        def layout(url: str) -> str | None:
+        def last_page_layout(url: str) -> object:
             credentials = PdfcoCredentials.load("pdfco")
-            job = pdf_to_json(credentials, url, pages="0")
-            return wait_for_job(credentials, job.job_id).url
+            submitted = pdf_to_json.submit(credentials, url, pages="!0")  # runs beside other work
+            return fetch_result_json(wait_for_job(credentials, submitted.result().job_id))
 
-        layout("https://example.com/report.pdf")
+        last_page_layout("https://example.com/report.pdf")
         ```
     """
-    return await submit_operation(credentials, "pdf_to_json", TextExtractionParams, locals())
+    return await submit_operation(credentials, "pdf_to_json", locals())
 
 
 @operation_task
-async def pdf_to_csv(
-    credentials: PdfcoCredentials,
-    url: str,
-    *,
-    pages: PageArg | None = None,
-    lang: str | None = None,
-    rect: str | Sequence[float] | None = None,
-    inline: bool | None = None,
-    unwrap: bool | None = None,
-    line_grouping: Literal[1, 2, 3, "1", "2", "3"] | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JobSubmission:
+async def pdf_to_csv(credentials: PdfcoCredentials, url: Link, **options: Unpack[ExtractionOptions]) -> JobSubmission:
     """Extracts tables and text as CSV (``/v1/pdf/convert/to/csv``).
 
     Args:
         credentials: The PDF.co credentials block.
         url: The PDF's link.
-        pages: 0-based pages, e.g. ``"1-"`` (all but the first). Default: every page.
-        lang: OCR language(s) for scanned pages.
-        rect: Extract only this area (a table's box): ``"x, y, width, height"`` in points.
-        inline: Also return the CSV in the job-check answer's ``body``.
-        unwrap: Join the lines of a table cell into one (with ``line_grouping``).
-        line_grouping: How lines group into table cells: 1 by rows, 2 by columns, 3 join orphaned rows.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
+        rect: Extract only this area (a table's box): ``"x, y, width, height"`` in points, or four numbers.
 
     Returns:
         The job; its result URL is a CSV file.
 
     Raises:
         InvalidParametersError: Bad pages syntax or another bad option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
+        import csv
+        import io
+
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, pdf_to_csv, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, fetch_result_text, pdf_to_csv, wait_for_job
 
         @flow
-        def statement_rows(url: str) -> str | None:
+        def statement_rows(url: str) -> list[list[str]]:
             credentials = PdfcoCredentials.load("pdfco")
-            job = pdf_to_csv(credentials, url, pages="0-", line_grouping=1)
-            return wait_for_job(credentials, job.job_id).url
+            rows = wait_for_job(credentials, pdf_to_csv(credentials, url, line_grouping=1).job_id)
+            return list(csv.reader(io.StringIO(fetch_result_text(rows))))
 
         statement_rows("https://example.com/statement.pdf")
         ```
     """
-    return await submit_operation(credentials, "pdf_to_csv", TextExtractionParams, locals())
+    return await submit_operation(credentials, "pdf_to_csv", locals())
 
 
 @operation_task
 async def pdf_to_html(
     credentials: PdfcoCredentials,
-    url: str,
+    url: Link,
     *,
-    pages: PageArg | None = None,
-    rect: str | Sequence[float] | None = None,
+    pages: PageRanges | None = None,
+    rect: Area | None = None,
     simple: bool | None = None,
     columns: bool | None = None,
     inline: bool | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    **options: Unpack[PdfOptions],
 ) -> JobSubmission:
     """Converts a PDF to HTML (``/v1/pdf/convert/to/html``).
 
@@ -244,35 +135,25 @@ async def pdf_to_html(
         simple: Plain HTML without the exact layout.
         columns: Keep text columns apart.
         inline: Also return the HTML in the job-check answer's ``body``.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is an HTML file.
 
     Raises:
         InvalidParametersError: Bad pages syntax or another bad option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, pdf_to_html, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, download_result, pdf_to_html, wait_for_job
 
         @flow
-        def to_web(url: str) -> str | None:
+        def publish(brochure: str) -> str:
             credentials = PdfcoCredentials.load("pdfco")
-            job = pdf_to_html(credentials, url, simple=True)
-            return wait_for_job(credentials, job.job_id).url
+            page = wait_for_job(credentials, pdf_to_html(credentials, brochure, simple=True).job_id)
+            return download_result(page, "./site", filename="brochure.html").path
 
-        to_web("https://example.com/brochure.pdf")
+        publish("https://example.com/brochure.pdf")
         ```
     """
-    return await submit_operation(credentials, "pdf_to_html", PdfToHtmlParams, locals())
+    return await submit_operation(credentials, "pdf_to_html", locals())

@@ -5,55 +5,53 @@ Mind the page numbering: split and delete-pages count from 1, rotate (like most 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated
 
-from pydantic import SecretStr
+from pydantic import AfterValidator, Field
+from typing_extensions import Unpack
 
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.operations.models import DeletePagesParams, MultiUrlParams, RotatePagesParams, SplitPdfParams
-from prefect_pdfco.operations.tasks._common import PageArg, operation_task, submit_operation
+from prefect_pdfco.operations.options import (
+    Link,
+    LinkOptions,
+    Links,
+    PageRanges,
+    PageRangesFrom1,
+    PdfOptions,
+    Sent,
+    SplitRanges,
+)
+from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["delete_pages", "merge_pdfs", "rotate_pages", "split_pdf"]
 
 
+def _quarter_turns(value: int) -> int:
+    if value % 90 or value == 0 or abs(value) >= 360:
+        raise ValueError("expected 90, 180, 270 or their negatives (-90 turns counter-clockwise)")
+    return value
+
+
+#: Degrees clockwise, a non-zero multiple of 90 under a full turn.
+QuarterTurns = Annotated[int, Sent(Annotated[int, Field(strict=True), AfterValidator(_quarter_turns)])]
+
+
 @operation_task
-async def merge_pdfs(
-    credentials: PdfcoCredentials,
-    urls: Sequence[str],
-    *,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JobSubmission:
+async def merge_pdfs(credentials: PdfcoCredentials, urls: Links, **options: Unpack[LinkOptions]) -> JobSubmission:
     """Merges PDFs into one, in the order given (``/v1/pdf/merge``).
 
     Args:
         credentials: The PDF.co credentials block.
         urls: The PDFs' links, e.g. result URLs of earlier jobs. PDF.co takes them as one comma-separated
-            ``url``, so no link may contain a raw comma.
-        password: The inputs' password, when they are protected (never logged).
-        http_username: User name for fetching the inputs.
-        http_password: Password for fetching the inputs (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
+            ``url``, so no link may contain a raw comma. PDF.co's merge takes no password: unlock protected
+            inputs with ``remove_password`` first.
 
     Returns:
         The job; its result URL is the merged PDF.
 
     Raises:
         InvalidParametersError: No inputs, or a bad link or option (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
@@ -71,23 +69,12 @@ async def merge_pdfs(
         cover_and_report("https://example.com/report.pdf")
         ```
     """
-    return await submit_operation(credentials, "merge", MultiUrlParams, locals())
+    return await submit_operation(credentials, "merge", locals())
 
 
 @operation_task
 async def split_pdf(
-    credentials: PdfcoCredentials,
-    url: str,
-    pages: PageArg = "*",
-    *,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    credentials: PdfcoCredentials, url: Link, pages: SplitRanges = "*", **options: Unpack[PdfOptions]
 ) -> JobSubmission:
     """Splits a PDF into parts, one per page range (``/v1/pdf/split``).
 
@@ -96,14 +83,7 @@ async def split_pdf(
         url: The PDF's link.
         pages: **1-based** ranges, one part each: ``"1-2,3-"`` gives two parts; ``"*"`` (the default) one part
             per page; ``"!1"`` counts from the end.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
         name: The base name of the parts (``part.pdf`` gives ``part-1.pdf``, ``part-2.pdf``...).
-        expiration: Minutes the part links live (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job. Its result URL is a JSON file holding the list of part links (PDF.co's async split), not a
@@ -112,40 +92,32 @@ async def split_pdf(
     Raises:
         InvalidParametersError: Bad pages syntax, or page 0 (nothing is sent).
         PdfcoAPIError: PDF.co refused the job (449: a page past the end).
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, split_pdf, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, download_result_files, split_pdf, wait_for_job
 
         @flow
-        def chapters(url: str) -> str | None:
+        def chapters(book: str) -> list[str]:
             credentials = PdfcoCredentials.load("pdfco")
-            job = split_pdf(credentials, url, "1-10,11-20,21-", name="chapter.pdf")
-            return wait_for_job(credentials, job.job_id).url  # a JSON list of three links
+            parts = wait_for_job(credentials, split_pdf(credentials, book, "1-10,11-20,21-").job_id)
+            return [part.path for part in download_result_files(parts, "./chapters")]
 
         chapters("https://example.com/book.pdf")
         ```
     """
-    return await submit_operation(credentials, "split", SplitPdfParams, locals())
+    return await submit_operation(credentials, "split", locals())
 
 
 @operation_task
 async def rotate_pages(
     credentials: PdfcoCredentials,
-    url: str,
-    angle: int,
+    url: Link,
+    angle: QuarterTurns,
     *,
-    pages: PageArg | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    pages: PageRanges | None = None,
+    **options: Unpack[PdfOptions],
 ) -> JobSubmission:
     """Rotates pages by a quarter turn or more (``/v1/pdf/edit/rotate``).
 
@@ -154,54 +126,34 @@ async def rotate_pages(
         url: The PDF's link.
         angle: Degrees clockwise: 90, 180 or 270 (or -90, -180, -270 counter-clockwise).
         pages: **0-based** pages to rotate, e.g. ``"0,2"`` or ``"!0"`` (the last). Default: every page.
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the rotated PDF.
 
     Raises:
         InvalidParametersError: An angle that is not a non-zero multiple of 90 under 360, bad pages syntax...
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
+        Several documents at once, each its own task run:
         ```python
-        from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, rotate_pages, wait_for_job
+        from prefect import flow, unmapped
+        from prefect_pdfco import PdfcoCredentials, rotate_pages, wait_for_jobs
 
         @flow
-        def fix_scan(url: str) -> str | None:
+        def upright(scans: list[str]) -> list[object]:
             credentials = PdfcoCredentials.load("pdfco")
-            job = rotate_pages(credentials, url, 90, pages="1")
-            return wait_for_job(credentials, job.job_id).url
+            futures = rotate_pages.map(unmapped(credentials), scans, 90, pages=unmapped("1"))
+            return wait_for_jobs(credentials, [future.result().job_id for future in futures])
 
-        fix_scan("https://example.com/scan.pdf")
+        upright(["https://example.com/scan-1.pdf", "https://example.com/scan-2.pdf"])
         ```
     """
-    return await submit_operation(credentials, "rotate", RotatePagesParams, locals())
+    return await submit_operation(credentials, "rotate", locals())
 
 
 @operation_task
 async def delete_pages(
-    credentials: PdfcoCredentials,
-    url: str,
-    pages: PageArg,
-    *,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    credentials: PdfcoCredentials, url: Link, pages: PageRangesFrom1, **options: Unpack[PdfOptions]
 ) -> JobSubmission:
     """Deletes pages (``/v1/pdf/edit/delete-pages``).
 
@@ -209,14 +161,6 @@ async def delete_pages(
         credentials: The PDF.co credentials block.
         url: The PDF's link.
         pages: **1-based** pages to delete, e.g. ``"1"`` (the first), ``"2-3"``, ``"!0"`` (the last).
-        password: The PDF's password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the PDF without those pages.
@@ -224,20 +168,20 @@ async def delete_pages(
     Raises:
         InvalidParametersError: Bad pages syntax, or page 0 (nothing is sent).
         PdfcoAPIError: PDF.co refused the job (e.g. deleting every page).
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, delete_pages, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, delete_pages, fetch_result_text, pdf_to_text, wait_for_job
 
         @flow
-        def drop_cover(url: str) -> str | None:
+        def text_without_cover(url: str) -> str:
             credentials = PdfcoCredentials.load("pdfco")
-            job = delete_pages(credentials, url, "1")
-            return wait_for_job(credentials, job.job_id).url
+            trimmed = wait_for_job(credentials, delete_pages(credentials, url, "1").job_id)
+            text = wait_for_job(credentials, pdf_to_text(credentials, trimmed.url).job_id)
+            return fetch_result_text(text)
 
-        drop_cover("https://example.com/report.pdf")
+        text_without_cover("https://example.com/report.pdf")
         ```
     """
-    return await submit_operation(credentials, "delete_pages", DeletePagesParams, locals())
+    return await submit_operation(credentials, "delete_pages", locals())

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import SecretStr
+from pydantic import AfterValidator, SecretStr
+from typing_extensions import Unpack
 
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.models import JobSubmission
-from prefect_pdfco.operations.models import AddPasswordParams, RemovePasswordParams
+from prefect_pdfco.operations.options import Link, LinkOptions, Password, Sent
 from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["add_password", "remove_password"]
 
 
+def _a_password(values: Mapping[str, Any]) -> None:
+    given = [values[name] for name in ("owner_password", "user_password") if values[name] is not None]
+    if not any(password.get_secret_value() for password in given):
+        raise ValueError("pass owner_password and/or user_password")
+
+
 @operation_task
 async def add_password(
     credentials: PdfcoCredentials,
-    url: str,
+    url: Link,
     *,
-    owner_password: str | SecretStr | None = None,
-    user_password: str | SecretStr | None = None,
+    owner_password: Password | None = None,
+    user_password: Password | None = None,
     encryption_algorithm: Literal["RC4_40bit", "RC4_128bit", "AES_128bit", "AES_256bit"] | None = None,
     allow_print_document: bool | None = None,
     allow_fill_forms: bool | None = None,
@@ -31,16 +38,13 @@ async def add_password(
     allow_accessibility_support: bool | None = None,
     allow_assembly_document: bool | None = None,
     print_quality: Literal["HighResolution", "LowResolution"] | None = None,
-    password: str | SecretStr | None = None,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    **options: Unpack[LinkOptions],
 ) -> JobSubmission:
     """Encrypts a PDF with passwords and permissions (``/v1/pdf/security/add``).
+
+    PDF.co's reference table spells every option in camelCase (``encryptionAlgorithm``,
+    https://developer.pdf.co/api-reference/pdf-password/add); only its MCP server capitalises them. The
+    endpoint takes no password for the input: unlock a protected input with ``remove_password`` first.
 
     Args:
         credentials: The PDF.co credentials block.
@@ -56,22 +60,12 @@ async def add_password(
         allow_accessibility_support: Permit extraction for accessibility tools.
         allow_assembly_document: Permit inserting, rotating and deleting pages.
         print_quality: ``HighResolution`` or ``LowResolution``.
-        password: The input's current password, if it has one (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the encrypted PDF. Passwords are never logged or persisted by this task.
 
     Raises:
         InvalidParametersError: No password, an unknown algorithm... (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
 
     Example:
         ```python
@@ -89,22 +83,21 @@ async def add_password(
         protect("https://example.com/contract.pdf")
         ```
     """
-    return await submit_operation(credentials, "add_password", AddPasswordParams, locals())
+    return await submit_operation(credentials, "add_password", locals(), _a_password)
+
+
+def _not_empty(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value():
+        raise ValueError("the document's owner or user password is required")
+    return value
 
 
 @operation_task
 async def remove_password(
     credentials: PdfcoCredentials,
-    url: str,
-    password: str | SecretStr,
-    *,
-    http_username: str | None = None,
-    http_password: str | SecretStr | None = None,
-    name: str | None = None,
-    expiration: int | None = None,
-    callback: str | None = None,
-    profiles: Mapping[str, Any] | str | None = None,
-    extra: dict[str, Any] | None = None,
+    url: Link,
+    password: Annotated[Password, Sent(Annotated[SecretStr, AfterValidator(_not_empty)])],
+    **options: Unpack[LinkOptions],
 ) -> JobSubmission:
     """Removes a PDF's passwords and restrictions (``/v1/pdf/security/remove``).
 
@@ -112,36 +105,30 @@ async def remove_password(
         credentials: The PDF.co credentials block.
         url: The protected PDF's link.
         password: Its owner or user password (never logged).
-        http_username: User name for fetching ``url``.
-        http_password: Password for fetching ``url`` (never logged).
-        name: The output file name.
-        expiration: Minutes the result link lives (1-1440).
-        callback: A URL PDF.co POSTs to when the job ends.
-        profiles: Extra engine options.
-        extra: PDF.co parameters not modelled here, sent as given.
 
     Returns:
         The job; its result URL is the unprotected PDF.
 
     Raises:
         InvalidParametersError: An empty password (nothing is sent).
-        PdfcoAPIError: PDF.co refused the job.
-        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).
         JobFailed: From ``wait_for_job``, when the password is wrong (PDF.co's code 441).
 
     Example:
         ```python
         from prefect import flow
         from prefect.blocks.system import Secret
-        from prefect_pdfco import PdfcoCredentials, remove_password, wait_for_job
+        from prefect_pdfco import JobFailed, PdfcoCredentials, remove_password, wait_for_job
 
         @flow
-        def unlock(url: str) -> str | None:
+        def unlock(locked: str) -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
-            job = remove_password(credentials, url, Secret.load("pdf-password").get())
-            return wait_for_job(credentials, job.job_id).url
+            job = remove_password(credentials, locked, Secret.load("pdf-password").get())
+            try:
+                return wait_for_job(credentials, job.job_id).url
+            except JobFailed:
+                return None  # a wrong password: the job fails, nothing is unlocked
 
         unlock("https://example.com/locked.pdf")
         ```
     """
-    return await submit_operation(credentials, "remove_password", RemovePasswordParams, locals())
+    return await submit_operation(credentials, "remove_password", locals())
