@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 import httpx
 from prefect.blocks.abstract import CredentialsBlock
@@ -12,6 +13,10 @@ from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
 from prefect_pdfco._netguard import LinkPolicy
 from prefect_pdfco._retry import RetryPolicy
 from prefect_pdfco.client import DEFAULT_BASE_URL, PdfcoClient
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
+    from typing_extensions import Self
 
 __all__ = ["PdfcoCredentials"]
 
@@ -169,17 +174,30 @@ print(credentials.check_connection())  # remaining credits
         async with self.get_client() as client:
             return await client.credit_balance()
 
-    @async_dispatch(acheck_connection)
-    def check_connection(self) -> int:
-        """Checks the key against PDF.co and returns the remaining credits.
+    if TYPE_CHECKING:
+        # Prefect types its context-dispatching methods as "the value or a coroutine of it", which no sync flow
+        # can pass to a task: typed here as what sync code gets, like our tasks. Async code awaits the twins
+        # (``aload``, ``acheck_connection``).
 
-        Works from sync and async code: in an async context it returns a coroutine to await.
+        @classmethod
+        def load(cls, name: str, validate: bool = True, client: PrefectClient | None = None) -> Self: ...
 
-        Raises:
-            AuthenticationError: The key is wrong.
-            PdfcoConnectionError: PDF.co could not be reached.
-        """
-        return run_coro_as_sync(self.acheck_connection())
+        def check_connection(self) -> int: ...
+
+    else:
+
+        @async_dispatch(acheck_connection)
+        def check_connection(self) -> int:
+            """Checks the key against PDF.co and returns the remaining credits.
+
+            Works from sync and async code: in an async context it returns a coroutine to await (typed
+            spelling: ``await credentials.acheck_connection()``).
+
+            Raises:
+                AuthenticationError: The key is wrong.
+                PdfcoConnectionError: PDF.co could not be reached.
+            """
+            return run_coro_as_sync(self.acheck_connection())
 
 
 def _is_loopback(host: str) -> bool:

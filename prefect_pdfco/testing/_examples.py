@@ -45,7 +45,7 @@ def credentials_or_emulator(block_name: str = "pdfco") -> Iterator[PdfcoCredenti
         ```
     """
     try:
-        saved: PdfcoCredentials | None = PdfcoCredentials.load(block_name, _sync=True)  # type: ignore[call-arg,assignment]
+        saved: PdfcoCredentials | None = PdfcoCredentials.load(block_name, _sync=True)  # type: ignore[call-arg]
     except ValueError:  # Prefect's answer for "no block document with that name"
         saved = None
     if saved is not None:
