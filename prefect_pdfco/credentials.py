@@ -177,10 +177,13 @@ print(credentials.check_connection())  # remaining credits
     if TYPE_CHECKING:
         # Prefect types its context-dispatching methods as "the value or a coroutine of it", which no sync flow
         # can pass to a task: typed here as what sync code gets, like our tasks. Async code awaits the twins
-        # (``aload``, ``acheck_connection``).
+        # (``aload``, whose client-injecting decorator mypy cannot see through, and ``acheck_connection``).
 
         @classmethod
         def load(cls, name: str, validate: bool = True, client: PrefectClient | None = None) -> Self: ...
+
+        @classmethod
+        async def aload(cls, name: str, validate: bool = True, client: PrefectClient | None = None) -> Self: ...
 
         def check_connection(self) -> int: ...
 

@@ -53,6 +53,7 @@ def sync_flow(credentials: PdfcoCredentials, result: JobResult) -> None:
 @flow
 async def async_flow(credentials: PdfcoCredentials) -> None:
     await html_to_pdf(credentials, "<p/>")  # E: misc
+    await PdfcoCredentials.load("pdfco")  # E: misc
     await html_to_pdf.aio(credentials, 123)  # E: arg-type
     print(html_to_pdf.aio(credentials, "<p/>").job_id)  # E: attr-defined
     await check_job.aio(credentials, "id", forse=True)  # E: call-arg

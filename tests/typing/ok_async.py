@@ -57,6 +57,12 @@ URL = "https://example.com/a.pdf"
 
 
 @flow
+async def credentials_block() -> None:
+    credentials = assert_type(await PdfcoCredentials.aload("pdfco"), PdfcoCredentials)
+    assert_type(await credentials.acheck_connection(), int)
+
+
+@flow
 async def jobs(credentials: PdfcoCredentials) -> None:
     job = assert_type(await submit_job.aio(credentials, "/v1/pdf/merge", {"url": URL}), JobSubmission)
     assert_type(await submit_job.aio(credentials, "/v1/pdf/merge", submit_key="a"), JobSubmission)

@@ -61,6 +61,12 @@ URL = "https://example.com/a.pdf"
 
 
 @flow
+def credentials_block() -> None:
+    credentials = assert_type(PdfcoCredentials.load("pdfco"), PdfcoCredentials)
+    assert_type(credentials.check_connection(), int)
+
+
+@flow
 def jobs(credentials: PdfcoCredentials) -> None:
     job = assert_type(submit_job(credentials, "/v1/pdf/merge", {"url": URL}), JobSubmission)
     assert_type(submit_job(credentials, "/v1/pdf/merge", submit_key="a", resend_if_unknown=True), JobSubmission)
