@@ -2,8 +2,9 @@
 
 Order for an API call: count it, consume a scripted fault (delay and/or replacement answer), check the API
 key (401), the rate limit (429), the 4 MB body cap (413), read the parameters, refuse undocumented parameter
-names in strict mode (454), then dispatch. File links (``/pdf-temp-files/...``) skip the API gauntlet: like
-S3, they need no key. ``/__emulator__/...`` is the control API for standalone mode and needs no key either.
+names in strict mode (454), then dispatch; a fault that ``takes_effect`` replaces the answer only then. File
+links (``/pdf-temp-files/...``) skip the API gauntlet: like S3, they need no key. ``/__emulator__/...`` is the
+control API for standalone mode and needs no key either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from prefect_pdfco.testing._api import balance, check_job, run_processing
 from prefect_pdfco.testing._catalogue import DOCUMENTED_ENDPOINTS, DOCUMENTED_PREFIXES
@@ -66,9 +68,19 @@ async def _read_body(request: Request) -> tuple[bytes, bool]:
     return b"".join(chunks), too_big
 
 
+class _HangUp(Response):
+    """Sends the status line and headers (announcing a body), then returns: uvicorn closes the connection, so
+    the client sees the answer cut off, as when a connection drops mid-answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+
+
 def scripted_response(fault: ResponseFault) -> Response:
     """The answer a response fault scripts."""
     headers = dict(fault.headers)
+    if fault.drop:
+        return _HangUp(status_code=fault.status, headers={**headers, "Content-Length": "64"})
     if fault.json is not None:
         return JSONResponse(fault.json, status_code=fault.status, headers=headers)
     if fault.body is not None:
@@ -109,9 +121,16 @@ def build_app(state: EmulatorState) -> Starlette:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
-            if fault.scripted:
+            if fault.scripted and not fault.takes_effect:
                 state.bump("faults_served")
                 return scripted_response(fault)
+        answer = await answer_api(request, path, body, too_big)
+        if fault is not None and fault.scripted:  # takes_effect: the call did its work, its answer is lost
+            state.bump("faults_served")
+            return scripted_response(fault)
+        return answer
+
+    async def answer_api(request: Request, path: str, body: bytes, too_big: bool) -> Response:
         key = request.headers.get("x-api-key") or request.query_params.get("x-api-key")
         if key != state.config.api_key:
             state.bump("unauthorized")

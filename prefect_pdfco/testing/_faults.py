@@ -41,6 +41,8 @@ class ResponseFault:
     """A scripted answer for the next ``remaining`` calls to ``path``.
 
     ``scripted`` is False for a pure delay: the call sleeps ``delay`` seconds and then gets its real answer.
+    ``drop`` hangs up instead of answering; ``takes_effect`` runs the real call first (a submit creates and
+    bills its job) and replaces only its answer: the work was done, the answer was lost.
     """
 
     path: str
@@ -51,11 +53,13 @@ class ResponseFault:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     remaining: int = 1
+    drop: bool = False
+    takes_effect: bool = False
 
     @property
     def scripted(self) -> bool:
         """Whether this fault replaces the real answer (else it only delays it)."""
-        return self.json is not None or self.body is not None or self.status != 200
+        return self.drop or self.json is not None or self.body is not None or self.status != 200
 
 
 @dataclass
@@ -95,10 +99,14 @@ class FaultBook:
         delay: float = 0.0,
         times: int = 1,
         headers: Mapping[str, str] | None = None,
+        drop: bool = False,
+        takes_effect: bool = False,
     ) -> ResponseFault:
         """Queues a scripted response (see ``PdfcoEmulator.inject``)."""
         if json is not None and body is not None:
             raise ValueError("give json or body, not both")
+        if drop and (json is not None or body is not None):
+            raise ValueError("a dropped connection has no body: give drop or json/body, not both")
         if delay < 0:
             raise ValueError("delay must be >= 0")
         fault = ResponseFault(
@@ -110,9 +118,13 @@ class FaultBook:
             delay=delay,
             headers=dict(headers or {}),
             remaining=_times(times),
+            drop=drop,
+            takes_effect=takes_effect,
         )
         if not fault.scripted and not delay:
-            raise ValueError("nothing to inject: give a status, json, body or delay")
+            raise ValueError("nothing to inject: give a status, json, body, drop or delay")
+        if takes_effect and not fault.scripted:
+            raise ValueError("takes_effect replaces an answer: give a status, json, body or drop")
         with self._lock:
             self._responses.append(fault)
         return fault
@@ -151,6 +163,8 @@ class FaultBook:
                 delay=float(payload.get("delay", 0.0)),
                 times=times,
                 headers=payload.get("headers"),
+                drop=bool(payload.get("drop", False)),
+                takes_effect=bool(payload.get("takes_effect", False)),
             )
         if kind == "job":
             return self.add_job(str(payload.get("outcome")), message=payload.get("message"), times=times)

@@ -230,7 +230,9 @@ class PdfcoEmulator:
         ``presigned_put_requests_with_api_key``, ``uploads`` (files stored by any upload route),
         ``rate_limited`` (429s), ``unauthorized`` (401s), ``undocumented_parameters`` (names strict mode
         refused), ``faults_served`` (scripted answers sent),
-        ``downloads_dropped``, ``jobs`` ({status: count} now) and ``pending_faults`` ({kind: uses left}).
+        ``downloads_dropped``, ``jobs`` ({status: count} now), ``jobs_by_name`` ({output ``name``: async jobs
+        created}: give each document its own name to see how many jobs, so how many bills, it got) and
+        ``pending_faults`` ({kind: uses left}).
         """
         return self._live.stats()
 
@@ -246,12 +248,15 @@ class PdfcoEmulator:
         delay: float = 0.0,
         times: int = 1,
         headers: Mapping[str, str] | None = None,
+        drop: bool = False,
+        takes_effect: bool = False,
     ) -> None:
         """Scripts the answer to the next ``times`` calls to an API path.
 
         The scripted answer replaces the real one entirely: a scripted answer to a submit creates no job
-        and bills nothing. With only ``delay`` (no status, json or body), the call sleeps and then gets its
-        real answer, which is how to provoke a client read timeout on a call that still takes effect.
+        and bills nothing, unless ``takes_effect``. With only ``delay`` (no status, json, body or drop), the
+        call sleeps and then gets its real answer, which is how to provoke a client read timeout on a call that
+        still takes effect.
 
         Args:
             path: The API path, e.g. ``"/v1/job/check"`` (``"pdf/merge"`` means ``/v1/pdf/merge``);
@@ -265,10 +270,15 @@ class PdfcoEmulator:
             delay: Seconds to wait before answering.
             times: How many calls this applies to.
             headers: Extra response headers (e.g. ``{"Retry-After": "2"}``).
+            drop: Hang up instead of answering: the status line and headers go out, then the connection closes
+                before the body (httpx raises ``RemoteProtocolError``), as when a connection drops mid-answer.
+            takes_effect: Run the real call first (a submit creates and bills its job), then send the scripted
+                answer or drop instead of its answer: PDF.co did the work and the answer was lost (a gateway's
+                502, a dropped connection).
         """
         self._live.faults.add_response(
             path, status=status, json=json, body=body, content_type=content_type, delay=delay, times=times,
-            headers=headers,
+            headers=headers, drop=drop, takes_effect=takes_effect,
         )  # fmt: skip
 
     def inject_job_outcome(self, outcome: JobOutcome, *, message: str | None = None, times: int = 1) -> None:

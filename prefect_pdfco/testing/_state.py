@@ -244,5 +244,6 @@ class EmulatorState:
                 "faults_served": self.counters["faults_served"],
                 "downloads_dropped": self.counters["downloads_dropped"],
                 "jobs": dict(job_states),
+                "jobs_by_name": dict(Counter(job.name for job in self.jobs.values())),
                 "pending_faults": self.faults.pending(),
             }
