@@ -11,12 +11,26 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from prefect_pdfco._retry import backoff_delay
 from prefect_pdfco._validate import check_number
 from prefect_pdfco.exceptions import InvalidParametersError
 
 __all__ = ["DEFAULT_POLL_POLICY", "PollPolicy"]
+
+
+class _Curve(TypedDict):
+    """A policy's delays in the words of ``backoff_delay``, the one formula for every backoff of the package."""
+
+    initial: float
+    multiplier: float
+    maximum: float
+    jitter: float
+
+
+def _no_jitter() -> float:
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -45,14 +59,7 @@ class PollPolicy:
 
     def delay(self, check_number: int, rand: Callable[[], float] = random.random) -> float:
         """The jittered delay after check number ``check_number`` (1-based); never above the cap."""
-        return backoff_delay(
-            check_number,
-            initial=self.initial_seconds,
-            multiplier=self.multiplier,
-            maximum=self.max_seconds,
-            jitter=self.jitter,
-            rand=rand,
-        )
+        return backoff_delay(check_number, **self._curve(), rand=rand)
 
     def schedule(self, total_seconds: float) -> list[float]:
         """Un-jittered delays whose sum first reaches ``total_seconds``.
@@ -61,8 +68,16 @@ class PollPolicy:
         """
         delays: list[float] = []
         while sum(delays) < total_seconds:
-            delays.append(min(self.max_seconds, self.initial_seconds * self.multiplier ** len(delays)))
+            delays.append(backoff_delay(len(delays) + 1, **self._curve(), rand=_no_jitter))
         return delays
+
+    def _curve(self) -> _Curve:
+        return {
+            "initial": self.initial_seconds,
+            "multiplier": self.multiplier,
+            "maximum": self.max_seconds,
+            "jitter": self.jitter,
+        }
 
     def retry_delays(self, total_seconds: float) -> list[float]:
         """The growing part of ``schedule``, for Prefect's ``retry_delay_seconds``.

@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
@@ -22,15 +24,14 @@ from prefect.runtime import task_run as runtime_task_run
 
 from prefect_pdfco._tasks import sync_compatible_task
 from prefect_pdfco._validate import check_job_id, check_job_ids, check_number, require_credentials
-from prefect_pdfco.client import normalize_endpoint
+from prefect_pdfco.client import PdfcoClient, normalize_endpoint
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import JobError, JobStillWorking
 from prefect_pdfco.jobs.keys import submit_task
 from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, PollPolicy
 from prefect_pdfco.jobs.submit import SUBMIT_TASK_OPTIONS, SubmitCachePolicy, submit_and_record
-from prefect_pdfco.jobs.wait import INCONCLUSIVE_CHECK, finish, inconclusive_timeout, poll_many, poll_until_done
+from prefect_pdfco.jobs.wait import JobWatch, check_once, poll_many, poll_until_done
 from prefect_pdfco.models import JobResult, JobSubmission
-from prefect_pdfco.ui import artifacts as _artifacts
 from prefect_pdfco.ui.logs import run_logger
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ __all__ = [
     "wait_for_job",
     "wait_for_jobs",
 ]
+
+Ids = TypeVar("Ids", contravariant=True)
+Outcome = TypeVar("Outcome", covariant=True)
 
 #: check_job's default total wait: PDF.co runs async jobs for up to 45 minutes; most take seconds.
 CHECK_JOB_MAX_WAIT_SECONDS = 1800.0
@@ -186,24 +190,16 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
     credentials = require_credentials(credentials, caller="check_job")
     job_id = check_job_id(job_id, caller="check_job")
     attempt, attempts_allowed, waited = _attempt()
-    last_attempt = attempt >= attempts_allowed
+    watch = JobWatch(job_id, checks=attempt - 1)  # each attempt is one check
     async with credentials.get_client() as client:
-        try:
-            result = await client.check_job(job_id, force=force or last_attempt)
-        except INCONCLUSIVE_CHECK as error:
-            _artifacts.record_check(job_id, None)
-            if last_attempt:
-                timeout = inconclusive_timeout(job_id, error, waited)
-                await _artifacts.record_failure(job_id, timeout, waited_seconds=waited)
-                raise timeout from error
-            raise JobStillWorking(job_id, f"check inconclusive, will check again: {error}") from error
-    record = _artifacts.record_check(job_id, result)
-    _artifacts.note_balance(client)
-    final = await finish(job_id, result, forced=last_attempt, waited_seconds=waited, checks=record.checks)
-    if final is None:
-        run_logger().debug("Job %s is still working (check %d of %d)", job_id, attempt, attempts_allowed)
-        raise JobStillWorking(job_id, "still working", status=result.status.value)
-    return final
+        final = await check_once(client, watch, last=attempt >= attempts_allowed, waited=waited, force=force)
+    if final is not None:
+        return final
+    if watch.inconclusive is not None:
+        message = f"check inconclusive, will check again: {watch.inconclusive}"
+        raise JobStillWorking(job_id, message) from watch.inconclusive
+    run_logger().debug("Job %s is still working (check %d of %d)", job_id, attempt, attempts_allowed)
+    raise JobStillWorking(job_id, "still working", status=watch.status.value if watch.status else None)
 
 
 @sync_compatible_task(task_run_name=_job_run_name("wait-for-job"), cache_policy=NO_CACHE, persist_result=False)
@@ -247,12 +243,7 @@ async def wait_for_job(
         pdf_to_text("https://example.com/report.pdf")
         ```
     """
-    credentials = require_credentials(credentials, caller="wait_for_job")
-    job_id = check_job_id(job_id, caller="wait_for_job")
-    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="wait_for_job")
-    policy = _poll_policy(initial_poll_seconds, max_poll_seconds, caller="wait_for_job")
-    async with credentials.get_client() as client:
-        return await poll_until_done(client, job_id, max_wait_seconds=max_wait_seconds, policy=policy)
+    return await _WAIT_FOR_ONE.run(credentials, job_id, max_wait_seconds, initial_poll_seconds, max_poll_seconds)
 
 
 @sync_compatible_task(task_run_name="wait-for-jobs", cache_policy=NO_CACHE, persist_result=False)
@@ -297,20 +288,42 @@ async def wait_for_jobs(
         to_text(["https://example.com/a.pdf", "https://example.com/b.pdf"])
         ```
     """
-    credentials = require_credentials(credentials, caller="wait_for_jobs")
-    ids = check_job_ids(job_ids, caller="wait_for_jobs")
-    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="wait_for_jobs")
-    policy = _poll_policy(initial_poll_seconds, max_poll_seconds, caller="wait_for_jobs")
-    async with credentials.get_client() as client:
-        return await poll_many(client, ids, max_wait_seconds=max_wait_seconds, policy=policy)
+    return await _WAIT_FOR_MANY.run(credentials, job_ids, max_wait_seconds, initial_poll_seconds, max_poll_seconds)
 
 
-def _poll_policy(initial_seconds: float, max_seconds: float, *, caller: str) -> PollPolicy:
-    initial_seconds = check_number(initial_seconds, "initial_poll_seconds", caller=caller)
-    max_seconds = check_number(max_seconds, "max_poll_seconds", caller=caller)
-    return PollPolicy(
-        initial_seconds=initial_seconds,
-        max_seconds=max(max_seconds, initial_seconds),
-        multiplier=DEFAULT_POLL_POLICY.multiplier,
-        jitter=DEFAULT_POLL_POLICY.jitter,
-    )
+class _Poller(Protocol[Ids, Outcome]):
+    def __call__(
+        self, client: PdfcoClient, ids: Ids, /, *, max_wait_seconds: float, policy: PollPolicy
+    ) -> Awaitable[Outcome]: ...
+
+
+@dataclass(frozen=True)
+class _Waiter(Generic[Ids, Outcome]):
+    """What ``wait_for_job`` and ``wait_for_jobs`` share: check the arguments, open a client, run the poller."""
+
+    caller: str
+    check_ids: Callable[..., Ids]
+    poll: _Poller[Ids, Outcome]
+
+    async def run(
+        self,
+        credentials: object,
+        ids: object,
+        max_wait_seconds: float,
+        initial_poll_seconds: float,
+        max_poll_seconds: float,
+    ) -> Outcome:
+        """Checks every argument before any request (in the order of the task's signature), then waits."""
+        caller = self.caller
+        checked = require_credentials(credentials, caller=caller)
+        checked_ids = self.check_ids(ids, caller=caller)
+        max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller=caller)
+        initial = check_number(initial_poll_seconds, "initial_poll_seconds", caller=caller)
+        cap = max(initial, check_number(max_poll_seconds, "max_poll_seconds", caller=caller))
+        policy = replace(DEFAULT_POLL_POLICY, initial_seconds=initial, max_seconds=cap)
+        async with checked.get_client() as client:
+            return await self.poll(client, checked_ids, max_wait_seconds=max_wait_seconds, policy=policy)
+
+
+_WAIT_FOR_ONE = _Waiter("wait_for_job", check_job_id, poll_until_done)
+_WAIT_FOR_MANY = _Waiter("wait_for_jobs", check_job_ids, poll_many)

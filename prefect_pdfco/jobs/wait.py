@@ -1,4 +1,9 @@
-"""Waiting for PDF.co jobs: the verdict on one check, and the polling loops behind the waiting tasks.
+"""Waiting for PDF.co jobs: one check and its verdict, and the polling loops behind the waiting tasks.
+
+``check_once`` is the one place a job check is made and judged: ``check_job`` calls it once per attempt,
+``wait_for_job`` in a loop, ``wait_for_jobs`` in one loop per job, many at once. It counts the check (2 credits)
+in the flow run's ledger, tells the UI (events, artifacts) and the log how the job ended, and turns what PDF.co
+said into the success result, None (still working) or the ``JobError`` the job ended with.
 
 PDF.co reports ``working`` for running jobs *and* for ids it does not know, so every wait has a deadline and
 ends with one ``force=true`` check, which answers ``unknown`` for an id that does not exist.
@@ -8,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from prefect_pdfco.client import PdfcoClient
 from prefect_pdfco.exceptions import (
@@ -18,6 +25,7 @@ from prefect_pdfco.exceptions import (
     JobNotFound,
     JobTimeout,
     PdfcoConnectionError,
+    PdfcoError,
     RateLimitError,
     ServerError,
 )
@@ -26,13 +34,28 @@ from prefect_pdfco.models import JobResult, JobStatus
 from prefect_pdfco.ui import artifacts as _artifacts
 from prefect_pdfco.ui.logs import run_logger
 
-__all__ = ["INCONCLUSIVE_CHECK", "finish", "outcome", "poll_many", "poll_until_done"]
+__all__ = [
+    "CONCURRENT_CHECKS",
+    "INCONCLUSIVE_CHECK",
+    "JobWatch",
+    "check_once",
+    "outcome",
+    "poll_many",
+    "poll_until_done",
+]
+
+T = TypeVar("T")
 
 # A check that could not be made (PDF.co unreachable or overloaded even after the client's own retries) says
 # nothing about the job: it is retried like "working", never reported as a failure of the job.
 INCONCLUSIVE_CHECK = (PdfcoConnectionError, ServerError, RateLimitError)
 #: After this long, a single wait gets a progress artifact (time budget used); short waits stay quiet.
 LONG_WAIT_SECONDS = 30.0
+#: Checks of one batch in flight at once. The client's rate limiter paces them to what the account admits (2
+#: requests/s on free plans, 10 on paid ones); this only bounds the requests queued behind it.
+CONCURRENT_CHECKS = 16
+#: A batch's progress artifact is updated at most this often: each update is a call to the Prefect API.
+PROGRESS_INTERVAL_SECONDS = 1.0
 
 
 def outcome(result: JobResult, *, forced: bool = False, waited_seconds: float = 0.0) -> JobResult | None:
@@ -63,84 +86,143 @@ def outcome(result: JobResult, *, forced: bool = False, waited_seconds: float = 
     return None
 
 
-def inconclusive_timeout(job_id: str, error: Exception, waited_seconds: float) -> JobTimeout:
-    """The last check could not be made: the job may be fine, so it is a timeout (resumable), not a failure."""
-    return JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited_seconds)
+@dataclass
+class JobWatch:
+    """One job being waited for: the checks it cost so far and what the last one said.
+
+    Attributes:
+        job_id: PDF.co's job id.
+        checks: Checks made so far (2 credits each), counted by ``check_once``.
+        status: The status the last check that could be made reported.
+        inconclusive: Why the last check could not be made; None when it was made.
+        logs_changes: Log each change of status (INFO) and each check that could not be made (WARNING); a
+            batch leaves this off and logs only how each job ended.
+    """
+
+    job_id: str
+    checks: int = 0
+    status: JobStatus | None = None
+    inconclusive: PdfcoError | None = None
+    logs_changes: bool = False
 
 
-async def finish(
-    job_id: str, result: JobResult | None, *, forced: bool, waited_seconds: float, checks: int
+async def check_once(
+    client: PdfcoClient, watch: JobWatch, *, last: bool, waited: float, force: bool = False
 ) -> JobResult | None:
-    """Applies ``outcome`` to a check, telling the UI (events, artifacts) and the log when the job ended."""
+    """Checks ``watch``'s job once and gives the verdict: the one job check of every task.
+
+    The check is counted (2 credits) in ``watch`` and in the flow run's jobs table whether or not it could be
+    made; when the job ends, the log says how, after how many checks, and the UI gets its event and artifact.
+
+    Args:
+        client: The API client.
+        watch: The job; its ``checks``, ``status`` and ``inconclusive`` are updated.
+        last: The last check before giving up: sent with ``force=true``, and a job still working, or a check
+            that could not be made, ends in ``JobTimeout`` (resumable: the job may still finish).
+        waited: Seconds waited for the job so far.
+        force: Send ``force=true`` although this is not the last check (PDF.co then reports unknown ids).
+
+    Returns:
+        The success result; None while the job works or when the check could not be made (then
+        ``watch.inconclusive`` says why).
+
+    Raises:
+        JobFailed, JobAborted, JobNotFound: The job ended without a result.
+        JobTimeout: ``last``, and the job still working or the check not made.
+    """
+    job_id, logger = watch.job_id, run_logger()
+    watch.checks += 1
     try:
-        final = outcome(result, forced=forced, waited_seconds=waited_seconds) if result else None
+        result = await client.check_job(job_id, force=force or last)
+    except INCONCLUSIVE_CHECK as error:
+        _artifacts.record_check(job_id, None)
+        watch.inconclusive = error
+        if last:
+            timeout = JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited)
+            await _artifacts.record_failure(job_id, timeout, waited_seconds=waited)
+            raise timeout from error
+        if watch.logs_changes:
+            logger.warning("Job %s: check %d inconclusive (%s); checking again", job_id, watch.checks, error)
+        return None
+    watch.inconclusive = None
+    _artifacts.record_check(job_id, result)
+    _artifacts.note_balance(client)
+    if watch.logs_changes and result.status is not watch.status:
+        logger.info("Job %s is %s", job_id, result.status.value)
+    watch.status = result.status
+    try:
+        final = outcome(result, forced=last, waited_seconds=waited)
     except JobError as error:
-        run_logger().info("Job %s: %s after %d check(s), %.1f s", job_id, type(error).__name__, checks, waited_seconds)
-        await _artifacts.record_failure(job_id, error, waited_seconds=waited_seconds)
+        logger.info("Job %s: %s after %d check(s), %.1f s", job_id, type(error).__name__, watch.checks, waited)
+        await _artifacts.record_failure(job_id, error, waited_seconds=waited)
         raise
     if final is not None:
-        run_logger().info(
-            "Job %s succeeded: %d check(s) (%d credits), %.1f s",
-            job_id,
-            checks,
-            checks * _artifacts.CHECK_CREDITS,
-            waited_seconds,
-        )
-        await _artifacts.record_success(final, waited_seconds=waited_seconds)
+        credits = watch.checks * _artifacts.CHECK_CREDITS
+        logger.info("Job %s succeeded: %d check(s) (%d credits), %.1f s", job_id, watch.checks, credits, waited)
+        await _artifacts.record_success(final, waited_seconds=waited)
     return final
+
+
+@dataclass
+class _Wait:
+    """What the checks of one wait share: the client, the schedule, one deadline and a bound on checks in flight."""
+
+    client: PdfcoClient
+    policy: PollPolicy
+    max_wait_seconds: float
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    started: float = field(default_factory=time.monotonic)
+
+    async def follow(self, watch: JobWatch, on_working: Callable[[float], Awaitable[None]] | None = None) -> JobResult:
+        """Checks one job on the schedule until it ends; the check at the deadline is the last (forced) one.
+
+        ``on_working(waited)`` runs after each check that did not end the job.
+        """
+        deadline = self.started + self.max_wait_seconds
+        await asyncio.sleep(min(self.policy.delay(1), self.max_wait_seconds))
+        while True:
+            async with self.slots:  # the deadline is read once the slot is ours: a queued check may pass it
+                now = time.monotonic()
+                waited = now - self.started
+                final = await check_once(self.client, watch, last=now >= deadline, waited=waited)
+            if final is not None:
+                return final
+            if on_working is not None:
+                await on_working(waited)
+            await asyncio.sleep(max(0.0, min(self.policy.delay(watch.checks + 1), deadline - time.monotonic())))
 
 
 async def poll_until_done(
     client: PdfcoClient, job_id: str, *, max_wait_seconds: float, policy: PollPolicy = DEFAULT_POLL_POLICY
 ) -> JobResult:
     """Checks one job on ``policy``'s backoff until it ends or ``max_wait_seconds`` pass; logs state changes."""
-    logger = run_logger()
-    started = time.monotonic()
-    deadline = started + max_wait_seconds
-    checks = 0
-    last_status: JobStatus | None = None
-    # A single job reports no progress of its own: a long wait shows how much of its time budget is used.
-    progress: _artifacts.Progress | None = None
-    await asyncio.sleep(min(policy.delay(1), max_wait_seconds))
-    while True:
-        forced = time.monotonic() >= deadline
-        checks += 1
-        waited = time.monotonic() - started
-        result: JobResult | None = None
-        try:
-            result = await client.check_job(job_id, force=forced)
-        except INCONCLUSIVE_CHECK as error:
-            _artifacts.record_check(job_id, None)
-            if forced:
-                timeout = inconclusive_timeout(job_id, error, waited)
-                await _artifacts.record_failure(job_id, timeout, waited_seconds=waited)
-                raise timeout from error
-            logger.warning("Job %s: check %d inconclusive (%s); checking again", job_id, checks, error)
-        else:
-            _artifacts.record_check(job_id, result)
-            _artifacts.note_balance(client)
-            if result.status is not last_status:
-                logger.info("Job %s is %s", job_id, result.status.value)
-                last_status = result.status
-        final = await finish(job_id, result, forced=forced, waited_seconds=waited, checks=checks)
-        if final is not None:
-            if progress is not None:
-                await progress.set(1.0)
-            return final
-        if progress is None and waited >= LONG_WAIT_SECONDS:
-            progress = _artifacts.Progress(1, f"PDF.co job {job_id}: share of the {max_wait_seconds:.0f} s wait used")
-            await progress.start()
-        if progress is not None:
-            await progress.set(waited / max_wait_seconds)
-        await asyncio.sleep(max(0.0, min(policy.delay(checks + 1), deadline - time.monotonic())))
+    budget = _TimeBudget(job_id, max_wait_seconds)
+    wait = _Wait(client, policy, max_wait_seconds)
+    final = await wait.follow(JobWatch(job_id, logs_changes=True), on_working=budget.show)
+    await budget.close()
+    return final
 
 
-@dataclass
-class _Pending:
-    job_id: str
-    index: int
-    checks: int = 0
-    due: float = field(default=0.0)
+class _TimeBudget:
+    """A single job reports no progress of its own: a long wait shows how much of its time budget is used."""
+
+    def __init__(self, job_id: str, max_wait_seconds: float) -> None:
+        self.job_id = job_id
+        self.max_wait_seconds = max_wait_seconds
+        self.progress: _artifacts.Progress | None = None
+
+    async def show(self, waited: float) -> None:
+        if self.progress is None:
+            if waited < LONG_WAIT_SECONDS:
+                return
+            share = f"share of the {self.max_wait_seconds:.0f} s wait used"
+            self.progress = _artifacts.Progress(1, f"PDF.co job {self.job_id}: {share}")
+            await self.progress.start()
+        await self.progress.set(waited / self.max_wait_seconds)
+
+    async def close(self) -> None:
+        if self.progress is not None:
+            await self.progress.set(1.0)
 
 
 async def poll_many(
@@ -149,49 +231,70 @@ async def poll_many(
     *,
     max_wait_seconds: float,
     policy: PollPolicy = DEFAULT_POLL_POLICY,
+    concurrency: int = CONCURRENT_CHECKS,
 ) -> list[JobResult | JobError]:
     """One poller for many jobs: each on its own backoff, one deadline, one progress artifact.
 
-    Returns, in the order of ``job_ids``, each job's success result or the ``JobError`` it ended with: one
-    failed document never hides the others' results.
+    The jobs that are due are checked at once, ``concurrency`` checks in flight at most (the client's rate
+    limiter paces them for the account). A job's end counts towards the progress artifact, which is updated at
+    most once per ``PROGRESS_INTERVAL_SECONDS`` and once at the end.
+
+    Returns:
+        In the order of ``job_ids``, each job's success result or the ``JobError`` it ended with: one failed
+        document never hides the others' results.
+
+    Raises:
+        PdfcoError: A check failed for a reason that is not the job's (e.g. a wrong API key); the other checks
+            are stopped.
     """
-    started = time.monotonic()
-    deadline = started + max_wait_seconds
-    outcomes: list[JobResult | JobError | None] = [None] * len(job_ids)
-    pending = [_Pending(job_id, index, due=started + policy.delay(1)) for index, job_id in enumerate(job_ids)]
-    progress = _artifacts.Progress(len(job_ids), f"PDF.co jobs finished, of {len(job_ids)}")
+    wait = _Wait(client, policy, max_wait_seconds, slots=asyncio.Semaphore(concurrency))
+    progress = _BatchProgress(len(job_ids), f"PDF.co jobs finished, of {len(job_ids)}")
     await progress.start()
-    while pending:
-        now = time.monotonic()
-        forced = now >= deadline
-        due = list(pending) if forced else [job for job in pending if job.due <= now]
-        for job in due:
-            job.checks += 1
-            waited = time.monotonic() - started
-            result: JobResult | None = None
-            try:
-                result = await client.check_job(job.job_id, force=forced)
-                _artifacts.record_check(job.job_id, result)
-                _artifacts.note_balance(client)
-                final = await finish(job.job_id, result, forced=forced, waited_seconds=waited, checks=job.checks)
-            except INCONCLUSIVE_CHECK as error:
-                _artifacts.record_check(job.job_id, None)
-                if not forced:
-                    job.due = time.monotonic() + policy.delay(job.checks + 1)
-                    continue
-                timeout = inconclusive_timeout(job.job_id, error, waited)
-                await _artifacts.record_failure(job.job_id, timeout, waited_seconds=waited)
-                outcomes[job.index] = timeout
-            except JobError as error:
-                outcomes[job.index] = error
-            else:
-                if final is None:
-                    job.due = time.monotonic() + policy.delay(job.checks + 1)
-                    continue
-                outcomes[job.index] = final
-            pending.remove(job)
-            await progress.advance()
-        if pending:
-            next_due = min(min(job.due for job in pending), deadline)
-            await asyncio.sleep(max(0.0, next_due - time.monotonic()))
-    return [item for item in outcomes if item is not None]
+
+    async def one(job_id: str) -> JobResult | JobError:
+        ended: JobResult | JobError
+        try:
+            ended = await wait.follow(JobWatch(job_id))
+        except JobError as error:
+            ended = error
+        await progress.advance()
+        return ended
+
+    results = await _gather_or_cancel([one(job_id) for job_id in job_ids])
+    await progress.flush()
+    return results
+
+
+class _BatchProgress:
+    """A batch's progress artifact, updated at most once per ``PROGRESS_INTERVAL_SECONDS``, and by ``flush``."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self.artifact = _artifacts.Progress(total, description)
+        self.unpublished = 0
+        self.published_at = time.monotonic()
+
+    async def start(self) -> None:
+        await self.artifact.start()
+
+    async def advance(self) -> None:
+        self.unpublished += 1
+        if time.monotonic() - self.published_at >= PROGRESS_INTERVAL_SECONDS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Publishes the jobs that ended since the last update, if any."""
+        if self.unpublished:
+            count, self.unpublished, self.published_at = self.unpublished, 0, time.monotonic()
+            await self.artifact.advance(count)
+
+
+async def _gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """``asyncio.gather`` that cancels the others when one raises: no check is paid for after the wait failed."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
