@@ -257,9 +257,11 @@ async def wait_for_jobs(
 ) -> list[JobResult | JobError]:
     """Waits for many PDF.co jobs in one task run: one poller, one deadline, one progress artifact.
 
-    Cheaper than one ``wait_for_job`` per job for large batches (one task run, one HTTP connection, the
+    Cheaper than one ``wait_for_job`` per job for large batches (one task run, one connection pool, the
     account's rate limit respected in one place). Each job has its own capped, jittered backoff, and each ends
-    with a forced check at the deadline, as in ``wait_for_job``.
+    with a forced check at the deadline, as in ``wait_for_job``. The jobs that are due are checked at once (16
+    checks in flight at most, paced to the account's rate limit); the progress artifact is updated at most once
+    a second.
 
     Args:
         credentials: The PDF.co credentials block.
