@@ -17,6 +17,7 @@ from prefect_pdfco.testing._catalogue import (
     CREDIT_COSTS,
     DEFAULT_CREDIT_COST,
     JOB_CHECK_COST,
+    MULTI_INPUT,
     MULTI_OUTPUT,
     default_output_name,
 )
@@ -74,9 +75,32 @@ async def _process(call: Call, urls: list[str]) -> ProcessingResult:
     return await run_in_threadpool(process, call.path, dict(call.params.values), inputs)
 
 
-def _detail(error: NotEmulated) -> str | None:
-    # The processor's default message only repeats the endpoint; keep specific ones ("templateId ...").
-    return None if error.message.startswith(f"{error.endpoint} is not emulated") else error.message
+def _not_emulated(path: str, error: NotEmulated) -> str:
+    """What the emulator cannot do, said plainly: the whole endpoint, or the input or option of it named."""
+    if error.message.startswith(f"{error.endpoint} is not emulated"):
+        return f"{path} is a documented PDF.co endpoint that the emulator does not emulate"
+    return f"{path}: {error.message}"
+
+
+#: Endpoints whose input comes inline instead of by ``url``, and the parameters that can carry it (``text`` is the
+#: emulator's own plain-text shortcut).
+_INLINE_SOURCES = {"/v1/pdf/convert/from/html": ("html", "templateId", "text")}
+#: PDF.co's own samples read the found items from ``body`` of a sync ``/v1/pdf/find`` without sending ``inline``
+#: (SMP ``PDF Text Search API/Python/...``). The current reference says ``inline`` defaults to false, the legacy
+#: one that it "only applies if async mode is true". The answer carries both ``url`` and ``body``, which reads
+#: right either way: the newer reference's link is there, and the published samples find their body.
+_SYNC_BODY_ALWAYS = frozenset({"/v1/pdf/find"})
+
+
+def _missing_source(call: Call, urls: list[str]) -> str | None:
+    """Why the call has no input to work on (a 400 before any credit is taken or job made), else None."""
+    names = _INLINE_SOURCES.get(call.path)
+    if names is not None:
+        return None if any(call.params.text(name) for name in names) else f"Parameter '{names[0]}' is required"
+    if urls:
+        return None
+    several = " (comma-separated links for several inputs)" if call.path in MULTI_INPUT else ""
+    return f"Parameter 'url' is required: the link to the input file{several}"
 
 
 def _duration_override(call: Call) -> float | None:
@@ -90,6 +114,9 @@ def _duration_override(call: Call) -> float | None:
 async def run_processing(call: Call) -> Response:
     """Answers a processing endpoint: inline (sync) or as a background job (``async: true``)."""
     urls = _input_urls(call)
+    missing = _missing_source(call, urls)
+    if missing is not None:
+        return call.error(400, missing)
     try:
         check_input_urls(urls)
     except InputError as error:
@@ -113,7 +140,7 @@ async def _sync(call: Call, urls: list[str]) -> Response:
     except NotEmulated as error:
         if not error.documented:
             return call.error(404, f"Not found: {call.path} is not a PDF.co API endpoint")
-        return call.not_emulated(_detail(error))
+        return call.error(400, _not_emulated(call.path, error), notEmulated=True)
     except Exception as error:
         logger.exception("emulator: processing %s failed", call.path)
         return call.error(500, f"Internal error: {type(error).__name__}: {error}")
@@ -142,7 +169,7 @@ async def _sync(call: Call, urls: list[str]) -> Response:
     if links:
         body["outputLinkValidTill"] = iso(valid_till)
     body.update(result.fields)
-    if call.params.flag("inline") and result.body is not None:
+    if (call.params.flag("inline") or call.path in _SYNC_BODY_ALWAYS) and result.body is not None:
         body["body"] = result.body
     return JSONResponse(body)
 
@@ -221,10 +248,7 @@ async def _run_job(call: Call, job: Job, urls: list[str]) -> None:
     except ProcessingError as error:
         job.error, job.error_code = error.message, error.code
     except NotEmulated as error:
-        job.error = f"{job.endpoint} is a documented PDF.co endpoint that the emulator does not emulate"
-        detail = _detail(error)
-        job.error += f": {detail}" if detail else ""
-        job.error_code = 400
+        job.error, job.error_code = _not_emulated(job.endpoint, error), 400
     except asyncio.CancelledError:
         job.error = "The emulator stopped before the job finished"
         raise

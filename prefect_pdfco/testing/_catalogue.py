@@ -49,14 +49,19 @@ class CreditCost:
 #: ============================================== =======================
 #: endpoint                                        price
 #: ============================================== =======================
-#: text, text-simple, csv, json2, find, parser     10 credits per page
-#: html / url -> PDF                               5 credits per page
-#: merge, split, rotate, delete-pages, edit/add,   2 credits per page
-#: security add/remove, compress, info
+#: text, text-simple, csv, json2, find, parser,    10 credits per page
+#: PDF to html, jpg, png
+#: html, url, doc, csv, image -> PDF                5 credits per page
+#: merge, merge2, split, rotate, delete-pages,      2 credits per page
+#: edit/add, security add/remove, compress, info,
+#: info/fields
 #: ``/v1/ai-invoice-parser``                       100 credits per document (PDF.co's own example)
 #: ``/v1/job/check``                               2 credits per call, whatever the status (documented)
 #: balance, uploads, delete, hash                  free
 #: ============================================== =======================
+#:
+#: "Pages" are the result's ``pageCount``: the output document's pages (the parts' pages together for split, the
+#: pages rendered or read for conversions from PDF).
 #:
 #: Async jobs follow PDF.co's older, documented billing model, so that sync and async cost the same: the
 #: submit pays for the first page, the first check that reports ``success`` pays for the remaining pages (plus
@@ -67,11 +72,18 @@ CREDIT_COSTS: dict[str, CreditCost] = {
     "/v1/pdf/convert/to/csv": CreditCost(10),
     "/v1/pdf/convert/to/json2": CreditCost(10),
     "/v1/pdf/convert/to/json": CreditCost(10),
+    "/v1/pdf/convert/to/html": CreditCost(10),
+    "/v1/pdf/convert/to/jpg": CreditCost(10),
+    "/v1/pdf/convert/to/png": CreditCost(10),
     "/v1/pdf/find": CreditCost(10),
     "/v1/pdf/documentparser": CreditCost(10),
     "/v1/pdf/convert/from/html": CreditCost(5),
     "/v1/pdf/convert/from/url": CreditCost(5),
+    "/v1/pdf/convert/from/doc": CreditCost(5),
+    "/v1/pdf/convert/from/csv": CreditCost(5),
+    "/v1/pdf/convert/from/image": CreditCost(5),
     "/v1/pdf/merge": CreditCost(2),
+    "/v1/pdf/merge2": CreditCost(2),
     "/v1/pdf/split": CreditCost(2),
     "/v1/pdf/split2": CreditCost(2),
     "/v1/pdf/edit/rotate": CreditCost(2),
@@ -81,6 +93,7 @@ CREDIT_COSTS: dict[str, CreditCost] = {
     "/v1/pdf/security/remove": CreditCost(2),
     "/v2/pdf/compress": CreditCost(2),
     "/v1/pdf/info": CreditCost(2),
+    "/v1/pdf/info/fields": CreditCost(2),
     "/v1/ai-invoice-parser": CreditCost(100, flat=True),
 }
 #: The price of an emulated endpoint missing from ``CREDIT_COSTS``.
@@ -94,8 +107,10 @@ JOB_CHECK_COST = 2
 ASYNC_ONLY = frozenset(path for path, endpoint in ENDPOINTS.items() if endpoint.mode == "A-only")
 #: Endpoints whose ``url`` is a comma-separated list of inputs.
 MULTI_INPUT = frozenset({"/v1/pdf/merge", "/v1/pdf/merge2", "/v1/pdf/convert/from/image"})
-#: Endpoints with one output per part: sync answers ``urls``; the async placeholder is a JSON list of links.
-MULTI_OUTPUT = frozenset({"/v1/pdf/split", "/v1/pdf/split2"})
+#: Endpoints with one output per part: sync answers ``urls`` (even for one part); the async placeholder is a JSON
+#: list of links. PDF.co's samples read images this way too: ``json["urls"]`` from a sync PDF to JPG or PNG, a
+#: JSON list from the async placeholder (SMP ``PDF To PNG/Python/...Asynchronously``).
+MULTI_OUTPUT = frozenset({"/v1/pdf/split", "/v1/pdf/split2", "/v1/pdf/convert/to/jpg", "/v1/pdf/convert/to/png"})
 
 _TEXT = "txt"
 _JSON = "json"
@@ -108,7 +123,10 @@ _OUTPUT_EXTENSIONS: dict[str, str] = {
     "/v1/pdf/convert/to/xml": "xml",
     "/v1/pdf/convert/to/html": "html",
     "/v1/pdf/find": _JSON,
+    "/v1/pdf/convert/to/jpg": "jpg",
+    "/v1/pdf/convert/to/png": "png",
     "/v1/pdf/info": _JSON,
+    "/v1/pdf/info/fields": _JSON,
     "/v1/pdf/documentparser": _JSON,
     "/v1/ai-invoice-parser": _JSON,
 }
@@ -132,8 +150,4 @@ def normalize_path(path: str) -> str:
 
 def default_output_name(endpoint: str, name: str | None) -> str:
     """The output file name an endpoint reports when the caller gave none (``name`` wins when given)."""
-    if name:
-        return name
-    if endpoint in MULTI_OUTPUT:
-        return "result.pdf"
-    return f"result.{_OUTPUT_EXTENSIONS.get(endpoint, 'pdf')}"
+    return name or f"result.{_OUTPUT_EXTENSIONS.get(endpoint, 'pdf')}"

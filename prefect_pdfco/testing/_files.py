@@ -57,15 +57,21 @@ def _presigned(call: Call) -> Response:
     put_url, _ = state.signer.sign(
         entry.key, now=now, lifetime=PRESIGNED_PUT_TTL, method="PUT", content_type=content_type
     )
-    url, _ = state.signer.sign(entry.key, now=now, lifetime=link_lifetime(call))
+    url, valid_till = state.signer.sign(entry.key, now=now, lifetime=link_lifetime(call))
+    # The fields of the reference's response table (https://docs.pdf.co/api-reference/file-upload/generate-presigned-url),
+    # in its order; its example shows the first six. The API tester's generic "status: success" example is not
+    # this endpoint's: the reference is the newer, specific page.
     return call.ok(
         {
             "presignedUrl": put_url,
             "url": url,
+            "outputLinkValidTill": iso(valid_till),
             "error": False,
             "status": 200,
             "name": entry.name,
+            "credits": 0,
             "remainingCredits": state.remaining_credits,
+            "duration": call.duration(),
         }
     )
 

@@ -25,6 +25,7 @@ its lower-case spelling (``lineending``). Where PDF.co's own clients send someth
 lists it, with the client: the MCP server (https://pypi.org/project/pdfco-mcp/, 0.0.11) capitalises the
 security options (``EncryptionAlgorithm``); the n8n node (https://github.com/pdfdotco/n8n-nodes-pdfco) sends
 ``async`` to the always-asynchronous invoice parser and ``name``/``expiration``/``inline`` to the barcode
+reader; PDF.co's samples (https://github.com/bytescout/pdf-co-api-samples) send ``name`` to the form-fields
 reader. Anything else (``PaperSize``, ``paper_size``, ``bogusParam``) is not documented.
 
 Where a reference page could not be read in full, its OpenAPI list stands in, so an option a page documents
@@ -118,7 +119,8 @@ _TABLE: tuple[Endpoint, ...] = (
        "caseSensitive"),
     _e("/v1/pdf/find/table", "A", *_BASE, *_PDF, "inline"),
     _e("/v1/pdf/info", "A", *_IN, *_JOB, "expiration", "profiles", "encrypt", "password"),
-    _e("/v1/pdf/info/fields", "A", *_IN, *_JOB, "expiration", "profiles", "encrypt", "password"),
+    # PDF.co's own "PDF Forms Info Reader" samples send `name` too (SMP, Python and others).
+    _e("/v1/pdf/info/fields", "A", *_IN, *_JOB, "expiration", "profiles", "encrypt", "password", known=("name",)),
     _e("/v1/pdf/attachments/extract", "A", *_IN, *_JOB, "expiration", "profiles", "encrypt", "password", "inline"),
     _e("/v1/pdf/classifier", "A", *_BASE, "password", "inline", "caseSensitive", "rulescsv", "rulescsvurl"),
     _e("/v1/pdf/documentparser", "A", *_BASE, *_PDF, "inline", "templateId", "template", "outputFormat",

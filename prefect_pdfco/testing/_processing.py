@@ -6,8 +6,9 @@ parameters as sent (JSON or form values; names matched case-insensitively, boole
 :class:`ProcessingResult` or raises :class:`ProcessingError` (carrying PDF.co's error code) or
 :class:`NotEmulated` (a documented endpoint, or a feature of one, this emulator does not implement).
 
-Processing uses pypdf (reading, page operations, encryption, text extraction) and fpdf2 (rendering
-HTML/text and stamping text); no PDF syntax is written by hand. Documents generated here carry a fixed
+Processing uses pypdf (reading, page operations, encryption, text extraction, form fields), fpdf2 (rendering
+HTML, text, tables and images, and stamping text), Pillow (images), python-docx (Word ``.docx``) and pypdfium2
+(rendering pages to JPG/PNG); no PDF syntax is written by hand. Documents generated here carry a fixed
 creation date, so identical requests produce identical bytes (encryption salts excepted).
 
 Page ranges follow PDF.co: comma-separated ``N``, ``N-M``, ``N-`` and ``!N`` (``!0`` = last page), 0-based
@@ -23,6 +24,7 @@ from pypdf.errors import PdfReadError
 
 from ._invoice import invoice_parser, make_sample_invoice_pdf, parse_invoice_text
 from ._pdfco_params import ENDPOINTS, LEGACY_PATHS
+from ._processing_convert import csv_to_pdf, doc_to_pdf, image_to_pdf, merge2
 from ._processing_core import (
     InputFile,
     NotEmulated,
@@ -34,6 +36,7 @@ from ._processing_core import (
     selected_pages,
 )
 from ._processing_extract import find, to_csv, to_json2, to_text, to_text_simple
+from ._processing_output import info_fields, to_html, to_jpg, to_png
 from ._processing_pages import (
     compress,
     delete_pages,
@@ -71,14 +74,22 @@ _Handler = Callable[[Params, list[InputFile]], ProcessingResult]
 _HANDLERS: dict[str, _Handler] = {
     "/v1/pdf/convert/from/html": html_to_pdf,
     "/v1/pdf/convert/from/url": url_to_pdf,
+    "/v1/pdf/convert/from/doc": doc_to_pdf,
+    "/v1/pdf/convert/from/csv": csv_to_pdf,
+    "/v1/pdf/convert/from/image": image_to_pdf,
     "/v1/pdf/convert/to/text": to_text,
     "/v1/pdf/convert/to/text-simple": to_text_simple,
     "/v1/pdf/convert/to/json2": to_json2,
     # The legacy JSON endpoint (still used by PDF.co's n8n node) answers like json2.
     "/v1/pdf/convert/to/json": to_json2,
     "/v1/pdf/convert/to/csv": to_csv,
+    "/v1/pdf/convert/to/html": to_html,
+    "/v1/pdf/convert/to/jpg": to_jpg,
+    "/v1/pdf/convert/to/png": to_png,
     "/v1/pdf/info": info,
+    "/v1/pdf/info/fields": info_fields,
     "/v1/pdf/merge": merge,
+    "/v1/pdf/merge2": merge2,
     "/v1/pdf/split": split,
     "/v1/pdf/edit/rotate": rotate,
     "/v1/pdf/edit/delete-pages": delete_pages,

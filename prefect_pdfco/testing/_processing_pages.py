@@ -36,6 +36,7 @@ from ._processing_render import FIXED_DATE, latin1
 __all__ = [
     "compress",
     "delete_pages",
+    "document_info",
     "edit_add",
     "info",
     "merge",
@@ -91,7 +92,8 @@ def split(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         OutputFile(f"{stem}-{number}{suffix or '.pdf'}", _bytes(_copy(reader, group)), "application/pdf")
         for number, group in enumerate(groups, start=1)
     ]
-    return ProcessingResult(files, count)
+    # pageCount is the output's pages (PDF.co's result field), here the parts' pages together.
+    return ProcessingResult(files, sum(len(group) for group in groups))
 
 
 def rotate(params: Params, inputs: list[InputFile]) -> ProcessingResult:
@@ -117,7 +119,7 @@ def delete_pages(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     keep = [index for index in range(count) if index not in doomed]
     if not keep:
         raise ProcessingError("Cannot delete every page of the document", 450)
-    return _pdf_result(params, _copy(reader, keep), count)
+    return _pdf_result(params, _copy(reader, keep), len(keep))  # pageCount: the pages the output keeps
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,7 +192,7 @@ def edit_add(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     """``/v1/pdf/edit/add``: draw text annotations on pages, as real (extractable) page text."""
     for feature in ("images", "imagesString", "fields", "fieldsString"):
         if params.has(feature) and params.raw(feature) not in ([], "[]"):
-            raise NotEmulated("/v1/pdf/edit/add", f"/v1/pdf/edit/add: '{feature}' is not emulated")
+            raise NotEmulated("/v1/pdf/edit/add", f"'{feature}' is not emulated (the emulator adds text annotations)")
     items = _annotations(params)
     if not items:
         raise ProcessingError("Nothing to add: pass 'annotations' (or 'annotationsString')", 454)
@@ -361,9 +363,8 @@ def _algorithm_code(reader: PdfReader) -> int:
     return _ALGORITHM_CODES["RC4-128"] if length > 40 else _ALGORITHM_CODES["RC4-40"]
 
 
-def info(params: Params, inputs: list[InputFile]) -> ProcessingResult:
-    """``/v1/pdf/info``: document info and permissions in an ``info`` object shaped like PDF.co's."""
-    reader = read_pdf_input(inputs, params)
+def document_info(reader: PdfReader) -> dict[str, object]:
+    """The ``info`` object of ``/v1/pdf/info`` (and of ``/v1/pdf/info/fields``), shaped like PDF.co's."""
     metadata = reader.metadata
     box = reader.pages[0].mediabox
     width, height = float(box.width), float(box.height)
@@ -377,7 +378,7 @@ def info(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         value = metadata.get(key) if metadata else None
         return str(value) if value is not None else ""
 
-    details: dict[str, object] = {
+    return {
         "PageCount": len(reader.pages),
         "Author": meta("/Author"),
         "Title": meta("/Title"),
@@ -413,5 +414,11 @@ def info(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         "PermissionAssemble": allowed(UserAccessPermissions.ASSEMBLE_DOC),
         "PermissionHighQualityPrint": allowed(UserAccessPermissions.PRINT_TO_REPRESENTATION),
     }
+
+
+def info(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/info``: document info and permissions in an ``info`` object shaped like PDF.co's."""
+    reader = read_pdf_input(inputs, params)
+    details = document_info(reader)
     name = output_name(params, "result.json")
     return ProcessingResult([json_file(name, {"info": details})], len(reader.pages), fields={"info": details})

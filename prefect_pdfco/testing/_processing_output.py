@@ -1,0 +1,232 @@
+"""PDF to HTML, PDF to JPG or PNG (pypdfium2, one image per page) and the form fields of a PDF (pypdf).
+
+These are the endpoints PDF.co's own clients lean on beside the ones our library calls: its MCP server converts
+to HTML and images through them and reads form fields through ``/v1/pdf/info/fields`` (``pdfco-api.md`` §13).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+from ._processing_core import (
+    PERM_EXTRACT,
+    InputFile,
+    OutputFile,
+    Params,
+    ProcessingError,
+    ProcessingResult,
+    json_file,
+    output_name,
+    read_pdf_input,
+    selected_pages,
+    split_name,
+    text_file,
+)
+from ._processing_extract import layout_text, page_chunks
+from ._processing_pages import document_info
+
+__all__ = ["info_fields", "to_html", "to_jpg", "to_png"]
+
+# PDFium is not thread-safe, and jobs run in worker threads: one render at a time.
+_PDFIUM_LOCK = threading.Lock()
+# PDF.co does not document the resolution of its images; 150 dpi reads well and keeps the files small.
+_RENDER_DPI = 150
+
+
+def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int]]:
+    reader = read_pdf_input(inputs, params, PERM_EXTRACT)
+    return reader, selected_pages(params.get_str("pages"), len(reader.pages))
+
+
+# --- images ----------------------------------------------------------------------------------------------
+
+
+def _render(params: Params, inputs: list[InputFile], extension: str) -> ProcessingResult:
+    """One image per selected page (0-based ``pages``), named ``<name>-1.<ext>``, ``-2``..., like split's parts."""
+    try:
+        import pypdfium2 as pdfium  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:  # pragma: no cover - pypdfium2 ships with the emulator extra
+        raise ProcessingError("PDF to image needs pypdfium2: pip install 'prefect-pdfco[emulator]'", 500) from None
+    _, pages = _pages(params, inputs)  # the password, permission and page checks, with pypdf's error codes
+    stem, suffix = split_name(output_name(params, f"result.{extension}"))
+    pil_format, content_type = ("JPEG", "image/jpeg") if extension == "jpg" else ("PNG", "image/png")
+    files: list[OutputFile] = []
+    with _PDFIUM_LOCK:
+        document = pdfium.PdfDocument(inputs[0].content, password=params.get_str("password"))
+        try:
+            for number, index in enumerate(pages, start=1):
+                page = document[index]
+                try:
+                    image = page.render(scale=_RENDER_DPI / 72).to_pil()
+                finally:
+                    page.close()
+                buffer = io.BytesIO()
+                image.convert("RGB").save(buffer, format=pil_format, dpi=(_RENDER_DPI, _RENDER_DPI))
+                files.append(OutputFile(f"{stem}-{number}{suffix or '.' + extension}", buffer.getvalue(), content_type))
+        finally:
+            document.close()
+    return ProcessingResult(files, len(files))
+
+
+def to_jpg(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/convert/to/jpg``: a JPEG per page."""
+    return _render(params, inputs, "jpg")
+
+
+def to_png(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/convert/to/png``: a PNG per page."""
+    return _render(params, inputs, "png")
+
+
+# --- HTML ------------------------------------------------------------------------------------------------
+
+_STYLE = (
+    "body{background:#eee;margin:0;padding:8px}"
+    ".page{position:relative;background:#fff;margin:0 auto 8px;overflow:hidden}"
+    ".page span{position:absolute;white-space:pre}"
+)
+
+
+def to_html(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/convert/to/html``: each page a box holding its text runs where they stand.
+
+    ``simple: true`` gives plain HTML instead: a paragraph per text line, pages apart. ``columns`` (keep columns
+    apart in simple mode) is accepted; the layout text already keeps columns apart with spaces.
+    """
+    reader, pages = _pages(params, inputs)
+    simple = params.get_bool("simple")
+    blocks: list[str] = []
+    for index in pages:
+        page = reader.pages[index]
+        if simple:
+            lines = [line.strip() for line in layout_text(page).split("\n")]
+            blocks.append("".join(f"<p>{html.escape(line)}</p>" for line in lines if line) + "<hr>")
+            continue
+        box = page.mediabox
+        spans = "".join(
+            f'<span style="left:{chunk.left:g}pt;top:{chunk.top:g}pt;font-size:{chunk.font_size:g}pt;'
+            f'font-family:{html.escape(_css_family(chunk.font_name), quote=True)}">{html.escape(chunk.text)}</span>'
+            for chunk in page_chunks(page, index)
+        )
+        blocks.append(
+            f'<div class="page" id="page{index}" style="width:{float(box.width):g}pt;height:{float(box.height):g}pt">'
+            f"{spans}</div>"
+        )
+    metadata = reader.metadata
+    title = html.escape(str((metadata.get("/Title") if metadata else None) or "Document"))
+    style = "" if simple else f"<style>{_STYLE}</style>"
+    markup = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>{style}</head>'
+        f"<body>{''.join(blocks)}</body></html>"
+    )
+    name = output_name(params, "result.html")
+    return ProcessingResult([text_file(name, markup, "text/html")], len(pages), body=markup)
+
+
+def _css_family(font_name: str) -> str:
+    name = font_name.lower()
+    if "courier" in name:
+        return "Courier New, monospace"
+    if "times" in name:
+        return "Times New Roman, serif"
+    return "Helvetica, Arial, sans-serif"
+
+
+# --- form fields -----------------------------------------------------------------------------------------
+
+# Field flags (PDF 32000-1, 12.7.4): buttons are push buttons or radio buttons unless both are clear.
+_PUSHBUTTON, _RADIO, _COMBO = 1 << 16, 1 << 15, 1 << 17
+
+
+def _field_type(kind: str, flags: int) -> str:
+    """PDF.co's words for field kinds ("fillable edit boxes, check-boxes, radio buttons, combo-boxes")."""
+    if kind == "/Tx":
+        return "EditBox"
+    if kind == "/Btn":
+        return "Button" if flags & _PUSHBUTTON else "RadioButton" if flags & _RADIO else "CheckBox"
+    if kind == "/Ch":
+        return "ComboBox" if flags & _COMBO else "ListBox"
+    return "Signature" if kind == "/Sig" else "Unknown"
+
+
+def _inherited(widget: DictionaryObject, key: str) -> object | None:
+    """A field attribute, looked up through the widget's parents (the field tree shares them)."""
+    node: DictionaryObject | None = widget
+    for _ in range(32):  # a guard against cyclic /Parent chains in broken files
+        if node is None:
+            return None
+        if key in node:
+            return node[key]
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    return None
+
+
+def _full_name(widget: DictionaryObject) -> str:
+    parts: list[str] = []
+    node: DictionaryObject | None = widget
+    for _ in range(32):
+        if node is None:
+            break
+        if "/T" in node:
+            parts.append(str(node["/T"]))
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    return ".".join(reversed(parts))
+
+
+def _value(raw: object | None) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, ArrayObject):
+        return ",".join(_value(item) for item in raw)
+    return str(raw)[1:] if isinstance(raw, NameObject) else str(raw)  # /Yes reads "Yes", /Off "Off"
+
+
+def _widgets(reader: PdfReader) -> list[dict[str, object]]:
+    fields: list[dict[str, object]] = []
+    for index, page in enumerate(reader.pages):
+        box = page.mediabox
+        for ref in page.get("/Annots") or []:
+            widget = ref.get_object()
+            if not isinstance(widget, DictionaryObject) or widget.get("/Subtype") != "/Widget":
+                continue
+            kind = _inherited(widget, "/FT")
+            if kind is None:
+                continue
+            flags = int(str(_inherited(widget, "/Ff") or 0))
+            x1, y1, x2, y2 = (float(v) for v in widget.get("/Rect", [0, 0, 0, 0]))
+            fields.append(
+                {
+                    # 0-based, as every PDF.co page index but split's and delete-pages' (PDF.co shows no example).
+                    "PageIndex": index,
+                    "Type": _field_type(str(kind), flags),
+                    "FieldName": _full_name(widget),
+                    "AltFieldName": _value(_inherited(widget, "/TU")),
+                    "Value": _value(_inherited(widget, "/V")),
+                    "Left": round(min(x1, x2) - float(box.left), 2),
+                    "Top": round(float(box.top) - max(y1, y2), 2),
+                    "Width": round(abs(x2 - x1), 2),
+                    "Height": round(abs(y2 - y1), 2),
+                }
+            )
+    return fields
+
+
+def info_fields(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/info/fields``: ``/v1/pdf/info``'s object plus ``FieldsInfo.Fields``, one entry per widget.
+
+    PDF.co's sample reads ``json["info"]["FieldsInfo"]["Fields"]`` and each field's ``FieldName`` and ``Value``
+    (a string); ``Type``, ``AltFieldName`` and ``PageIndex`` are the names its Zapier page lists, the box is in
+    points from the page's top left corner, as ``/v1/pdf/find`` gives it.
+    """
+    reader = read_pdf_input(inputs, params)
+    details = document_info(reader)
+    details["FieldsInfo"] = {"Fields": _widgets(reader)}
+    name = output_name(params, "result.json")
+    return ProcessingResult([json_file(name, {"info": details})], len(reader.pages), fields={"info": details})
