@@ -38,7 +38,7 @@ from prefect_pdfco.exceptions import (
     UnexpectedResponseError,
     UnknownOperationError,
 )
-from prefect_pdfco.files.tasks import (
+from prefect_pdfco.files import (
     DownloadedFile,
     download_result,
     download_result_files,

@@ -3,7 +3,7 @@
 A result link is a URL handed to us (by PDF.co, or by whoever can pass a URL to a flow), and a download
 follows redirects. Without a guard, ``download_result("http://169.254.169.254/latest/meta-data/...")`` would
 read the machine's cloud credentials into a file. So the keyless download client built by
-``download_client`` connects through ``GuardedBackend``, an httpcore network backend that, for every new
+``linkclient`` connects through ``GuardedBackend``, an httpcore network backend that, for every new
 connection (the first request and every redirect):
 
 1. checks the host name against the policy (``allowed_result_hosts``, and names such as

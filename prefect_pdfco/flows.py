@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from prefect_pdfco._tasks import SyncCompatibleTask, sync_compatible_flow
 from prefect_pdfco._validate import check_number
 from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.files.coroutines import DownloadedFile
+from prefect_pdfco.files import DownloadedFile, download_result, download_result_files
 from prefect_pdfco.files.storage import Destination
-from prefect_pdfco.files.tasks import download_result, download_result_files
 from prefect_pdfco.jobs.tasks import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
 from prefect_pdfco.models import JobResult, JobSubmission
 from prefect_pdfco.operations.catalogue import Operation, OutputKind, get_operation

@@ -1,42 +1,17 @@
 """Files: upload local files for PDF.co, and download its results (streamed, atomic, resumable, guarded).
 
-- ``tasks``: the public tasks and their ``a``-prefixed coroutines;
-- ``download``, ``expiry``, ``links``: streaming GETs of result links, their expiry, multi-file results;
-- ``upload``: presigned uploads; ``storage``, ``names``, ``tempfiles``: where results land, safely;
+- ``upload``: ``upload_file`` and ``aupload_file`` (presigned URL, streamed PUT);
+- ``download``: ``download_result``, ``download_result_files``, ``fetch_result_text``, ``fetch_result_json``
+  and their ``a``-prefixed coroutines;
+- below them: ``links`` (argument checks, a result's links, landing one), ``transfer`` (a streamed GET:
+  retries, Range resume, S3's errors), ``linkclient`` (the keyless client shared per process), ``expiry``,
+  ``storage``, ``names`` and ``tempfiles`` (where files land, under safe names, never half-written).
 """
 
 from __future__ import annotations
 
-from prefect_pdfco.files.tasks import (
-    MAX_FETCH_BYTES,
-    MAX_UPLOAD_BYTES,
-    DownloadedFile,
-    ResultRef,
-    adownload_result,
-    adownload_result_files,
-    afetch_result_json,
-    afetch_result_text,
-    aupload_file,
-    download_result,
-    download_result_files,
-    fetch_result_json,
-    fetch_result_text,
-    upload_file,
-)
+from prefect_pdfco.files import download, upload
+from prefect_pdfco.files.download import *  # noqa: F403
+from prefect_pdfco.files.upload import *  # noqa: F403
 
-__all__ = [
-    "MAX_FETCH_BYTES",
-    "MAX_UPLOAD_BYTES",
-    "DownloadedFile",
-    "ResultRef",
-    "adownload_result",
-    "adownload_result_files",
-    "afetch_result_json",
-    "afetch_result_text",
-    "aupload_file",
-    "download_result",
-    "download_result_files",
-    "fetch_result_json",
-    "fetch_result_text",
-    "upload_file",
-]
+__all__ = sorted(download.__all__ + upload.__all__)

@@ -1,93 +1,84 @@
-"""Files in and out of PDF.co: uploads to its temporary storage, streamed downloads of results.
+"""Results out of PDF.co: the download tasks, each also a plain coroutine.
 
-- ``upload_file`` puts a local file (up to 2 GB) into PDF.co's temporary storage through a presigned URL and
-  returns the URL that operations take as input.
 - ``download_result`` lands one result in a directory or a Prefect storage block; ``download_result_files``
   expands multi-file results (async split's JSON list of links, or ``urls``) and lands every part.
 - ``fetch_result_text`` and ``fetch_result_json`` read text-like results into memory, up to a limit.
 
-Every transfer streams in chunks (memory does not grow with the file), lands atomically through a temporary
-file, computes size and SHA-256 on the way, resumes an interrupted download with a Range request, and retries
+Every download streams in chunks (memory does not grow with the file), lands atomically through a temporary
+file, computes size and SHA-256 on the way, resumes an interrupted transfer with a Range request, and retries
 transient failures. The temporary file goes on error, cancellation and SIGTERM; a SIGKILL's leftovers are
-swept by the next download into the same place. Result links are fetched by a client that has no API key and
-never connects to link-local or cloud metadata addresses (see ``allowed_result_hosts`` on the credentials
-block). A destination that cannot take the file raises ``DestinationError``: the link still works, so only the
-download needs to run again. The ``a``-prefixed coroutines
-(``adownload_result``...) do the work, for code that already runs in an event loop; the tasks wrap them and
-work from sync and async flows alike.
+swept by the next download into the same place. Result links are fetched without the API key, through one
+connection pool per process and event loop (``linkclient``), never from link-local or cloud metadata addresses
+(see ``allowed_result_hosts`` on the credentials block). A destination that cannot take the file raises
+``DestinationError``: the link still works, so only the download needs to run again.
+
+For code that already runs in an event loop and wants no task run per file, each task's own function is public
+as a coroutine: ``adownload_result`` is ``download_result.fn``, and so are ``adownload_result_files``,
+``afetch_result_text`` and ``afetch_result_json``.
+
+Example:
+    Land the results of many jobs at once from an async flow:
+    ```python
+    import asyncio
+    from prefect import flow
+    from prefect_pdfco import JobResult, PdfcoCredentials, wait_for_jobs
+    from prefect_pdfco.files import adownload_result
+
+    @flow
+    async def land_all(job_ids: list[str]) -> list[str]:
+        credentials = await PdfcoCredentials.aload("pdfco")
+        outcomes = await wait_for_jobs.aio(credentials, job_ids)
+        done = [outcome for outcome in outcomes if isinstance(outcome, JobResult)]
+        landed = await asyncio.gather(*(adownload_result(result, "out/") for result in done))
+        return [file.path for file in landed]
+    ```
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from prefect.cache_policies import NO_CACHE
+import httpx
 from prefect.runtime import task_run as runtime_task_run
-from typing_extensions import ParamSpec
 
-from prefect_pdfco._tasks import SyncCompatibleTask
-from prefect_pdfco._validate import require_credentials
+from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.files.coroutines import (
-    MAX_FETCH_BYTES,
+from prefect_pdfco.files.linkclient import link_client
+from prefect_pdfco.files.links import (
     DownloadedFile,
-    adownload_result,
-    adownload_result_files,
-    afetch_result_json,
-    afetch_result_text,
-    aupload_file,
-    check_upload_args,
+    ResultRef,
+    check_download_args,
+    decode_text,
+    fetch_bytes,
+    land,
+    land_parts,
+    parse_json,
+    part_links,
+    result_link,
 )
-from prefect_pdfco.files.links import ResultRef
 from prefect_pdfco.files.names import filename_from_url, sanitize_filename
 from prefect_pdfco.files.storage import Destination
-from prefect_pdfco.files.tempfiles import termination_cleanup
-from prefect_pdfco.files.upload import MAX_UPLOAD_BYTES, upload_path
+from prefect_pdfco.files.tempfiles import transfer_task
 from prefect_pdfco.models import JobResult
+from prefect_pdfco.ui import artifacts as _artifacts
 
 __all__ = [
     "MAX_FETCH_BYTES",
-    "MAX_UPLOAD_BYTES",
     "DownloadedFile",
     "ResultRef",
     "adownload_result",
     "adownload_result_files",
     "afetch_result_json",
     "afetch_result_text",
-    "aupload_file",
     "download_result",
     "download_result_files",
     "fetch_result_json",
     "fetch_result_text",
-    "upload_file",
 ]
 
-# Transfers retry inside the task (resuming where they broke off): a Prefect retry would start from zero.
-# NO_CACHE: a download's effect is a file that may since have been deleted, and a cache key would hash the
-# credentials block. Results are not persisted: a fetched text can be 50 MB.
-_TASK_OPTIONS: dict[str, Any] = {"retries": 0, "cache_policy": NO_CACHE, "persist_result": False}
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-class _TransferTask(SyncCompatibleTask[P, R]):
-    """A file task that, called from the main thread, arms the SIGTERM clean-up of temporary files for the
-    duration of the call: from a sync flow the transfer itself runs in Prefect's event-loop thread, where no
-    signal handler can be installed (see ``_tempfiles``)."""
-
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
-        with termination_cleanup():
-            return super().__call__(*args, **kwargs)
-
-
-def _transfer_task(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], _TransferTask[P, R]]:
-    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> _TransferTask[P, R]:
-        return _TransferTask(fn=fn, **options)
-
-    return decorator
+#: The default limit of ``fetch_result_text`` and ``fetch_result_json``: larger results belong in a file.
+MAX_FETCH_BYTES = 50 * 1024 * 1024
 
 
 def _run_name(prefix: str) -> Any:
@@ -100,69 +91,22 @@ def _run_name(prefix: str) -> Any:
     return name
 
 
-def _upload_run_name() -> str:
-    parameters = runtime_task_run.parameters
-    return "upload-" + sanitize_filename(parameters.get("name") or Path(str(parameters.get("path", ""))).name)
+def _job_id(result: ResultRef) -> str | None:
+    return result.job_id if isinstance(result, JobResult) else None
 
 
 # --- the tasks ------------------------------------------------------------------------------------------------
 
 
-@_transfer_task(task_run_name=_upload_run_name, **_TASK_OPTIONS)
-async def upload_file(credentials: PdfcoCredentials, path: str | os.PathLike[str], *, name: str | None = None) -> str:
-    """Uploads a local file into PDF.co's temporary storage and returns the URL operations take as input.
-
-    Always through a presigned URL: ``GET /v1/file/upload/get-presigned-url`` (with the API key), then a
-    streamed PUT of the file to the file host (without it), with ``Content-Length`` and the Content-Type PDF.co
-    pairs with the extension (``.pdf`` -> ``application/pdf``, else ``application/octet-stream``). The file is
-    read in 64 KB chunks, so memory does not grow with its size. The PUT is retried on transient failures.
-    PDF.co deletes uploaded files after one hour.
-
-    Args:
-        credentials: The PDF.co credentials block.
-        path: The local file, at most 2 GB.
-        name: The name PDF.co gives the file (default: the local file's name); sanitised.
-
-    Returns:
-        The file's URL on PDF.co's storage, to pass as an operation's ``url``.
-
-    Raises:
-        InvalidParametersError: ``credentials`` is not a ``PdfcoCredentials`` block, or ``path`` or ``name``
-            has the wrong type; no request is made (also a ``ValueError``).
-        LocalFileNotFoundError: No such file (also a ``FileNotFoundError``); no request is made.
-        FileTooLargeError: Over 2 GB; no request is made.
-        PdfcoAPIError: PDF.co refused to hand out an upload URL (key, credits...).
-        FileTransferError: The file host refused the upload.
-
-    Example:
-        Upload a scan and read its page count:
-        ```python
-        from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, submit_job, upload_file, wait_for_job
-
-        @flow
-        def page_count(path: str) -> int | None:
-            credentials = PdfcoCredentials.load("pdfco")
-            url = upload_file(credentials, path)
-            job = submit_job(credentials, "/v1/pdf/info", {"url": url})
-            return wait_for_job(credentials, job.job_id).page_count
-
-        page_count("scans/contract.pdf")
-        ```
-    """
-    credentials = require_credentials(credentials, caller="upload_file")
-    check_upload_args(path, name, caller="upload_file")
-    async with credentials.get_client() as client:
-        return await upload_path(client, path, name=name)
-
-
-@_transfer_task(task_run_name=_run_name("download"), **_TASK_OPTIONS)
+@transfer_task(task_run_name=_run_name("download"))
 async def download_result(
     result: ResultRef,
     destination: Destination,
     *,
     filename: str | None = None,
     credentials: PdfcoCredentials | None = None,
+    http: httpx.AsyncClient | None = None,
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> DownloadedFile:
     """Downloads one result file into a directory or a Prefect storage block.
 
@@ -172,7 +116,7 @@ async def download_result(
     ``X-Amz-Expires``) has passed on this machine's clock is refused without a request. The link is fetched
     without the API key, never from a link-local or cloud metadata address (after DNS resolution and at every
     redirect, at most 5), and its name is sanitised so the file stays inside the destination (an existing file
-    of that name is replaced).
+    of that name is replaced). Its coroutine is ``adownload_result``.
 
     Args:
         result: A ``JobResult`` (from ``wait_for_job`` or ``check_job``) or a result URL.
@@ -181,6 +125,9 @@ async def download_result(
             ``S3Bucket``. Other blocks with only ``write_path`` get the file's bytes in one piece.
         filename: The file name to use instead of the link's last path segment; sanitised the same way.
         credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+        http: An httpx client to use instead of the process's shared one (it must not carry an ``x-api-key``
+            header); only the link itself is checked against the allowed hosts then, not its redirects.
+        retry_policy: Attempts and delays for transient failures.
 
     Returns:
         Where the file landed, its size and SHA-256.
@@ -198,35 +145,62 @@ async def download_result(
         Convert a web page and keep the PDF:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, download_result, submit_job, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, download_result, url_to_pdf, wait_for_job
 
         @flow
         def snapshot(page: str) -> str:
             credentials = PdfcoCredentials.load("pdfco")
-            job = submit_job(credentials, "/v1/pdf/convert/from/url", {"url": page, "name": "page.pdf"})
-            result = wait_for_job(credentials, job.job_id)
+            result = wait_for_job(credentials, url_to_pdf(credentials, page, name="page.pdf").job_id)
             return download_result(result, "out/").path
 
         snapshot("https://example.com")
         ```
     """
-    return await adownload_result(result, destination, filename=filename, credentials=credentials)
+    ref, policy = check_download_args(
+        "download_result",
+        result,
+        destination=destination,
+        filename=filename,
+        retry_policy=retry_policy,
+        credentials=credentials,
+    )
+    url, valid_till = result_link(ref)
+    name = sanitize_filename(filename) if filename is not None else filename_from_url(url)
+    client = await link_client(http, policy=policy)
+    landed = await land(
+        client,
+        url,
+        destination,
+        name,
+        valid_till=valid_till,
+        retry_policy=retry_policy,
+        policy=policy,
+        job_id=_job_id(ref),
+    )
+    await _artifacts.record_download(_job_id(ref), Path(landed.path).name, landed.size)
+    return landed
 
 
-@_transfer_task(task_run_name=_run_name("download-files"), **_TASK_OPTIONS)
+@transfer_task(task_run_name=_run_name("download-files"))
 async def download_result_files(
-    result: ResultRef, destination: Destination, *, credentials: PdfcoCredentials | None = None
+    result: ResultRef,
+    destination: Destination,
+    *,
+    credentials: PdfcoCredentials | None = None,
+    http: httpx.AsyncClient | None = None,
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> list[DownloadedFile]:
     """Downloads every file of a result: each part of a split, or the one file of anything else.
 
     The parts come from ``urls`` when the result lists them, else from the JSON list of links that an async
     split's result URL points to. Parts download one after the other, each like ``download_result`` does,
-    under their links' sanitised names (``-2``, ``-3``... when two parts share one).
+    under their links' sanitised names (``-2``, ``-3``... when two parts share one). Its coroutine is
+    ``adownload_result_files``.
 
     Args:
         result: A ``JobResult`` or a result URL.
         destination: A directory or a Prefect storage block (as for ``download_result``).
-        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+        credentials, http, retry_policy: As for ``download_result``.
 
     Returns:
         One ``DownloadedFile`` per part, in order.
@@ -239,40 +213,66 @@ async def download_result_files(
         Split a PDF into single pages:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, download_result_files, submit_job, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, download_result_files, split_pdf, wait_for_job
 
         @flow
         def pages(url: str) -> list[str]:
             credentials = PdfcoCredentials.load("pdfco")
-            job = submit_job(credentials, "/v1/pdf/split", {"url": url, "pages": "*"})
+            job = split_pdf(credentials, url, pages="*")
             parts = download_result_files(wait_for_job(credentials, job.job_id), "pages/")
             return [part.path for part in parts]
 
         pages("https://example.com/report.pdf")
         ```
     """
-    return await adownload_result_files(result, destination, credentials=credentials)
+    ref, policy = check_download_args(
+        "download_result_files", result, destination=destination, retry_policy=retry_policy, credentials=credentials
+    )
+    client = await link_client(http, policy=policy)
+    parts = await part_links(client, ref, retry_policy=retry_policy, policy=policy)
+    landed = await land_parts(client, parts, destination, retry_policy=retry_policy, policy=policy, job_id=_job_id(ref))
+    for item in landed:
+        await _artifacts.record_download(_job_id(ref), Path(item.path).name, item.size)
+    return landed
 
 
-@_transfer_task(task_run_name=_run_name("fetch-text"), **_TASK_OPTIONS)
+async def _fetch(
+    caller: str, result: ResultRef, max_bytes: int, encoding: str | None, http: Any, retry_policy: Any, credentials: Any
+) -> tuple[bytes, str, str | None]:
+    """The checked, whole content of a result's one link, its URL and declared Content-Type."""
+    ref, policy = check_download_args(
+        caller, result, max_bytes=max_bytes, encoding=encoding, retry_policy=retry_policy, credentials=credentials
+    )
+    url, valid_till = result_link(ref)
+    client = await link_client(http, policy=policy)
+    content, done = await fetch_bytes(
+        client, url, valid_till=valid_till, retry_policy=retry_policy, max_bytes=max_bytes, policy=policy
+    )
+    return content, url, done.content_type
+
+
+@transfer_task(task_run_name=_run_name("fetch-text"))
 async def fetch_result_text(
     result: ResultRef,
     *,
     max_bytes: int = MAX_FETCH_BYTES,
     encoding: str | None = None,
     credentials: PdfcoCredentials | None = None,
+    http: httpx.AsyncClient | None = None,
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> str:
     """Reads a text result (PDF to text, CSV, HTML, XML...) into a string.
 
     Refuses a result over ``max_bytes`` (from its Content-Length before reading, else as soon as it is
     exceeded); download those to a file instead. Decodes with ``encoding``, else the declared charset, else
     UTF-8; undecodable bytes become U+FFFD. Retries, resumption and expiry checks as for ``download_result``.
+    Its coroutine is ``afetch_result_text``.
 
     Args:
         result: A ``JobResult`` or a result URL.
         max_bytes: The most bytes to hold in memory (50 MB by default).
         encoding: The text's encoding, when you know better than the file host.
-        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+        credentials, http, retry_policy: As for ``download_result``.
 
     Returns:
         The text.
@@ -282,32 +282,43 @@ async def fetch_result_text(
         ResultExpiredError, ResultNotReadyError, FileTransferError: As for ``download_result``.
 
     Example:
+        Count the words of a PDF:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, fetch_result_text, submit_job, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, fetch_result_text, pdf_to_text, wait_for_job
 
         @flow
-        def pdf_text(url: str) -> str:
+        def word_count(url: str) -> int:
             credentials = PdfcoCredentials.load("pdfco")
-            job = submit_job(credentials, "/v1/pdf/convert/to/text-simple", {"url": url})
-            return fetch_result_text(wait_for_job(credentials, job.job_id))
+            result = wait_for_job(credentials, pdf_to_text(credentials, url).job_id)
+            return len(fetch_result_text(result).split())
 
-        pdf_text("https://example.com/report.pdf")
+        word_count("https://example.com/report.pdf")
         ```
     """
-    return await afetch_result_text(result, max_bytes=max_bytes, encoding=encoding, credentials=credentials)
+    content, _, content_type = await _fetch(
+        "fetch_result_text", result, max_bytes, encoding, http, retry_policy, credentials
+    )
+    return decode_text(content, content_type, encoding)
 
 
-@_transfer_task(task_run_name=_run_name("fetch-json"), **_TASK_OPTIONS)
+@transfer_task(task_run_name=_run_name("fetch-json"))
 async def fetch_result_json(
-    result: ResultRef, *, max_bytes: int = MAX_FETCH_BYTES, credentials: PdfcoCredentials | None = None
+    result: ResultRef,
+    *,
+    max_bytes: int = MAX_FETCH_BYTES,
+    credentials: PdfcoCredentials | None = None,
+    http: httpx.AsyncClient | None = None,
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> Any:
     """Reads a JSON result (PDF to JSON, document parser, an async split's list of links...) and parses it.
+
+    Same limits and checks as ``fetch_result_text``. Its coroutine is ``afetch_result_json``.
 
     Args:
         result: A ``JobResult`` or a result URL.
         max_bytes: The most bytes to hold in memory (50 MB by default).
-        credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
+        credentials, http, retry_policy: As for ``download_result``.
 
     Returns:
         The parsed JSON.
@@ -317,17 +328,26 @@ async def fetch_result_json(
         ResultTooLargeError, ResultExpiredError, ResultNotReadyError: As for ``fetch_result_text``.
 
     Example:
+        Read an invoice's number:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, fetch_result_json, submit_job, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, fetch_result_json, parse_invoice, wait_for_job
 
         @flow
-        def tables(url: str) -> object:
+        def invoice_number(url: str) -> str:
             credentials = PdfcoCredentials.load("pdfco")
-            job = submit_job(credentials, "/v1/pdf/convert/to/json2", {"url": url})
-            return fetch_result_json(wait_for_job(credentials, job.job_id))
+            fields = fetch_result_json(wait_for_job(credentials, parse_invoice(credentials, url).job_id))
+            return str(fields["invoice"]["invoiceNo"])
 
-        tables("https://example.com/report.pdf")
+        invoice_number("https://example.com/invoice.pdf")
         ```
     """
-    return await afetch_result_json(result, max_bytes=max_bytes, credentials=credentials)
+    content, url, _ = await _fetch("fetch_result_json", result, max_bytes, None, http, retry_policy, credentials)
+    return parse_json(content, url)
+
+
+# The coroutines: each download task's own function, for code that already runs in an event loop.
+adownload_result = download_result.fn
+adownload_result_files = download_result_files.fn
+afetch_result_text = fetch_result_text.fn
+afetch_result_json = fetch_result_json.fn

@@ -1,7 +1,9 @@
-"""The steps behind ``files``: which links a result has, and landing one link at a destination.
+"""The steps behind the download tasks: their arguments, which links a result has, and landing one link.
 
-Every link is checked against the ``LinkPolicy`` before it is fetched (see ``_netguard``), and a failure of the
-destination itself becomes ``DestinationError``, which says that the result's link still works.
+Arguments are checked before anything else happens: a wrong type raises ``InvalidParametersError`` naming the
+argument, never an ``AttributeError`` from deep inside. Every link is checked against the ``LinkPolicy`` before
+it is fetched (see ``_netguard``), and a failure of the destination itself becomes ``DestinationError``, which
+says that the result's link still works.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 
 from prefect_pdfco._netguard import DEFAULT_LINK_POLICY, LinkPolicy
 from prefect_pdfco._redact import escape_control, safe_url
 from prefect_pdfco._retry import RetryPolicy
+from prefect_pdfco._validate import require_credentials
 from prefect_pdfco.exceptions import (
     DestinationError,
     InvalidParametersError,
@@ -26,21 +30,25 @@ from prefect_pdfco.exceptions import (
     ResultTooLargeError,
     UnexpectedResponseError,
 )
-from prefect_pdfco.files.download import FileSink, MemorySink, Transfer, link_expiry, transfer
 from prefect_pdfco.files.names import dedupe_name, filename_from_url
 from prefect_pdfco.files.storage import DeliveryFailed, Destination, Target, describe, resolve_destination, staging
+from prefect_pdfco.files.transfer import FileSink, MemorySink, Transfer, link_expiry, transfer
 from prefect_pdfco.models import JobResult, JobStatus
+from prefect_pdfco.ui.logs import run_logger
 
 __all__ = [
     "LINK_LIST_MAX_BYTES",
-    "Landed",
+    "DownloadedFile",
     "Parts",
     "ResultRef",
+    "check_download_args",
     "check_result_ref",
+    "check_type",
     "decode_text",
     "fetch_bytes",
     "land",
     "land_parts",
+    "link_policy",
     "parse_json",
     "part_links",
     "result_link",
@@ -50,6 +58,36 @@ __all__ = [
 ResultRef: TypeAlias = JobResult | str
 # A list of part links is about 2 KB per part: ample for any split, and small enough to hold in memory.
 LINK_LIST_MAX_BYTES = 16 * 1024 * 1024
+
+
+class DownloadedFile(BaseModel):
+    """A file that landed in full at its destination.
+
+    Attributes:
+        path: The absolute local path, or the path within the storage block (as the block reports it).
+        size: Its size in bytes.
+        sha256: The hex SHA-256 of its content, computed while it streamed.
+        url: The link it came from, in safe form (scheme, host and path: never the signed query string).
+        content_type: The Content-Type the file host declared, when it did.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    size: int
+    sha256: str
+    url: str
+    content_type: str | None = None
+
+
+def check_type(value: object, name: str, kinds: tuple[type, ...], expected: str, *, caller: str) -> None:
+    """Refuses a ``value`` that is none of ``kinds`` (a bool passes for an int only when ``bool`` is listed).
+
+    Raises:
+        InvalidParametersError: Naming ``caller``, the argument and what was ``expected``.
+    """
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise InvalidParametersError(caller, [f"{name}: expected {expected}, got {type(value).__name__}"])
 
 
 def check_result_ref(result: object, *, caller: str) -> ResultRef:
@@ -63,6 +101,48 @@ def check_result_ref(result: object, *, caller: str) -> ResultRef:
     raise InvalidParametersError(
         caller, [f"result: expected a JobResult (from wait_for_job) or a result URL, got {type(result).__name__}"]
     )
+
+
+def link_policy(credentials: object, *, caller: str) -> LinkPolicy:
+    """Where result links may lead: the block's ``allowed_result_hosts``, else the default (see ``_netguard``).
+
+    Raises:
+        InvalidParametersError: ``credentials`` is neither None nor a ``PdfcoCredentials`` block.
+    """
+    if credentials is None:
+        return DEFAULT_LINK_POLICY
+    return LinkPolicy.from_entries(require_credentials(credentials, caller=caller).allowed_result_hosts)
+
+
+_NO_DESTINATION = object()
+
+
+def check_download_args(
+    caller: str,
+    result: object,
+    *,
+    retry_policy: object,
+    credentials: object,
+    destination: object = _NO_DESTINATION,
+    filename: object = None,
+    max_bytes: object = 1,
+    encoding: object = None,
+) -> tuple[ResultRef, LinkPolicy]:
+    """Checks the arguments of a download function before any request and any file.
+
+    Returns:
+        The result reference and the link policy.
+    """
+    ref = check_result_ref(result, caller=caller)
+    if destination is not _NO_DESTINATION:
+        resolve_destination(destination, caller=caller)
+    check_type(filename, "filename", (str, type(None)), "a file name (str) or None", caller=caller)
+    check_type(encoding, "encoding", (str, type(None)), "an encoding name (str) or None", caller=caller)
+    check_type(max_bytes, "max_bytes", (int,), "a number of bytes (int)", caller=caller)
+    if max_bytes <= 0:  # type: ignore[operator]
+        raise InvalidParametersError(caller, [f"max_bytes: must be more than zero, got {max_bytes}"])
+    check_type(retry_policy, "retry_policy", (RetryPolicy,), "a RetryPolicy", caller=caller)
+    return ref, link_policy(credentials, caller=caller)
 
 
 def _checked_url(url: str) -> str:
@@ -131,15 +211,6 @@ def destination_error(
     )
 
 
-@dataclass(frozen=True)
-class Landed:
-    """One file delivered: where it is (local path or path in the block) and what ``transfer`` measured."""
-
-    where: str
-    url: str
-    transfer: Transfer
-
-
 async def land(
     http: httpx.AsyncClient,
     url: str,
@@ -152,7 +223,7 @@ async def land(
     content_type: str | None = None,
     policy: LinkPolicy = DEFAULT_LINK_POLICY,
     job_id: str | None = None,
-) -> Landed:
+) -> DownloadedFile:
     """Streams ``url`` (or writes ``content`` already fetched from it) to ``destination`` under ``name``.
 
     ``name`` must be sanitised already. Nothing is left behind when this fails or is cancelled.
@@ -176,7 +247,9 @@ async def land(
     except (OSError, DeliveryFailed) as error:
         cause = error.__cause__ if isinstance(error, DeliveryFailed) else error  # the block's own exception
         raise destination_error(error, target, url, valid_till=valid_till, job_id=job_id) from cause
-    return Landed(where=where, url=url, transfer=done)
+    safe = safe_url(url)
+    run_logger().info("Downloaded %s to %s (%d bytes, sha256 %s)", safe, escape_control(where), done.size, done.sha256)
+    return DownloadedFile(path=where, size=done.size, sha256=done.sha256, url=safe, content_type=done.content_type)
 
 
 async def fetch_bytes(
@@ -269,10 +342,10 @@ async def land_parts(
     retry_policy: RetryPolicy,
     policy: LinkPolicy = DEFAULT_LINK_POLICY,
     job_id: str | None = None,
-) -> list[Landed]:
+) -> list[DownloadedFile]:
     """Lands every part, one after the other, under distinct sanitised names."""
     taken: set[str] = set()
-    landed: list[Landed] = []
+    landed: list[DownloadedFile] = []
     for link in parts.links:
         name = dedupe_name(filename_from_url(link), taken)
         landed.append(

@@ -51,6 +51,7 @@ __all__ = [
     "staging",
 ]
 
+
 class UploadsFromPath(Protocol):
     """An object-storage block that uploads a local file itself (prefect-aws ``S3Bucket``, prefect-gcp
     ``GcsBucket``, prefect-azure ``AzureBlobStorageContainer``): matched by its method, not its class."""

@@ -33,10 +33,15 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
+
+from prefect.cache_policies import NO_CACHE
+from typing_extensions import ParamSpec
+
+from prefect_pdfco._tasks import SyncCompatibleTask
 
 try:
     import fcntl
@@ -56,6 +61,7 @@ __all__ = [
     "sweep_private_dirs",
     "termination_cleanup",
     "track",
+    "transfer_task",
 ]
 
 PART_PREFIX = ".pdfco-"
@@ -309,6 +315,32 @@ def termination_cleanup() -> Iterator[None]:
     finally:
         if installed:
             _uninstall()
+
+
+# Transfers retry inside the task (resuming where they broke off): a Prefect retry would start from zero.
+# NO_CACHE: a download's effect is a file that may since have been deleted, and a cache key would hash the
+# credentials block. Results are not persisted: a fetched text can be 50 MB.
+_TRANSFER_OPTIONS: dict[str, Any] = {"retries": 0, "cache_policy": NO_CACHE, "persist_result": False}
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _TransferTask(SyncCompatibleTask[P, R]):
+    """A file task that, called from the main thread, arms ``termination_cleanup`` for the duration of the
+    call: from a sync flow the transfer itself runs in Prefect's event-loop thread, where no signal handler
+    can be installed."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
+        with termination_cleanup():
+            return super().__call__(*args, **kwargs)
+
+
+def transfer_task(
+    task_run_name: Callable[[], str],
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], _TransferTask[P, R]]:
+    """Makes a file task of an ``async def``: SIGTERM-safe from sync flows, not retried by Prefect (it retries
+    and resumes inside), not cached, its result not persisted."""
+    return lambda fn: _TransferTask(fn=fn, task_run_name=task_run_name, **_TRANSFER_OPTIONS)
 
 
 def _forget_after_fork() -> None:

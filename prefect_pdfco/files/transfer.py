@@ -1,8 +1,8 @@
 """Streaming GETs of result links: retries, Range resume, link expiry and S3's errors, at one httpx boundary.
 
-Result links are S3 presigned URLs on another host than PDF.co's API. The client that fetches them is built
-here without any API key (``download_client``), so the key cannot reach that host. Their query string is the
-credential: only ``safe_url`` forms (host and path) go into logs and errors.
+Result links are S3 presigned URLs on another host than PDF.co's API. The client that fetches them has no API
+key (``linkclient``), so the key cannot reach that host. Their query string is the credential: only
+``safe_url`` forms (host and path) go into logs and errors.
 
 ``transfer`` moves one link into a ``Sink`` (a file or a bounded buffer) chunk by chunk, hashing on the way.
 A broken connection is resumed with ``Range: bytes=N-`` when the host answers 206 with the matching
@@ -14,30 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 import httpx
 
 from prefect_pdfco._http_errors import map_transport_error
-from prefect_pdfco._netguard import (
-    DEFAULT_LINK_POLICY,
-    MAX_REDIRECTS,
-    GuardedBackend,
-    LinkPolicy,
-    env_proxy_configured,
-    guarded_transport,
-)
+from prefect_pdfco._netguard import MAX_REDIRECTS
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
-from prefect_pdfco.client import USER_AGENT
 from prefect_pdfco.exceptions import (
     FileTransferError,
-    InvalidParametersError,
     PdfcoConnectionError,
     PdfcoError,
     RateLimitError,
@@ -51,24 +41,21 @@ from prefect_pdfco.ui.logs import run_logger
 
 __all__ = [
     "CHUNK_SIZE",
-    "DOWNLOAD_TIMEOUT",
     "FileSink",
     "MemorySink",
     "Sink",
     "Transfer",
-    "download_client",
     "ensure_not_expired",
     "host_error",
     "link_expiry",
     "link_transport_error",
+    "log_retries",
     "signed_expiry",
     "transfer",
 ]
 
 #: Bytes read and written at a time: the whole memory a transfer holds, whatever the file's size.
 CHUNK_SIZE = 64 * 1024
-#: Per-operation timeouts (each read may take this long), not a limit on the whole transfer.
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 # An S3 error body is a few hundred bytes; never read more than this of an error answer.
 _ERROR_BODY_LIMIT = 64 * 1024
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
@@ -133,6 +120,28 @@ def link_transport_error(error: httpx.HTTPError | httpx.InvalidURL, url: str) ->
             url=safe,
         )
     return map_transport_error(error, safe, role="result storage")
+
+
+def log_retries(
+    action: str, url: str, resume_at: Callable[[], int] = lambda: 0
+) -> Callable[[PdfcoError, int, float], None]:
+    """The ``on_retry`` of a transfer: a warning per failed attempt, with the link in safe form.
+
+    Args:
+        action: What failed, before the link: ``"Download of"``, ``"Upload to"``.
+        url: The link.
+        resume_at: The byte the next attempt resumes at (0: it starts over).
+    """
+
+    def log(error: PdfcoError, failed: int, delay: float) -> None:
+        position = resume_at()
+        then = f"resuming at byte {position}" if position else "retrying"
+        name = type(error).__name__
+        run_logger().warning(
+            "%s %s: attempt %d failed (%s); %s in %.1f s", action, safe_url(url), failed, name, then, delay
+        )
+
+    return log
 
 
 async def _error_from(response: httpx.Response, url: str, valid_till: datetime | None) -> PdfcoError:
@@ -298,7 +307,7 @@ async def transfer(
     """Streams ``url`` into ``sink``, resuming and retrying per ``retry_policy``.
 
     Args:
-        http: A client without credentials (see ``download_client``).
+        http: A client without credentials (see ``linkclient``).
         url: The presigned link.
         sink: Where the bytes go.
         valid_till: PDF.co's ``outputLinkValidTill``, when known: past it, no request is made.
@@ -314,68 +323,10 @@ async def transfer(
     """
     ensure_not_expired(url, valid_till)
     progress = _Progress(sink)
-
-    def log_retry(error: PdfcoError, failed: int, delay: float) -> None:
-        run_logger().warning(
-            "Download of %s: attempt %d failed (%s); %s in %.1f s",
-            safe_url(url),
-            failed,
-            type(error).__name__,
-            f"resuming at byte {progress.received}" if progress.received else "retrying",
-            delay,
-        )
-
     await call_with_retries(
         lambda: _attempt(http, url, progress, valid_till, max_bytes),
         idempotent=True,
         policy=retry_policy,
-        on_retry=log_retry,
+        on_retry=log_retries("Download of", url, lambda: progress.received),
     )
     return Transfer(size=progress.received, sha256=progress.digest.hexdigest(), content_type=progress.content_type)
-
-
-@asynccontextmanager
-async def download_client(
-    http: httpx.AsyncClient | None = None, *, policy: LinkPolicy = DEFAULT_LINK_POLICY
-) -> AsyncIterator[httpx.AsyncClient]:
-    """``http`` as given (left open), or a new keyless client, guarded by ``policy``, closed on exit.
-
-    The new client follows at most ``MAX_REDIRECTS`` redirects (S3 may redirect across regions; there is no
-    secret in this client to leak) and checks every connection, redirects included, against ``policy`` after
-    resolving the host (see ``_netguard``). When the environment sets an HTTP(S) proxy, httpx sends through it
-    as before and each request's host is checked by name and literal address only (the proxy resolves it).
-    A client of your own is used as it is: only the links handed to the download functions are checked.
-
-    Raises:
-        InvalidParametersError: The given client carries an ``x-api-key`` header: it would send the key to the
-            file host (also a ``ValueError``).
-    """
-    if http is not None:
-        if not isinstance(http, httpx.AsyncClient):
-            raise InvalidParametersError(
-                "result download", [f"http: expected an httpx.AsyncClient, got {type(http).__name__}"]
-            )
-        if "x-api-key" in http.headers:
-            raise InvalidParametersError(
-                "result download",
-                ["http: this client sends an x-api-key header; result links must be fetched without it"],
-            )
-        yield http
-        return
-    options: dict[str, Any] = {}
-    if env_proxy_configured():
-
-        async def check_host(request: httpx.Request) -> None:
-            policy.check_url(str(request.url))
-
-        options["event_hooks"] = {"request": [check_host]}
-    else:
-        options["transport"] = guarded_transport(GuardedBackend(policy))
-    async with httpx.AsyncClient(
-        timeout=DOWNLOAD_TIMEOUT,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT},
-        **options,
-    ) as client:
-        yield client

@@ -1,15 +1,18 @@
-"""A local file into PDF.co's temporary storage: presigned URL from the API, streamed PUT to the file host.
+"""Files into PDF.co: ``upload_file`` and its coroutine ``aupload_file``, a presigned URL and a streamed PUT.
+
+``upload_file`` puts a local file (up to 2 GB) into PDF.co's temporary storage and returns the URL that
+operations take as input; ``aupload_file`` does the same with a ``PdfcoClient`` already open, for code in an
+event loop that wants no task run per file.
 
 Why always the presigned flow, even for small files (``/v1/file/upload/base64`` would save one round trip):
 one code path for every size up to PDF.co's 2 GB, no 4 MB request cap to mind, no base64 copy in memory, and
-the file's bytes never travel to the API host beside the key. The PUT goes through its own httpx client that
-has no key at all (the presigned URL is its own credential), with ``Content-Length`` set (S3 refuses chunked
-uploads) and the exact Content-Type that was requested (it is part of the signature).
+the file's bytes never travel to the API host beside the key. The PUT goes through the process's keyless
+client for file hosts (``linkclient``: the presigned URL is its own credential), with ``Content-Length`` set
+(S3 refuses chunked uploads) and the exact Content-Type that was requested (it is part of the signature).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -19,32 +22,48 @@ from pathlib import Path
 
 import anyio
 import httpx
+from prefect.runtime import task_run as runtime_task_run
 
 from prefect_pdfco._http_errors import map_transport_error
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
-from prefect_pdfco.client import USER_AGENT, PdfcoClient
+from prefect_pdfco._validate import require_credentials
+from prefect_pdfco.client import PdfcoClient
+from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import (
     FileTooLargeError,
     FileTransferError,
+    InvalidParametersError,
     LocalFileError,
     LocalFileNotFoundError,
-    PdfcoError,
     ResultExpiredError,
     UnexpectedResponseError,
 )
-from prefect_pdfco.files.download import CHUNK_SIZE, host_error
+from prefect_pdfco.files.linkclient import link_client
+from prefect_pdfco.files.links import check_type
 from prefect_pdfco.files.names import content_type_for, sanitize_filename
+from prefect_pdfco.files.tempfiles import transfer_task
+from prefect_pdfco.files.transfer import CHUNK_SIZE, host_error, log_retries
 from prefect_pdfco.ui.logs import run_logger
 
-__all__ = ["MAX_UPLOAD_BYTES", "PRESIGNED_URL_ENDPOINT", "check_local_file", "put_file", "upload_path"]
+__all__ = ["MAX_UPLOAD_BYTES", "aupload_file", "upload_file"]
 
 #: PDF.co's limit for a presigned upload (pdfco-api.md section 10: "<= 2 GB").
 MAX_UPLOAD_BYTES = 2 * 1024**3
 PRESIGNED_URL_ENDPOINT = "/v1/file/upload/get-presigned-url"
 #: The PUT's per-operation timeouts; the host may take a while to answer once a large body is in.
-UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0, pool=None)
 _PLAIN_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
+
+
+def check_upload_args(path: object, name: object, *, caller: str) -> None:
+    """Checks the arguments of the upload functions before any request.
+
+    Raises:
+        InvalidParametersError: ``path`` is not a str or path, or ``name`` not a str or None.
+    """
+    check_type(path, "path", (str, os.PathLike), "a local file path (str or os.PathLike)", caller=caller)
+    check_type(name, "name", (str, type(None)), "a file name (str) or None", caller=caller)
 
 
 def check_local_file(path: str | os.PathLike[str], *, limit: int = MAX_UPLOAD_BYTES) -> tuple[Path, int]:
@@ -89,7 +108,14 @@ async def _put_once(http: httpx.AsyncClient, presigned_url: str, local: Path, si
     md5 = hashlib.md5(usedforsecurity=False)  # to compare with S3's ETag, not for security
     headers = {"Content-Type": content_type, "Content-Length": str(size)}
     try:
-        response = await http.put(presigned_url, content=_chunks(local, size, md5), headers=headers)
+        # Not redirected: the body streams from disk once per attempt, and a presigned PUT is never moved.
+        response = await http.put(
+            presigned_url,
+            content=_chunks(local, size, md5),
+            headers=headers,
+            timeout=UPLOAD_TIMEOUT,
+            follow_redirects=False,
+        )
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise map_transport_error(error, safe, role="upload storage") from error
     if response.status_code >= 300:
@@ -122,33 +148,16 @@ async def put_file(
     A PUT of the same bytes to the same presigned URL is idempotent, so connection errors and 5xx are retried
     whether or not the request reached the host; each attempt reads the file again from the start.
     """
-    if http is not None and "x-api-key" in http.headers:
-        raise ValueError("this client sends an x-api-key header; presigned uploads must go without it")
-    async with contextlib.AsyncExitStack() as stack:
-        if http is None:
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=UPLOAD_TIMEOUT, headers={"User-Agent": USER_AGENT})
-            )
-        client = http
-
-        def log_retry(error: PdfcoError, failed: int, delay: float) -> None:
-            run_logger().warning(
-                "Upload to %s: attempt %d failed (%s); retrying in %.1f s",
-                safe_url(presigned_url),
-                failed,
-                type(error).__name__,
-                delay,
-            )
-
-        await call_with_retries(
-            lambda: _put_once(client, presigned_url, local, size, content_type),
-            idempotent=True,
-            policy=retry_policy,
-            on_retry=log_retry,
-        )
+    client = await link_client(http, caller="upload")
+    await call_with_retries(
+        lambda: _put_once(client, presigned_url, local, size, content_type),
+        idempotent=True,
+        policy=retry_policy,
+        on_retry=log_retries("Upload to", presigned_url),
+    )
 
 
-async def upload_path(
+async def aupload_file(
     client: PdfcoClient,
     path: str | os.PathLike[str],
     *,
@@ -156,14 +165,30 @@ async def upload_path(
     http: httpx.AsyncClient | None = None,
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> str:
-    """Uploads a local file to PDF.co's temporary storage and returns the URL operations take as input.
+    """The coroutine behind ``upload_file``, with a ``PdfcoClient`` you already opened.
+
+    Args:
+        client: An open ``PdfcoClient``; it asks PDF.co for the presigned URL (the only call with the key).
+        path: The local file, at most 2 GB.
+        name: The name PDF.co gives the file (default: the local file's name); sanitised.
+        http: An httpx client for the PUT instead of the shared one; it must not carry an ``x-api-key`` header.
+        retry_policy: Attempts and delays for the PUT.
+
+    Returns:
+        The file's URL on PDF.co's storage, to pass as an operation's ``url``.
 
     Raises:
+        InvalidParametersError: An argument of the wrong type; no request is made (also a ``ValueError``).
         LocalFileNotFoundError, FileTooLargeError: Before any request.
         PdfcoAPIError: PDF.co refused the presigned URL request (key, credits...).
         FileTransferError: The file host refused the PUT.
         PdfcoConnectionError, ServerError: Transient failures that outlasted the retries.
     """
+    if not isinstance(client, PdfcoClient):
+        raise InvalidParametersError(
+            "aupload_file", [f"client: expected an open PdfcoClient, got {type(client).__name__}"]
+        )
+    check_upload_args(path, name, caller="aupload_file")
     local, size = check_local_file(path)
     upload_name = sanitize_filename(name or local.name, fallback="upload")
     content_type = content_type_for(upload_name)
@@ -180,3 +205,56 @@ async def upload_path(
     await put_file(presigned_url, local, size, content_type, http=http, retry_policy=retry_policy)
     run_logger().info("Uploaded %s (%d bytes, %s) to %s", upload_name, size, content_type, safe_url(url))
     return url
+
+
+def _upload_run_name() -> str:
+    parameters = runtime_task_run.parameters
+    return "upload-" + sanitize_filename(parameters.get("name") or Path(str(parameters.get("path", ""))).name)
+
+
+@transfer_task(task_run_name=_upload_run_name)
+async def upload_file(credentials: PdfcoCredentials, path: str | os.PathLike[str], *, name: str | None = None) -> str:
+    """Uploads a local file into PDF.co's temporary storage and returns the URL operations take as input.
+
+    Always through a presigned URL: ``GET /v1/file/upload/get-presigned-url`` (with the API key), then a
+    streamed PUT of the file to the file host (without it), with ``Content-Length`` and the Content-Type PDF.co
+    pairs with the extension (``.pdf`` -> ``application/pdf``, else ``application/octet-stream``). The file is
+    read in 64 KB chunks, so memory does not grow with its size. The PUT is retried on transient failures.
+    PDF.co deletes uploaded files after one hour. Its coroutine is ``aupload_file``, with an open client.
+
+    Args:
+        credentials: The PDF.co credentials block.
+        path: The local file, at most 2 GB.
+        name: The name PDF.co gives the file (default: the local file's name); sanitised.
+
+    Returns:
+        The file's URL on PDF.co's storage, to pass as an operation's ``url``.
+
+    Raises:
+        InvalidParametersError: ``credentials`` is not a ``PdfcoCredentials`` block, or ``path`` or ``name``
+            has the wrong type; no request is made (also a ``ValueError``).
+        LocalFileNotFoundError: No such file (also a ``FileNotFoundError``); no request is made.
+        FileTooLargeError: Over 2 GB; no request is made.
+        PdfcoAPIError: PDF.co refused to hand out an upload URL (key, credits...).
+        FileTransferError: The file host refused the upload.
+
+    Example:
+        Upload a scan and read its page count:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials, submit_job, upload_file, wait_for_job
+
+        @flow
+        def page_count(path: str) -> int | None:
+            credentials = PdfcoCredentials.load("pdfco")
+            url = upload_file(credentials, path)
+            job = submit_job(credentials, "/v1/pdf/info", {"url": url})
+            return wait_for_job(credentials, job.job_id).page_count
+
+        page_count("scans/contract.pdf")
+        ```
+    """
+    credentials = require_credentials(credentials, caller="upload_file")
+    check_upload_args(path, name, caller="upload_file")
+    async with credentials.get_client() as client:
+        return await aupload_file(client, path, name=name)
