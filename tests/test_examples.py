@@ -14,7 +14,7 @@ import pytest
 from prefect.filesystems import LocalFileSystem
 from pypdf import PdfReader
 
-from prefect_pdfco.testing import PdfcoEmulator, make_sample_invoice_pdf
+from prefect_pdfco.testing import PdfcoEmulator, make_sample_invoice_pdf, make_sample_pdf
 
 FLOWS = Path(__file__).resolve().parents[1] / "flows"
 EXAMPLES = sorted(path.stem for path in FLOWS.glob("*.py"))
@@ -62,11 +62,16 @@ def test_batch_convert_keeps_successes_beside_failures(emulator: PdfcoEmulator, 
     docs.mkdir()
     (docs / "one.html").write_text("<h1>One</h1>")
     (docs / "two.htm").write_text("<h1>Two</h1>")
-    (docs / "notes.txt").write_text("the emulator does not convert office documents")
+    (docs / "notes.txt").write_text("plain text notes")
+    (docs / "table.csv").write_text("item,qty\nwidget,2\n")
+    (docs / "sample.pdf").write_bytes(make_sample_pdf(1))
+    (docs / "letter.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))  # Word 97-2003: not emulated
     result = load("batch_convert").batch_convert(source=str(docs), output=str(tmp_path / "out"))
-    assert sorted(result["converted"]) == ["one.html", "two.htm"]
-    assert list(result["failed"]) == ["notes.txt"] and "does not emulate" in result["failed"]["notes.txt"]
+    assert sorted(result["converted"]) == ["notes.txt", "one.html", "sample.pdf", "table.csv", "two.htm"]
+    assert list(result["failed"]) == ["letter.doc"]
+    assert "does not convert" in result["failed"]["letter.doc"] and "441" not in result["failed"]["letter.doc"]
     assert all(len(PdfReader(path).pages) == 1 for path in result["converted"].values())
+    assert "plain text notes" in PdfReader(result["converted"]["notes.txt"]).pages[0].extract_text()
 
 
 def test_invoice_to_json(emulator: PdfcoEmulator, tmp_path: Path) -> None:
