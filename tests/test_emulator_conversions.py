@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from prefect_pdfco import BadRequestError
 from prefect_pdfco.testing import PdfcoEmulator, make_sample_pdf
 from prefect_pdfco.testing._processing import InputFile, NotEmulated, ProcessingError, process
 from prefect_pdfco.testing._processing_convert import document_kind
@@ -173,6 +174,16 @@ def test_formats_the_emulator_does_not_convert_are_named_sync_and_async(api: htt
     assert failed["status"] == "failed" and failed["message"] == body["message"] and failed["errorCode"] == 400
     garbage = api.post("/v1/pdf/merge2", json={"url": upload(api, bytes(range(256)) * 4, "blob.bin")})
     assert garbage.status_code == 400 and garbage.json()["errorCode"] == 442 and "notEmulated" not in garbage.json()
+
+
+async def test_library_errors_for_what_is_not_emulated_carry_no_advice_about_input_codes(emu: PdfcoEmulator) -> None:
+    async with emu.credentials().get_client() as client:
+        with pytest.raises(BadRequestError) as not_emulated:
+            await client.submit("/v1/pdf/makesearchable", {"url": "http://localhost/x.pdf"})
+        with pytest.raises(BadRequestError) as bad_input:
+            await client.submit("/v1/pdf/merge", {})
+    assert str(not_emulated.value).endswith("the emulator does not emulate.") and "441" not in str(not_emulated.value)
+    assert "codes 441-454" in str(bad_input.value)  # a real input problem keeps the advice
 
 
 @pytest.mark.parametrize(

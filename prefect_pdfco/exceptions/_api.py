@@ -74,6 +74,16 @@ class BadRequestError(PdfcoAPIError):
         "(441 password, 442 damaged file, 449/450 page range, 454 invalid parameters)."
     )
 
+    def _describe(self) -> str:
+        text = super()._describe()
+        # The PDF.co emulator marks what it does not implement ("notEmulated": true) and says so in its message;
+        # advice about PDF.co's input codes would send the reader the wrong way.
+        try:
+            marked = self.response is not None and self.response.json().get("notEmulated") is True
+        except (ValueError, AttributeError):
+            marked = False
+        return text.removesuffix(f" {self.hint}") if marked else text
+
 
 class NotFoundError(BadRequestError):
     """404 from the API host: no such path there, so the ``base_url`` or the endpoint is wrong; not retried."""
