@@ -1,7 +1,8 @@
 """The catalogue of PDF.co operations, as data: every endpoint that runs as a background job.
 
-One ``Operation`` per asynchronous endpoint of pdfco-api.md section 6 (async flag A or A-only): its name, its
-documented path, the kind of output it leaves behind the result URL, and how often it is worth checking on.
+One ``Operation`` per asynchronous endpoint PDF.co documents (https://docs.pdf.co/api-reference/; the table in
+``prefect_pdfco/testing/_pdfco_params.py``, mode A or A-only): its name, its documented path, the kind of output
+it leaves behind the result URL, and how often it is worth checking on.
 Tasks, flows and users look operations up here (``get_operation("merge")``, ``get_operation("pdf/merge")``)
 instead of typing paths. ``submit_job`` stays the escape hatch for anything missing.
 
@@ -63,7 +64,8 @@ class OutputKind(str, Enum):
 # How often to check, by kind of work. Each check costs 2 credits, so the first check waits for about as long as
 # the smallest job of that kind takes, and the backoff (x1.5 per check, capped) covers the big ones. Page
 # shuffling, text extraction, security and info are pure PDF manipulation, done in a second or two: they keep
-# the default policy (2 s, growing to 30 s).
+# the default policy (2 s, growing to 30 s). PDF.co's advice on checking jobs ("the KB" below):
+# https://apidocs.pdf.co/kb/Background%20Job%20(job-check)/how-are-credits-spent-for-async-jobs
 #: HTML, web pages and office documents go through a browser or office renderer: a few seconds at least.
 RENDER = PollPolicy(initial_seconds=3.0, multiplier=1.5, max_seconds=30.0)
 #: Re-encoding images (compress, optimize) and mixed-format merges scale with the input's size. The KB advises
@@ -71,7 +73,7 @@ RENDER = PollPolicy(initial_seconds=3.0, multiplier=1.5, max_seconds=30.0)
 HEAVY = PollPolicy(initial_seconds=5.0, multiplier=1.5, max_seconds=30.0)
 #: AI models (invoice parser, table detection, JSON "with AI", auto-rotate): seconds to a minute per document.
 AI = PollPolicy(initial_seconds=5.0, multiplier=1.5, max_seconds=30.0)
-#: OCR. PDF.co's KB advises 60-100 s before the first check of an OCR job; a one-page scan is done sooner, so
+#: OCR. The KB advises 60-100 s before the first check of an OCR job; a one-page scan is done sooner, so
 #: we start at 10 s: checks come at about 10, 25, 48 and 78 s, then every 30 s (8 credits in the first 80 s).
 OCR = PollPolicy(initial_seconds=10.0, multiplier=1.5, max_seconds=30.0)
 
@@ -113,7 +115,7 @@ _F, _FS, _T, _J, _C, _X, _H = (
 )
 
 _CATALOGUE: tuple[Operation, ...] = (
-    # 6.1 conversion from PDF, extraction
+    # Conversion from PDF, extraction.
     Operation("pdf_to_text", "/v1/pdf/convert/to/text", _T, "PDF to text with layout (OCRs scanned pages)", poll=OCR),
     Operation("pdf_to_text_simple", "/v1/pdf/convert/to/text-simple", _T, "PDF to plain text, fast, no layout"),
     Operation("pdf_to_csv", "/v1/pdf/convert/to/csv", _C, "PDF tables and text to CSV"),
@@ -140,21 +142,22 @@ _CATALOGUE: tuple[Operation, ...] = (
     Operation("parse_document", "/v1/pdf/documentparser", _J, "Template-based Document Parser (JSON or CSV)"),
     # Async only: the endpoint has no async flag and always answers with a job id (status "created").
     Operation("parse_invoice", "/v1/ai-invoice-parser", _J, "AI invoice parser", async_only=True, poll=AI),
-    # 6.2 conversion to PDF
+    # Conversion to PDF.
     Operation("document_to_pdf", "/v1/pdf/convert/from/doc", _F, "DOC, DOCX, RTF, TXT or XPS to PDF", poll=RENDER),
     Operation("csv_to_pdf", "/v1/pdf/convert/from/csv", _F, "CSV to PDF", poll=RENDER),
     Operation("image_to_pdf", "/v1/pdf/convert/from/image", _F, "Images to one PDF (a page each)", poll=RENDER),
     Operation("url_to_pdf", "/v1/pdf/convert/from/url", _F, "Web page to PDF", poll=RENDER),
     Operation("html_to_pdf", "/v1/pdf/convert/from/html", _F, "HTML or an HTML template to PDF", poll=RENDER),
     Operation("email_to_pdf", "/v1/pdf/convert/from/email", _F, "E-mail (.eml, .msg) to PDF", poll=RENDER),
-    # N8N also calls /v1/xlsx/convert/to/pdf; PDF.co documents the xls path for both formats.
+    # PDF.co's n8n node (https://github.com/pdfdotco/n8n-nodes-pdfco) also calls /v1/xlsx/convert/to/pdf; PDF.co
+    # documents the xls path for both formats (the parameter table lists the other in LEGACY_PATHS).
     Operation("excel_to_pdf", "/v1/xls/convert/to/pdf", _F, "Excel (XLS, XLSX) to PDF", poll=RENDER),
     Operation("excel_to_csv", "/v1/xls/convert/to/csv", _C, "Excel worksheet to CSV"),
     Operation("excel_to_json", "/v1/xls/convert/to/json", _J, "Excel worksheet to JSON"),
     Operation("excel_to_html", "/v1/xls/convert/to/html", _H, "Excel worksheet to HTML"),
     Operation("excel_to_text", "/v1/xls/convert/to/txt", _T, "Excel worksheet to text"),
     Operation("excel_to_xml", "/v1/xls/convert/to/xml", _X, "Excel worksheet to XML"),
-    # 6.3 merge, split, pages
+    # Merge, split, pages.
     Operation("merge", "/v1/pdf/merge", _F, "Merge PDFs in the order given"),
     Operation("merge_any", "/v1/pdf/merge2", _F, "Merge mixed documents (PDF, DOC, XLS, images, ZIP)", poll=HEAVY),
     # Split's async result URL is a JSON file holding the list of part links (sync answers carry `urls`).
@@ -163,19 +166,19 @@ _CATALOGUE: tuple[Operation, ...] = (
     Operation("delete_pages", "/v1/pdf/edit/delete-pages", _F, "Delete pages (1-based)"),
     Operation("rotate", "/v1/pdf/edit/rotate", _F, "Rotate pages by a multiple of 90 degrees"),
     Operation("auto_rotate", "/v1/pdf/edit/rotate/auto", _F, "Rotate scanned pages upright (AI)", poll=AI),
-    # 6.4 edit, forms, search and replace
+    # Edit, forms, search and replace.
     Operation("add_to_pdf", "/v1/pdf/edit/add", _F, "Add text, images and form field values"),
     Operation("replace_text", "/v1/pdf/edit/replace-text", _F, "Search and replace text"),
     Operation("replace_text_with_image", "/v1/pdf/edit/replace-text-with-image", _F, "Replace text with an image"),
     Operation("delete_text", "/v1/pdf/edit/delete-text", _F, "Search and delete text"),
-    # 6.5 OCR, compression, security
+    # OCR, compression, security.
     Operation("make_searchable", "/v1/pdf/makesearchable", _F, "OCR scanned pages into a searchable PDF", poll=OCR),
     Operation("make_unsearchable", "/v1/pdf/makeunsearchable", _F, "Rasterise text so it cannot be extracted"),
     Operation("compress", "/v2/pdf/compress", _F, "Compress a PDF (images, fonts, structure)", poll=HEAVY),
     Operation("optimize", "/v1/pdf/optimize", _F, "Optimize a PDF (older compressor)", poll=HEAVY),
     Operation("add_password", "/v1/pdf/security/add", _F, "Encrypt with passwords and permissions"),
     Operation("remove_password", "/v1/pdf/security/remove", _F, "Remove passwords and restrictions"),
-    # 6.6 barcodes and e-mail
+    # Barcodes and e-mail.
     Operation("generate_barcode", "/v1/barcode/generate", _F, "Generate a barcode or QR code image"),
     Operation("read_barcodes", "/v1/barcode/read/from/url", _J, "Read barcodes from a PDF or an image"),
     # Sends through the user's own SMTP server: nothing to download afterwards.
@@ -216,9 +219,9 @@ def get_operation(name_or_endpoint: str | Operation) -> Operation:
         from prefect_pdfco import PdfcoCredentials, get_operation, submit_job, wait_for_job
 
         @flow
-        def split_every_page(url: str) -> str | None:
+        def split_every_page(url: str, operation: str = "split") -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
-            split = get_operation("split")
+            split = get_operation(operation)
             job = submit_job(credentials, split.endpoint, {"url": url, "pages": "*"})
             policy = split.poll_policy
             return wait_for_job(credentials, job.job_id, initial_poll_seconds=policy.initial_seconds).url

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import SecretStr
 from typing_extensions import TypedDict
@@ -27,12 +27,9 @@ from prefect_pdfco.operations.params import (
     InputUrls,
     JsonText,
     Lang,
-    LineGrouping,
-    MediaType,
     NonEmpty,
     NumberText,
     OneBasedPages,
-    Orientation,
     Pages,
     Profiles,
     Rect,
@@ -41,11 +38,9 @@ from prefect_pdfco.operations.params import (
 
 __all__ = [
     "Area",
-    "ExtractionOptions",
     "FetchOptions",
     "JobOptions",
     "Json",
-    "LayoutOptions",
     "Link",
     "LinkOptions",
     "Links",
@@ -60,6 +55,7 @@ __all__ = [
     "Sent",
     "SplitRanges",
     "TemplateId",
+    "Text",
 ]
 
 
@@ -98,6 +94,8 @@ OcrLanguages = Annotated[str, Sent(Lang)]
 Area = Annotated[str | Sequence[float], Sent(Rect)]
 #: JSON data: a mapping or a list (sent as JSON text), or the text itself.
 Json = Annotated[Mapping[str, Any] | Sequence[Any] | str, Sent(JsonText)]
+#: Text that may not be empty.
+Text = Annotated[str, Sent(NonEmpty)]
 #: The id of a template saved at app.pdf.co (PDF.co takes it as text).
 TemplateId = Annotated[str | int, Sent(NumberText)]
 #: How long result links live, in whole minutes (1-1440).
@@ -154,48 +152,3 @@ class PdfOptions(LinkOptions, total=False):
     """
 
     password: Password
-
-
-class LayoutOptions(TypedDict, total=False):
-    """How HTML (a string, a template or a web page) is laid out on PDF pages.
-
-    Attributes:
-        paper_size: ``Letter`` (PDF.co's default), ``A4``... or a custom ``"200mm 300mm"``.
-        orientation: ``Portrait`` or ``Landscape``.
-        margins: CSS-style margins, e.g. ``"10mm"`` or ``"5mm 10mm 5mm 10mm"``.
-        print_background: Whether to render backgrounds.
-        media_type: The CSS media to apply: ``print``, ``screen`` or ``none``.
-        header: HTML drawn at the top of every page.
-        footer: HTML drawn at the bottom of every page.
-        do_not_wait_full_load: Render without waiting for every resource of the page to load.
-    """
-
-    paper_size: str
-    orientation: Annotated[str, Sent(Orientation)]
-    margins: str
-    print_background: bool
-    media_type: Annotated[str, Sent(MediaType)]
-    header: str
-    footer: str
-    do_not_wait_full_load: Annotated[bool, Sent(name="DoNotWaitFullLoad")]
-
-
-class ExtractionOptions(PdfOptions, total=False):
-    """Options of text extraction (PDF to text, JSON and CSV), and those of every PDF input.
-
-    Attributes:
-        pages: 0-based pages: ``"0,2-4,7-"``, ``"!0"`` (the last page), or a list such as ``[0, "2-4"]``.
-            Default: every page.
-        lang: OCR language(s) for scanned pages: ``"eng"``, ``"eng+deu"``...
-        rect: Extract only this area: ``"x, y, width, height"`` in points, or four numbers.
-        inline: Also return the result in the job-check answer's ``body``.
-        unwrap: Join the lines of a table cell into one (with ``line_grouping``).
-        line_grouping: How lines group into table cells: 1 by rows, 2 by columns, 3 join orphaned rows.
-    """
-
-    pages: PageRanges
-    lang: OcrLanguages
-    rect: Area
-    inline: bool
-    unwrap: bool
-    line_grouping: Annotated[Literal[1, 2, 3, "1", "2", "3"], Sent(LineGrouping)]

@@ -39,10 +39,15 @@ LOCAL_ARGUMENTS = frozenset({"credentials", *SUBMIT_OPTION_NAMES})
 _RUNTIME_DEFAULTS: Mapping[str, Any] = {"resend_if_unknown": False}
 _KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
 _ENTRY = re.compile(r"^ {8}(\w+): ")
-#: What any submit may raise, added to each task's ``Raises:`` unless it says more about them itself.
+_CREDENTIALS = {"credentials": "        credentials: The PDF.co credentials block."}
+#: What any typed task may raise, added to its ``Raises:`` unless it says more about them itself.
 _SUBMIT_ERRORS: Mapping[str, str] = {
-    "PdfcoAPIError": "        PdfcoAPIError: PDF.co refused the job.",
-    "PdfcoConnectionError": "        PdfcoConnectionError: No answer (the job may exist: it is not re-sent).",
+    name: f"        {name}: {text}"
+    for name, text in {
+        "InvalidParametersError": "A bad argument, found before any request (nothing is spent).",
+        "PdfcoAPIError": "PDF.co refused the job.",
+        "PdfcoConnectionError": "No answer (the job may exist: it is not re-sent).",
+    }.items()
 }
 
 
@@ -107,7 +112,7 @@ def describe(fn: Callable[..., Any]) -> OperationSpec:
     model_fields = {name: field for name, field in fields.items() if name not in LOCAL_ARGUMENTS}
     model = create_model(_model_name(fn.__name__), __base__=OperationParams, **model_fields)
     signature = inspect.signature(fn).replace(parameters=parameters, return_annotation=bare.get("return", Any))
-    doc = _append(_append(fn.__doc__ or "", "Args", documented), "Raises", _SUBMIT_ERRORS)
+    doc = _append(_append(fn.__doc__ or "", "Args", documented, _CREDENTIALS), "Raises", _SUBMIT_ERRORS)
     spec = OperationSpec(operation, model, signature, doc, options)
     _SPECS[operation.name] = spec
     return spec
@@ -185,15 +190,28 @@ def _section(doc: str, title: str) -> dict[str, str]:
     return entries
 
 
-def _append(doc: str, title: str, entries: Mapping[str, str]) -> str:
-    """``doc`` with the ``entries`` its section ``title`` lacks at the end of it (unchanged without one)."""
+def _append(doc: str, title: str, entries: Mapping[str, str], lead: Mapping[str, str] | None = None) -> str:
+    """``doc`` with the ``entries`` its section ``title`` lacks at the end of the section (and the ``lead``
+    entries it lacks at its start); a section it lacks goes before ``Example:``. Unchanged without either."""
     own = _section(doc, title)
-    missing = [text for name, text in entries.items() if name not in own]
+    first, missing = ([text for name, text in group.items() if name not in own] for group in (lead or {}, entries))
     start = doc.find(f"\n    {title}:\n")
-    end = doc.find("\n\n", start + 1) if start >= 0 else -1
-    if end < 0 or not missing:
+    if start < 0:
+        start = doc.find("\n    Example:\n")
+        if start < 0 or not first + missing:
+            return doc
+        return doc[:start] + f"\n    {title}:\n" + "\n".join(first + missing) + "\n" + doc[start:]
+    body = start + len(f"\n    {title}:\n")
+    end = doc.find("\n\n", body)
+    if end < 0:
         return doc
-    return doc[:end] + "\n" + "\n".join(missing) + doc[end:]
+    return (
+        doc[:body]
+        + "".join(line + "\n" for line in first)
+        + doc[body:end]
+        + "".join("\n" + m for m in missing)
+        + doc[end:]
+    )
 
 
 def _model_name(function: str) -> str:

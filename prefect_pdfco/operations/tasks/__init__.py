@@ -18,32 +18,12 @@ from prefect_pdfco.operations.tasks.pages import delete_pages, merge_pdfs, rotat
 from prefect_pdfco.operations.tasks.parse import find_text, parse_document, parse_invoice, pdf_info
 from prefect_pdfco.operations.tasks.security import add_password, remove_password
 
-__all__ = [
-    "FormFieldValue",
-    "ImageAnnotation",
-    "TextAnnotation",
-    "add_password",
-    "add_to_pdf",
-    "compress_pdf",
-    "delete_pages",
-    "document_to_pdf",
-    "find_text",
-    "generate_barcode",
-    "html_to_pdf",
-    "image_to_pdf",
-    "make_searchable",
-    "merge_pdfs",
-    "parse_document",
-    "parse_invoice",
-    "pdf_info",
-    "pdf_to_csv",
-    "pdf_to_html",
-    "pdf_to_json",
-    "pdf_to_text",
-    "read_barcodes",
-    "remove_password",
-    "replace_text",
-    "rotate_pages",
-    "split_pdf",
-    "url_to_pdf",
-]
+# One line per module, as imported above.
+__all__ = ["FormFieldValue", "ImageAnnotation", "TextAnnotation"]
+__all__ += ["generate_barcode", "read_barcodes"]
+__all__ += ["document_to_pdf", "html_to_pdf", "image_to_pdf", "url_to_pdf"]
+__all__ += ["add_to_pdf", "compress_pdf", "make_searchable", "replace_text"]
+__all__ += ["pdf_to_csv", "pdf_to_html", "pdf_to_json", "pdf_to_text"]
+__all__ += ["delete_pages", "merge_pdfs", "rotate_pages", "split_pdf"]
+__all__ += ["find_text", "parse_document", "parse_invoice", "pdf_info"]
+__all__ += ["add_password", "remove_password"]

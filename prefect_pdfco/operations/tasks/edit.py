@@ -29,45 +29,50 @@ def _something_to_add(values: Mapping[str, Any]) -> None:
         raise ValueError("nothing to add: pass annotations, images and/or fields")
 
 
-@operation_task
-async def add_to_pdf(
-    credentials: PdfcoCredentials,
-    url: Link,
-    *,
-    annotations: Annotated[Sequence[TextAnnotation | Mapping[str, Any]], Sent(TextAnnotations)] | None = None,
-    images: Annotated[Sequence[ImageAnnotation | Mapping[str, Any]], Sent(ImageAnnotations)] | None = None,
-    fields: Annotated[Sequence[FormFieldValue | Mapping[str, Any]], Sent(FormFieldValues)] | None = None,
-    **options: Unpack[PdfOptions],
-) -> JobSubmission:
-    """Adds text, images and form field values to a PDF (``/v1/pdf/edit/add``).
+class AddToPdfOptions(PdfOptions, total=False):
+    """The options of ``add_to_pdf``, and those of ``PdfOptions``.
 
-    Args:
-        credentials: The PDF.co credentials block.
-        url: The PDF's link.
+    Attributes:
         annotations: Text to draw: ``TextAnnotation(text=..., x=..., y=..., pages="0")`` or mappings with
-            PDF.co's keys. Coordinates are points from the page's top-left corner; pages count from 0.
+            PDF.co's keys.
         images: Images to place: ``ImageAnnotation(url=..., x=..., y=..., width=...)``.
         fields: Form field values: ``FormFieldValue(field_name="name", text="Jane")``.
+    """
+
+    annotations: Annotated[Sequence[TextAnnotation | Mapping[str, Any]], Sent(TextAnnotations)]
+    images: Annotated[Sequence[ImageAnnotation | Mapping[str, Any]], Sent(ImageAnnotations)]
+    fields: Annotated[Sequence[FormFieldValue | Mapping[str, Any]], Sent(FormFieldValues)]
+
+
+@operation_task
+async def add_to_pdf(credentials: PdfcoCredentials, url: Link, **options: Unpack[AddToPdfOptions]) -> JobSubmission:
+    """Adds text, images and form field values to a PDF (``/v1/pdf/edit/add``).
+
+    Coordinates are points from the page's top-left corner; pages count from 0.
+
+    Args:
+        url: The PDF's link.
 
     Returns:
-        The job; its result URL is the edited PDF.
+        The job; the edited PDF is behind its result URL.
 
     Raises:
         InvalidParametersError: Nothing to add, or a bad item (nothing is sent).
 
     Example:
+        Stamp an invoice as paid, in red on its first page:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, TextAnnotation, add_to_pdf, wait_for_job
 
         @flow
-        def stamp_paid(url: str) -> str | None:
+        def stamp(url: str, text: str = "PAID") -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
-            stamp = TextAnnotation(text="PAID", x=400, y=40, size=24, color="CC0000", pages="0")
+            stamp = TextAnnotation(text=text, x=400, y=40, size=24, color="CC0000", pages="0")
             job = add_to_pdf(credentials, url, annotations=[stamp])
             return wait_for_job(credentials, job.job_id).url
 
-        stamp_paid("https://example.com/invoice.pdf")
+        stamp("https://example.com/invoice.pdf")
         ```
     """
     return await submit_operation(credentials, "add_to_pdf", locals(), _something_to_add)
@@ -93,38 +98,43 @@ def _pairs(values: Mapping[str, Any]) -> dict[str, Any]:
     return {"searchStrings": searches, "replaceStrings": replaces}
 
 
-@operation_task
-async def replace_text(
-    credentials: PdfcoCredentials,
-    url: Link,
-    search: _Strings,
-    replace: _Strings,
-    *,
-    regex: bool | None = None,
-    case_sensitive: bool | None = None,
-    replacement_limit: Annotated[int, Sent(Annotated[int, Field(ge=0, strict=True)])] | None = None,
-    pages: PageRanges | None = None,
-    **options: Unpack[PdfOptions],
-) -> JobSubmission:
-    """Searches and replaces text (``/v1/pdf/edit/replace-text``).
+class ReplaceTextOptions(PdfOptions, total=False):
+    """The options of ``replace_text``, and those of ``PdfOptions``.
 
-    Args:
-        credentials: The PDF.co credentials block.
-        url: The PDF's link.
-        search: The text to find, or several (sent as ``searchStrings``).
-        replace: Its replacement; with several search strings, one replacement for all or one each.
+    Attributes:
         regex: Treat the search strings as regular expressions.
         case_sensitive: Match case.
         replacement_limit: Replace at most this many occurrences per search string (0: all).
         pages: 0-based pages to edit. Default: every page.
+    """
+
+    regex: bool
+    case_sensitive: bool
+    replacement_limit: Annotated[int, Sent(Annotated[int, Field(ge=0, strict=True)])]
+    pages: PageRanges
+
+
+@operation_task
+async def replace_text(
+    credentials: PdfcoCredentials, url: Link, search: _Strings, replace: _Strings, **options: Unpack[ReplaceTextOptions]
+) -> JobSubmission:
+    """Searches and replaces text (``/v1/pdf/edit/replace-text``).
+
+    Several pairs go in one job: pass a list of search strings and one replacement each (or one for all).
+
+    Args:
+        url: The PDF's link.
+        search: The text to find, or several (sent as ``searchStrings``).
+        replace: Its replacement; with several search strings, one replacement for all or one each.
 
     Returns:
-        The job; its result URL is the edited PDF.
+        The job; its result URL is the PDF with the text replaced.
 
     Raises:
         InvalidParametersError: An empty search string, mismatched lists... (nothing is sent).
 
     Example:
+        Two names replaced in every brochure, one job each:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, replace_text, wait_for_job
@@ -142,29 +152,33 @@ async def replace_text(
     return await submit_operation(credentials, "replace_text", locals(), _pairs)
 
 
+class CompressPdfOptions(PdfOptions, total=False):
+    """The options of ``compress_pdf``, and those of ``PdfOptions``.
+
+    Attributes:
+        config: PDF.co's compression settings, e.g. ``{"images": {"color": {...}}, "save": {...}}``; PDF.co's
+            defaults when omitted.
+    """
+
+    config: Mapping[str, Any]
+
+
 @operation_task
 async def compress_pdf(
-    credentials: PdfcoCredentials,
-    url: Link,
-    *,
-    config: Mapping[str, Any] | None = None,
-    **options: Unpack[PdfOptions],
+    credentials: PdfcoCredentials, url: Link, **options: Unpack[CompressPdfOptions]
 ) -> JobSubmission:
     """Makes a PDF smaller (``/v2/pdf/compress``).
 
+    This is PDF.co's newer compressor; the catalogue's ``optimize`` is the older one.
+
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
-        config: PDF.co's compression settings, e.g. ``{"images": {"color": {...}}, "save": {...}}``; PDF.co's
-            defaults when omitted.
 
     Returns:
         The job; its result URL is the compressed PDF.
 
-    Raises:
-        InvalidParametersError: A bad option (nothing is sent).
-
     Example:
+        How many kilobytes the compressed copy takes:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, compress_pdf, download_result, wait_for_job
@@ -174,53 +188,61 @@ async def compress_pdf(
             credentials = PdfcoCredentials.load("pdfco")
             job = compress_pdf(credentials, scan, name="small.pdf")
             small = download_result(wait_for_job(credentials, job.job_id, initial_poll_seconds=5), "./out")
-            return small.size
+            return small.size // 1024
 
-        shrink("https://example.com/scan.pdf")
+        shrink(scan="https://example.com/scan.pdf")
         ```
     """
     return await submit_operation(credentials, "compress", locals())
 
 
-@operation_task
-async def make_searchable(
-    credentials: PdfcoCredentials,
-    url: Link,
-    *,
-    lang: OcrLanguages | None = None,
-    pages: PageRanges | None = None,
-    rect: Area | None = None,
-    **options: Unpack[PdfOptions],
-) -> JobSubmission:
-    """OCRs scanned pages into a searchable PDF: a text layer under the images (``/v1/pdf/makesearchable``).
+class MakeSearchableOptions(PdfOptions, total=False):
+    """The options of ``make_searchable``, and those of ``PdfOptions``.
 
-    Args:
-        credentials: The PDF.co credentials block.
-        url: The scanned PDF's (or image's) link.
+    Attributes:
         lang: OCR language(s): ``"eng"`` (PDF.co's default), ``"deu"``, ``"eng+deu"``...
         pages: 0-based pages to OCR. Default: every page.
         rect: OCR only this area: ``"x, y, width, height"`` in points.
+    """
+
+    lang: OcrLanguages
+    pages: PageRanges
+    rect: Area
+
+
+@operation_task
+async def make_searchable(
+    credentials: PdfcoCredentials, url: Link, **options: Unpack[MakeSearchableOptions]
+) -> JobSubmission:
+    """OCRs scanned pages into a searchable PDF: a text layer under the images (``/v1/pdf/makesearchable``).
+
+    OCR is slow: PDF.co's knowledge base advises 60-100 s before the first check of a big scan
+    (https://apidocs.pdf.co/kb/Background%20Job%20(job-check)/how-are-credits-spent-for-async-jobs);
+    ``get_operation("make_searchable").poll_policy`` starts at 10 s.
+
+    Args:
+        url: The scanned PDF's (or image's) link.
 
     Returns:
-        The job; its result URL is the searchable PDF. OCR is slow: PDF.co's knowledge base advises 60-100 s
-        before the first check of a big scan
-        (https://apidocs.pdf.co/kb/Background%20Job%20(job-check)/how-are-credits-spent-for-async-jobs);
-        ``get_operation("make_searchable").poll_policy`` starts at 10 s.
+        The job; its result URL is the searchable PDF.
 
     Raises:
         InvalidParametersError: A bad language code or option (nothing is sent).
 
     Example:
+        The first check waits as long as the catalogue advises; the result lands in a storage block:
         ```python
         from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, get_operation, make_searchable, wait_for_job
+        from prefect.filesystems import LocalFileSystem
+        from prefect_pdfco import PdfcoCredentials, download_result, get_operation, make_searchable, wait_for_job
 
         @flow
-        def ocr(scan: str) -> str | None:
+        def ocr(scan: str) -> str:
             credentials = PdfcoCredentials.load("pdfco")
             first_check = get_operation("make_searchable").poll_policy.initial_seconds
             job = make_searchable(credentials, scan, lang="eng+deu")
-            return wait_for_job(credentials, job.job_id, initial_poll_seconds=first_check).url
+            done = wait_for_job(credentials, job.job_id, initial_poll_seconds=first_check)
+            return download_result(done, LocalFileSystem.load("archive")).path
 
         ocr("https://example.com/scan.pdf")
         ```

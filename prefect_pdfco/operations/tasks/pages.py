@@ -41,19 +41,20 @@ QuarterTurns = Annotated[int, Sent(Annotated[int, Field(strict=True), AfterValid
 async def merge_pdfs(credentials: PdfcoCredentials, urls: Links, **options: Unpack[LinkOptions]) -> JobSubmission:
     """Merges PDFs into one, in the order given (``/v1/pdf/merge``).
 
+    PDF.co's merge takes no password: unlock protected inputs with ``remove_password`` first.
+
     Args:
-        credentials: The PDF.co credentials block.
-        urls: The PDFs' links, e.g. result URLs of earlier jobs. PDF.co takes them as one comma-separated
-            ``url``, so no link may contain a raw comma. PDF.co's merge takes no password: unlock protected
-            inputs with ``remove_password`` first.
+        urls: The PDFs' links, e.g. result URLs of earlier jobs; sent as one comma-separated ``url``, so no
+            link may contain a raw comma.
 
     Returns:
         The job; its result URL is the merged PDF.
 
     Raises:
-        InvalidParametersError: No inputs, or a bad link or option (nothing is sent).
+        InvalidParametersError: No inputs, or a link PDF.co cannot fetch (nothing is sent).
 
     Example:
+        Put a cover made from HTML in front of a report:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, html_to_pdf, merge_pdfs, wait_for_job
@@ -78,8 +79,9 @@ async def split_pdf(
 ) -> JobSubmission:
     """Splits a PDF into parts, one per page range (``/v1/pdf/split``).
 
+    Pages count from 1 here (as in delete-pages), unlike rotate and most other endpoints.
+
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         pages: **1-based** ranges, one part each: ``"1-2,3-"`` gives two parts; ``"*"`` (the default) one part
             per page; ``"!1"`` counts from the end.
@@ -94,6 +96,7 @@ async def split_pdf(
         PdfcoAPIError: PDF.co refused the job (449: a page past the end).
 
     Example:
+        One file per chapter, in a local folder:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, download_result_files, split_pdf, wait_for_job
@@ -110,25 +113,30 @@ async def split_pdf(
     return await submit_operation(credentials, "split", locals())
 
 
+class RotatePagesOptions(PdfOptions, total=False):
+    """The options of ``rotate_pages``, and those of ``PdfOptions``.
+
+    Attributes:
+        pages: **0-based** pages to rotate, e.g. ``"0,2"`` or ``"!0"`` (the last). Default: every page.
+    """
+
+    pages: PageRanges
+
+
 @operation_task
 async def rotate_pages(
-    credentials: PdfcoCredentials,
-    url: Link,
-    angle: QuarterTurns,
-    *,
-    pages: PageRanges | None = None,
-    **options: Unpack[PdfOptions],
+    credentials: PdfcoCredentials, url: Link, angle: QuarterTurns, **options: Unpack[RotatePagesOptions]
 ) -> JobSubmission:
     """Rotates pages by a quarter turn or more (``/v1/pdf/edit/rotate``).
 
+    Pages count from 0 here (``"0"`` is the first page), unlike split and delete-pages.
+
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         angle: Degrees clockwise: 90, 180 or 270 (or -90, -180, -270 counter-clockwise).
-        pages: **0-based** pages to rotate, e.g. ``"0,2"`` or ``"!0"`` (the last). Default: every page.
 
     Returns:
-        The job; its result URL is the rotated PDF.
+        The job; the rotated PDF is its result.
 
     Raises:
         InvalidParametersError: An angle that is not a non-zero multiple of 90 under 360, bad pages syntax...
@@ -157,28 +165,30 @@ async def delete_pages(
 ) -> JobSubmission:
     """Deletes pages (``/v1/pdf/edit/delete-pages``).
 
+    Pages count from 1 here, like split; a document needs at least one page left.
+
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         pages: **1-based** pages to delete, e.g. ``"1"`` (the first), ``"2-3"``, ``"!0"`` (the last).
 
     Returns:
-        The job; its result URL is the PDF without those pages.
+        The job; what it leaves is the PDF without those pages.
 
     Raises:
         InvalidParametersError: Bad pages syntax, or page 0 (nothing is sent).
         PdfcoAPIError: PDF.co refused the job (e.g. deleting every page).
 
     Example:
+        Chain jobs by link: the text of a report without its cover page.
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, delete_pages, fetch_result_text, pdf_to_text, wait_for_job
 
         @flow
-        def text_without_cover(url: str) -> str:
+        def text_without_cover(url: str, cover: str = "1") -> str:
             credentials = PdfcoCredentials.load("pdfco")
-            trimmed = wait_for_job(credentials, delete_pages(credentials, url, "1").job_id)
-            text = wait_for_job(credentials, pdf_to_text(credentials, trimmed.url).job_id)
+            trimmed = wait_for_job(credentials, delete_pages(credentials, url, cover).job_id)
+            text = wait_for_job(credentials, pdf_to_text(credentials, str(trimmed.url)).job_id)
             return fetch_result_text(text)
 
         text_without_cover("https://example.com/report.pdf")

@@ -20,41 +20,40 @@ from prefect_pdfco.operations.options import (
     PdfOptions,
     Sent,
     TemplateId,
+    Text,
 )
-from prefect_pdfco.operations.params import CommaList, NonEmpty, OutputFormat
+from prefect_pdfco.operations.params import CommaList, OutputFormat
 from prefect_pdfco.operations.tasks._common import operation_task, submit_operation
 
 __all__ = ["find_text", "parse_document", "parse_invoice", "pdf_info"]
 
 
-class InfoOptions(FetchOptions, JobOptions, total=False):
-    """The options of ``pdf_info``: fetching the input, and the job options."""
+class PdfInfoOptions(FetchOptions, JobOptions, total=False):
+    """The options of ``pdf_info``: those of a PDF input, but no output ``name``.
+
+    Attributes:
+        password: The PDF's password, if it has one (never logged).
+        expiration: Minutes the result link lives (1-1440).
+    """
+
+    password: Password
+    expiration: Minutes
 
 
 @operation_task
-async def pdf_info(
-    credentials: PdfcoCredentials,
-    url: Link,
-    *,
-    password: Password | None = None,
-    expiration: Minutes | None = None,
-    **options: Unpack[InfoOptions],
-) -> JobSubmission:
+async def pdf_info(credentials: PdfcoCredentials, url: Link, **options: Unpack[PdfInfoOptions]) -> JobSubmission:
     """Reads a PDF's page count, metadata, encryption and permissions (``/v1/pdf/info``).
 
+    The page count is on the finished job as well (``JobResult.page_count``).
+
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
-        password: The PDF's password, if it has one (never logged).
-        expiration: Minutes the result link lives (1-1440). PDF.co's info takes no output ``name``.
 
     Returns:
         The job; its result URL is a JSON file with an ``info`` object (``PageCount``, ``Encrypted``...).
 
-    Raises:
-        InvalidParametersError: A bad option (nothing is sent).
-
     Example:
+        The page count is also on the finished job itself:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, pdf_info, wait_for_job
@@ -72,30 +71,38 @@ async def pdf_info(
     return await submit_operation(credentials, "pdf_info", locals())
 
 
-@operation_task
-async def find_text(
-    credentials: PdfcoCredentials,
-    url: Link,
-    search_string: Annotated[str, Sent(NonEmpty)],
-    *,
-    regex: Annotated[bool, Sent(name="regexSearch")] | None = None,
-    case_sensitive: bool | None = None,
-    word_matching_mode: Literal["None", "SmartMatch", "ExactMatch"] | None = None,
-    pages: PageRanges | None = None,
-    inline: bool | None = None,
-    **options: Unpack[PdfOptions],
-) -> JobSubmission:
-    """Finds text or a regular expression, with the page and box of each match (``/v1/pdf/find``).
+class FindTextOptions(PdfOptions, total=False):
+    """The options of ``find_text``, and those of ``PdfOptions``.
 
-    Args:
-        credentials: The PDF.co credentials block.
-        url: The PDF's link.
-        search_string: The text to find, or a regular expression when ``regex`` is True.
+    Attributes:
         regex: Treat ``search_string`` as a regular expression (sent as ``regexSearch``).
         case_sensitive: Match case (PDF.co's default: True).
         word_matching_mode: ``None``, ``SmartMatch`` or ``ExactMatch`` (whole words).
         pages: 0-based pages to search, e.g. ``"0-2"``. Default: every page.
         inline: Also return the matches in the job-check answer's ``body``.
+    """
+
+    regex: Annotated[bool, Sent(name="regexSearch")]
+    case_sensitive: bool
+    word_matching_mode: Literal["None", "SmartMatch", "ExactMatch"]
+    pages: PageRanges
+    inline: bool
+
+
+@operation_task
+async def find_text(
+    credentials: PdfcoCredentials,
+    url: Link,
+    search_string: Text,
+    **options: Unpack[FindTextOptions],
+) -> JobSubmission:
+    """Finds text or a regular expression, with the page and box of each match (``/v1/pdf/find``).
+
+    Boxes are in points from the top-left corner: where ``add_to_pdf`` can stamp something beside a match.
+
+    Args:
+        url: The PDF's link.
+        search_string: The text to find, or a regular expression when ``regex`` is True.
 
     Returns:
         The job; its result URL is a JSON list of matches (``text``, ``left``, ``top``, ``pageIndex``...).
@@ -104,14 +111,15 @@ async def find_text(
         InvalidParametersError: An empty search string or another bad option (nothing is sent).
 
     Example:
+        The totals on the last page of an invoice:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, fetch_result_json, find_text, wait_for_job
 
         @flow
-        def totals(invoice: str) -> list[str]:
+        def totals(invoice: str, pages: str = "!0") -> list[str]:
             credentials = PdfcoCredentials.load("pdfco")
-            search = find_text(credentials, invoice, r"Total:\\s+\\d+", regex=True, pages="!0")
+            search = find_text(credentials, invoice, r"Total:\\s+\\d+", regex=True, pages=pages)
             matches = fetch_result_json(wait_for_job(credentials, search.job_id))
             return [match["text"] for match in matches]
 
@@ -126,29 +134,35 @@ def _one_template(values: Mapping[str, Any]) -> None:
         raise ValueError("pass exactly one of template_id or template")
 
 
-@operation_task
-async def parse_document(
-    credentials: PdfcoCredentials,
-    url: Link,
-    *,
-    template_id: TemplateId | None = None,
-    template: Json | None = None,
-    output_format: Annotated[Literal["JSON", "YAML", "XML", "CSV"], Sent(OutputFormat)] | None = None,
-    generate_csv_headers: bool | None = None,
-    inline: bool | None = None,
-    **options: Unpack[PdfOptions],
-) -> JobSubmission:
-    """Extracts fields and tables with a Document Parser template (``/v1/pdf/documentparser``).
+class ParseDocumentOptions(PdfOptions, total=False):
+    """The options of ``parse_document``, and those of ``PdfOptions``.
 
-    Args:
-        credentials: The PDF.co credentials block.
-        url: The document's link.
+    Attributes:
         template_id: The id of a template saved at app.pdf.co. Exactly one of ``template_id`` and ``template``.
         template: The template itself: a mapping (sent as JSON) or its JSON text.
         output_format: ``JSON`` (default), ``YAML``, ``XML`` or ``CSV``.
         generate_csv_headers: Write a header row in CSV output.
         inline: Also return the result in the job-check answer's ``body`` (applies to async jobs only, which
             these are).
+    """
+
+    template_id: TemplateId
+    template: Json
+    output_format: Annotated[Literal["JSON", "YAML", "XML", "CSV"], Sent(OutputFormat)]
+    generate_csv_headers: bool
+    inline: bool
+
+
+@operation_task
+async def parse_document(
+    credentials: PdfcoCredentials, url: Link, **options: Unpack[ParseDocumentOptions]
+) -> JobSubmission:
+    """Extracts fields and tables with a Document Parser template (``/v1/pdf/documentparser``).
+
+    Templates are made in PDF.co's Document Parser editor (app.pdf.co), or passed here as JSON.
+
+    Args:
+        url: The document's link.
 
     Returns:
         The job; its result URL holds ``{"objects": [...]}`` (or CSV, YAML, XML as asked).
@@ -158,6 +172,7 @@ async def parse_document(
         PdfcoAPIError: PDF.co refused the job (447: invalid template).
 
     Example:
+        Orders parsed with one saved template, each to a CSV file:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, download_result, parse_document, wait_for_job
@@ -175,21 +190,27 @@ async def parse_document(
     return await submit_operation(credentials, "parse_document", locals(), _one_template)
 
 
+class ParseInvoiceOptions(JobOptions, total=False):
+    """The options of ``parse_invoice``, and those of ``JobOptions``.
+
+    Attributes:
+        custom_fields: Fields beyond the standard schema, e.g. ``["storeNumber", "lineTotal"]`` (sent as
+            ``customfield``, comma-separated: the spelling of PDF.co's OpenAPI description and n8n node).
+    """
+
+    custom_fields: Annotated[Sequence[str] | str, Sent(CommaList, "customfield")]
+
+
 @operation_task
 async def parse_invoice(
-    credentials: PdfcoCredentials,
-    url: Link,
-    *,
-    custom_fields: Annotated[Sequence[str] | str, Sent(CommaList, "customfield")] | None = None,
-    **options: Unpack[JobOptions],
+    credentials: PdfcoCredentials, url: Link, **options: Unpack[ParseInvoiceOptions]
 ) -> JobSubmission:
     """Reads an invoice with PDF.co's AI invoice parser (``/v1/ai-invoice-parser``, always a background job).
 
+    One invoice per call, of at most 100 pages: split bundles first.
+
     Args:
-        credentials: The PDF.co credentials block.
-        url: The invoice's link: one invoice of at most 100 pages (split bundles first).
-        custom_fields: Fields beyond the standard schema, e.g. ``["storeNumber", "lineTotal"]`` (sent as
-            ``customfield``, comma-separated: the spelling of PDF.co's OpenAPI description and n8n node).
+        url: The invoice's link.
         callback: A URL PDF.co POSTs the parsed invoice to when the job ends.
 
     Returns:
@@ -197,10 +218,8 @@ async def parse_invoice(
         check carries the parsed invoice in its ``body`` and a JSON link in ``url``. AI jobs take seconds to
         minutes: poll slowly (``get_operation("parse_invoice").poll_policy``).
 
-    Raises:
-        InvalidParametersError: A bad option (nothing is sent).
-
     Example:
+        The total, straight from the finished job's answer:
         ```python
         from prefect import flow
         from prefect_pdfco import PdfcoCredentials, parse_invoice, wait_for_job

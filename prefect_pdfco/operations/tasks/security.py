@@ -22,33 +22,10 @@ def _a_password(values: Mapping[str, Any]) -> None:
         raise ValueError("pass owner_password and/or user_password")
 
 
-@operation_task
-async def add_password(
-    credentials: PdfcoCredentials,
-    url: Link,
-    *,
-    owner_password: Password | None = None,
-    user_password: Password | None = None,
-    encryption_algorithm: Literal["RC4_40bit", "RC4_128bit", "AES_128bit", "AES_256bit"] | None = None,
-    allow_print_document: bool | None = None,
-    allow_fill_forms: bool | None = None,
-    allow_modify_document: bool | None = None,
-    allow_content_extraction: bool | None = None,
-    allow_modify_annotations: bool | None = None,
-    allow_accessibility_support: bool | None = None,
-    allow_assembly_document: bool | None = None,
-    print_quality: Literal["HighResolution", "LowResolution"] | None = None,
-    **options: Unpack[LinkOptions],
-) -> JobSubmission:
-    """Encrypts a PDF with passwords and permissions (``/v1/pdf/security/add``).
+class AddPasswordOptions(LinkOptions, total=False):
+    """The options of ``add_password``, and those of ``LinkOptions``.
 
-    PDF.co's reference table spells every option in camelCase (``encryptionAlgorithm``,
-    https://developer.pdf.co/api-reference/pdf-password/add); only its MCP server capitalises them. The
-    endpoint takes no password for the input: unlock a protected input with ``remove_password`` first.
-
-    Args:
-        credentials: The PDF.co credentials block.
-        url: The PDF's link.
+    Attributes:
         owner_password: Unlocks everything, including the permissions. At least one of the two passwords.
         user_password: Needed to open the document.
         encryption_algorithm: ``AES_128bit`` (PDF.co's default), ``AES_256bit``, ``RC4_128bit``, ``RC4_40bit``.
@@ -60,6 +37,33 @@ async def add_password(
         allow_accessibility_support: Permit extraction for accessibility tools.
         allow_assembly_document: Permit inserting, rotating and deleting pages.
         print_quality: ``HighResolution`` or ``LowResolution``.
+    """
+
+    owner_password: Password
+    user_password: Password
+    encryption_algorithm: Literal["RC4_40bit", "RC4_128bit", "AES_128bit", "AES_256bit"]
+    allow_print_document: bool
+    allow_fill_forms: bool
+    allow_modify_document: bool
+    allow_content_extraction: bool
+    allow_modify_annotations: bool
+    allow_accessibility_support: bool
+    allow_assembly_document: bool
+    print_quality: Literal["HighResolution", "LowResolution"]
+
+
+@operation_task
+async def add_password(
+    credentials: PdfcoCredentials, url: Link, **options: Unpack[AddPasswordOptions]
+) -> JobSubmission:
+    """Encrypts a PDF with passwords and permissions (``/v1/pdf/security/add``).
+
+    PDF.co's reference table spells every option in camelCase (``encryptionAlgorithm``,
+    https://developer.pdf.co/api-reference/pdf-password/add); only its MCP server capitalises them. The
+    endpoint takes no password for the input: unlock a protected input with ``remove_password`` first.
+
+    Args:
+        url: The PDF's link.
 
     Returns:
         The job; its result URL is the encrypted PDF. Passwords are never logged or persisted by this task.
@@ -68,16 +72,17 @@ async def add_password(
         InvalidParametersError: No password, an unknown algorithm... (nothing is sent).
 
     Example:
+        The owner password comes from a Secret block:
         ```python
         from prefect import flow
         from prefect.blocks.system import Secret
         from prefect_pdfco import PdfcoCredentials, add_password, wait_for_job
 
         @flow
-        def protect(url: str) -> str | None:
+        def protect(url: str, printable: bool = True) -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
             owner = Secret.load("pdf-owner-password").get()
-            job = add_password(credentials, url, owner_password=owner, allow_modify_document=False)
+            job = add_password(credentials, url, owner_password=owner, allow_print_document=printable)
             return wait_for_job(credentials, job.job_id).url
 
         protect("https://example.com/contract.pdf")
@@ -101,8 +106,9 @@ async def remove_password(
 ) -> JobSubmission:
     """Removes a PDF's passwords and restrictions (``/v1/pdf/security/remove``).
 
+    A wrong password is not refused at submit: the job fails (PDF.co's code 441).
+
     Args:
-        credentials: The PDF.co credentials block.
         url: The protected PDF's link.
         password: Its owner or user password (never logged).
 
@@ -114,6 +120,7 @@ async def remove_password(
         JobFailed: From ``wait_for_job``, when the password is wrong (PDF.co's code 441).
 
     Example:
+        A wrong password fails the job, not the flow:
         ```python
         from prefect import flow
         from prefect.blocks.system import Secret
@@ -126,7 +133,7 @@ async def remove_password(
             try:
                 return wait_for_job(credentials, job.job_id).url
             except JobFailed:
-                return None  # a wrong password: the job fails, nothing is unlocked
+                return None
 
         unlock("https://example.com/locked.pdf")
         ```
