@@ -22,18 +22,8 @@ from fpdf import FPDF
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PdfWriter
 
-from ._processing_core import (
-    PERM_ASSEMBLE,
-    InputFile,
-    NotEmulated,
-    OutputFile,
-    Params,
-    ProcessingError,
-    ProcessingResult,
-    open_pdf,
-    output_name,
-    require_inputs,
-)
+from . import _processing_core as core
+from ._processing_core import InputFile, NotEmulated, OutputFile, Params, ProcessingError, ProcessingResult
 from ._processing_render import latin1, new_document, render_html, render_text
 
 __all__ = ["csv_to_pdf", "doc_to_pdf", "document_kind", "document_to_pdf", "image_to_pdf", "merge2"]
@@ -278,7 +268,7 @@ def document_to_pdf(source: InputFile, params: Params, endpoint: str) -> tuple[b
     kind = document_kind(source)
     if kind == "pdf":
         # A PDF given as a document passes through as it is: it already is the result.
-        reader = open_pdf(source, None, require=PERM_ASSEMBLE, check_permissions=params.check_permissions())
+        reader = core.open_pdf(source, None, require=core.PERM_ASSEMBLE, check_permissions=params.check_permissions())
         return source.content, len(reader.pages)
     if kind == "docx":
         data = render_html(_docx_html(source), Params({}))
@@ -297,22 +287,22 @@ def document_to_pdf(source: InputFile, params: Params, endpoint: str) -> tuple[b
 
 
 def _page_count(data: bytes) -> int:
-    return len(open_pdf(InputFile("result.pdf", data), None).pages)
+    return len(core.open_pdf(InputFile("result.pdf", data), None).pages)
 
 
 def _pdf_result(params: Params, data: bytes, pages: int) -> ProcessingResult:
-    return ProcessingResult([OutputFile(output_name(params, "result.pdf"), data, "application/pdf")], pages)
+    return ProcessingResult([OutputFile(core.output_name(params, "result.pdf"), data, "application/pdf")], pages)
 
 
 def doc_to_pdf(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     """``/v1/pdf/convert/from/doc``: one document (any kind the emulator reads, see the module docstring)."""
-    require_inputs(inputs)
+    core.require_inputs(inputs)
     return _pdf_result(params, *document_to_pdf(inputs[0], params, "/v1/pdf/convert/from/doc"))
 
 
 def csv_to_pdf(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     """``/v1/pdf/convert/from/csv``: a CSV (comma, semicolon, tab or pipe separated) as a table."""
-    require_inputs(inputs)
+    core.require_inputs(inputs)
     source = inputs[0]
     kind = document_kind(source)
     if kind in _UNSUPPORTED:
@@ -326,19 +316,19 @@ def csv_to_pdf(params: Params, inputs: list[InputFile]) -> ProcessingResult:
 
 def image_to_pdf(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     """``/v1/pdf/convert/from/image``: each image (``url`` is comma-separated) on a page of its own size."""
-    require_inputs(inputs)
+    core.require_inputs(inputs)
     data = _images_pdf(inputs)
     return _pdf_result(params, data, len(inputs))
 
 
 def merge2(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     """``/v1/pdf/merge2``: documents of any kind the emulator reads, each made a PDF, joined in order."""
-    require_inputs(inputs)
+    core.require_inputs(inputs)
     writer = PdfWriter()
     total = 0
     for source in inputs:
         data, pages = document_to_pdf(source, params, "/v1/pdf/merge2")
-        writer.append(open_pdf(InputFile(source.name, data), None, check_permissions=False))
+        writer.append(core.open_pdf(InputFile(source.name, data), None, check_permissions=False))
         total += pages
     buffer = io.BytesIO()
     writer.write(buffer)

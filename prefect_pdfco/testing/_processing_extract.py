@@ -16,18 +16,8 @@ from dataclasses import dataclass
 from fpdf.fonts import CORE_FONTS_CHARWIDTHS
 from pypdf import PageObject, PdfReader
 
-from ._processing_core import (
-    PERM_EXTRACT,
-    InputFile,
-    Params,
-    ProcessingError,
-    ProcessingResult,
-    json_file,
-    output_name,
-    read_pdf_input,
-    selected_pages,
-    text_file,
-)
+from . import _processing_core as core
+from ._processing_core import InputFile, Params, ProcessingError, ProcessingResult
 
 __all__ = [
     "TextChunk",
@@ -155,15 +145,15 @@ def _line_ending(params: Params) -> str:
 
 
 def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int]]:
-    reader = read_pdf_input(inputs, params, PERM_EXTRACT)
-    return reader, selected_pages(params.get_str("pages"), len(reader.pages))
+    reader = core.read_pdf_input(inputs, params, core.PERM_EXTRACT)
+    return reader, core.selected_pages(params.get_str("pages"), len(reader.pages))
 
 
 def _text_result(params: Params, texts: list[str], count: int) -> ProcessingResult:
     ending = _line_ending(params)
     # Pages are separated by a form feed, as layout-preserving text extractors conventionally do.
     body = "\f".join(ending.join(text.split("\n")) + ending for text in texts)
-    return ProcessingResult([text_file(output_name(params, "result.txt"), body)], count, body=body)
+    return ProcessingResult([core.text_file(core.output_name(params, "result.txt"), body)], count, body=body)
 
 
 def to_text(params: Params, inputs: list[InputFile]) -> ProcessingResult:
@@ -228,7 +218,7 @@ def to_json2(params: Params, inputs: list[InputFile]) -> ProcessingResult:
             }
         )
     body: dict[str, object] = {"document": {"page": page_items}}
-    return ProcessingResult([json_file(output_name(params, "result.json"), body)], len(pages), body=body)
+    return ProcessingResult([core.json_file(core.output_name(params, "result.json"), body)], len(pages), body=body)
 
 
 def to_csv(params: Params, inputs: list[InputFile]) -> ProcessingResult:
@@ -241,8 +231,8 @@ def to_csv(params: Params, inputs: list[InputFile]) -> ProcessingResult:
             if line.strip():
                 writer.writerow(re.split(r"\s{2,}", line.strip()))
     body = buffer.getvalue()
-    name = output_name(params, "result.csv")
-    return ProcessingResult([text_file(name, body, "text/csv")], len(pages), body=body)
+    name = core.output_name(params, "result.csv")
+    return ProcessingResult([core.text_file(name, body, "text/csv")], len(pages), body=body)
 
 
 def find(params: Params, inputs: list[InputFile]) -> ProcessingResult:
@@ -277,5 +267,5 @@ def find(params: Params, inputs: list[InputFile]) -> ProcessingResult:
                         "pageIndex": index,
                     }
                 )
-    name = output_name(params, "result.json")
-    return ProcessingResult([json_file(name, found)], len(pages), body=found)
+    name = core.output_name(params, "result.json")
+    return ProcessingResult([core.json_file(name, found)], len(pages), body=found)

@@ -13,20 +13,8 @@ import threading
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
-from ._processing_core import (
-    PERM_EXTRACT,
-    InputFile,
-    OutputFile,
-    Params,
-    ProcessingError,
-    ProcessingResult,
-    json_file,
-    output_name,
-    read_pdf_input,
-    selected_pages,
-    split_name,
-    text_file,
-)
+from . import _processing_core as core
+from ._processing_core import InputFile, OutputFile, Params, ProcessingError, ProcessingResult
 from ._processing_extract import layout_text, page_chunks
 from ._processing_pages import document_info
 
@@ -39,8 +27,8 @@ _RENDER_DPI = 150
 
 
 def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int]]:
-    reader = read_pdf_input(inputs, params, PERM_EXTRACT)
-    return reader, selected_pages(params.get_str("pages"), len(reader.pages))
+    reader = core.read_pdf_input(inputs, params, core.PERM_EXTRACT)
+    return reader, core.selected_pages(params.get_str("pages"), len(reader.pages))
 
 
 # --- images ----------------------------------------------------------------------------------------------
@@ -53,7 +41,7 @@ def _render(params: Params, inputs: list[InputFile], extension: str) -> Processi
     except ImportError:  # pragma: no cover - pypdfium2 ships with the emulator extra
         raise ProcessingError("PDF to image needs pypdfium2: pip install 'prefect-pdfco[emulator]'", 500) from None
     _, pages = _pages(params, inputs)  # the password, permission and page checks, with pypdf's error codes
-    stem, suffix = split_name(output_name(params, f"result.{extension}"))
+    stem, suffix = core.split_name(core.output_name(params, f"result.{extension}"))
     pil_format, content_type = ("JPEG", "image/jpeg") if extension == "jpg" else ("PNG", "image/png")
     files: list[OutputFile] = []
     with _PDFIUM_LOCK:
@@ -124,8 +112,8 @@ def to_html(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>{style}</head>'
         f"<body>{''.join(blocks)}</body></html>"
     )
-    name = output_name(params, "result.html")
-    return ProcessingResult([text_file(name, markup, "text/html")], len(pages), body=markup)
+    name = core.output_name(params, "result.html")
+    return ProcessingResult([core.text_file(name, markup, "text/html")], len(pages), body=markup)
 
 
 def _css_family(font_name: str) -> str:
@@ -225,8 +213,8 @@ def info_fields(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     (a string); ``Type``, ``AltFieldName`` and ``PageIndex`` are the names its Zapier page lists, the box is in
     points from the page's top left corner, as ``/v1/pdf/find`` gives it.
     """
-    reader = read_pdf_input(inputs, params)
+    reader = core.read_pdf_input(inputs, params)
     details = document_info(reader)
     details["FieldsInfo"] = {"Fields": _widgets(reader)}
-    name = output_name(params, "result.json")
-    return ProcessingResult([json_file(name, {"info": details})], len(reader.pages), fields={"info": details})
+    name = core.output_name(params, "result.json")
+    return ProcessingResult([core.json_file(name, {"info": details})], len(reader.pages), fields={"info": details})

@@ -30,17 +30,8 @@ from collections.abc import Mapping
 
 from pypdf import PdfReader
 
-from ._processing_core import (
-    PERM_EXTRACT,
-    InputFile,
-    Params,
-    ProcessingError,
-    ProcessingResult,
-    json_file,
-    output_name,
-    read_pdf_input,
-    text_file,
-)
+from . import _processing_core as core
+from ._processing_core import InputFile, Params, ProcessingError, ProcessingResult
 from ._processing_extract import layout_text, page_chunks
 
 __all__ = ["BUILTIN_TEMPLATES", "document_parser", "expand_macros", "parse_amount", "parse_date"]
@@ -347,14 +338,14 @@ def document_parser(params: Params, inputs: list[InputFile]) -> ProcessingResult
     output_format = (params.get_str("outputFormat") or "JSON").strip().upper()
     if output_format not in ("JSON", "CSV"):
         raise ProcessingError(f"outputFormat '{output_format}' is not emulated: use JSON or CSV", 454)
-    reader = read_pdf_input(inputs, params, PERM_EXTRACT)
+    reader = core.read_pdf_input(inputs, params, core.PERM_EXTRACT)
     pages = [(index, layout_text(page)) for index, page in enumerate(reader.pages)]
     objects: list[dict[str, object]] = [_field(spec, pages, reader) for spec in field_specs]
     objects += [_table(spec, pages) for spec in table_specs]
     count = len(reader.pages)
     if output_format == "JSON":
         body: dict[str, object] = {"objects": objects}
-        return ProcessingResult([json_file(output_name(params, "result.json"), body)], count, body=body)
+        return ProcessingResult([core.json_file(core.output_name(params, "result.json"), body)], count, body=body)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     headers = params.get_bool("generateCsvHeaders", True)
@@ -372,4 +363,6 @@ def document_parser(params: Params, inputs: list[InputFile]) -> ProcessingResult
             writer.writerow([obj["name"] for obj in objects])
         writer.writerow(["" if obj["value"] is None else obj["value"] for obj in objects])
     text = buffer.getvalue()
-    return ProcessingResult([text_file(output_name(params, "result.csv"), text, "text/csv")], count, body=text)
+    return ProcessingResult(
+        [core.text_file(core.output_name(params, "result.csv"), text, "text/csv")], count, body=text
+    )
