@@ -1,10 +1,11 @@
 """The public API as type checkers see it: every task call typed as the model it returns, wrong calls refused.
 
 ``tests/typing/ok_sync.py`` and ``ok_async.py`` hold an ``assert_type`` for every public task call, from a sync
-flow and (``.aio``) from an async one: they must check clean. ``tests/typing/errors.py`` holds wrong calls, each
-marked ``# E: <mypy error code>``: the lines in error must be exactly the marked ones. mypy runs once over the
-three files, with the project's configuration and a persistent cache (a cold run reads all of Prefect); pyright
-runs once too, from the ``pyright`` package of the dev extra (its bundled copy, on the ``node`` of the PATH).
+flow and (``.aio``) from an async one: they must check clean, and so must README's Python blocks (users copy
+them). ``tests/typing/errors.py`` holds wrong calls, each marked ``# E: <mypy error code>``: the lines in error
+must be exactly the marked ones. mypy runs once over all of them, with the project's configuration and a
+persistent cache (a cold run reads all of Prefect); pyright runs once too, from the ``pyright`` package of the
+dev extra (its bundled copy, on the ``node`` of the PATH).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "typing"
 ERRORS = CASES / "errors.py"
-FILES = [CASES / "ok_sync.py", CASES / "ok_async.py", ERRORS]
+CASE_FILES = [CASES / "ok_sync.py", CASES / "ok_async.py", ERRORS]
 
 pytestmark = pytest.mark.slow
 
@@ -40,11 +41,28 @@ def marked_lines() -> dict[int, str]:
     return marks
 
 
-def _relative(path: str) -> str:
-    return Path(path).resolve().relative_to(ROOT).as_posix() if Path(path).is_absolute() else path
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The case files, and README's Python blocks written out one module each."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = [
+        code for language, code in re.findall(r"```(\w+)\n(.*?)```", readme, flags=re.DOTALL) if language == "python"
+    ]
+    folder = tmp_path_factory.mktemp("readme")
+    for index, code in enumerate(blocks, start=1):
+        (folder / f"readme_block_{index}.py").write_text(code)
+    return [*CASE_FILES, *sorted(folder.iterdir())]
 
 
-def test_mypy_types_every_public_call() -> None:
+def _where(path: str, line: int) -> tuple[str, int]:
+    """(the file as the reports name it: relative to the repository, or README's block), the line."""
+    resolved = (ROOT / path).resolve()
+    if resolved.name.startswith("readme_block_"):
+        return f"README.md python block {resolved.stem.rsplit('_', 1)[1]}", line
+    return resolved.relative_to(ROOT).as_posix(), line
+
+
+def test_mypy_types_every_public_call(files: list[Path]) -> None:
     assert {"arg-type", "call-arg", "attr-defined", "misc"} <= set(marked_lines().values())  # the marks parse
     command = [
         sys.executable,
@@ -58,7 +76,7 @@ def test_mypy_types_every_public_call() -> None:
         "--show-error-codes",
         "--no-pretty",
         "--no-error-summary",
-        *(str(path.relative_to(ROOT)) for path in FILES),
+        *(str(path) for path in files),
     ]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert run.returncode in (0, 1), f"mypy did not run:\n{run.stdout}\n{run.stderr}"
@@ -66,8 +84,7 @@ def test_mypy_types_every_public_call() -> None:
     for line in run.stdout.splitlines():
         error = _MYPY_ERROR.match(line)
         if error:
-            key = (_relative(error["path"]), int(error["line"]))
-            found.setdefault(key, set()).add(error["code"] or "?")
+            found.setdefault(_where(error["path"], int(error["line"])), set()).add(error["code"] or "?")
     expected = {("tests/typing/errors.py", line): {code} for line, code in marked_lines().items()}
     unexpected = {key: codes for key, codes in found.items() if expected.get(key) != codes}
     missing = {key: codes for key, codes in expected.items() if key not in found}
@@ -77,20 +94,12 @@ def test_mypy_types_every_public_call() -> None:
     )
 
 
-def test_pyright_types_every_public_call() -> None:
+def test_pyright_types_every_public_call(files: list[Path]) -> None:
     pytest.importorskip("pyright", reason="pyright is not installed (it is in the dev extra)")
     if shutil.which("node") is None:
         pytest.skip("pyright needs node on the PATH (a download of node is never attempted here)")
     env = {**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}  # its bundled copy, no look-up of newer versions
-    command = [
-        sys.executable,
-        "-m",
-        "pyright",
-        "--outputjson",
-        "--pythonpath",
-        sys.executable,
-        *(str(path) for path in FILES),
-    ]
+    command = [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable, *map(str, files)]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False, env=env)
     try:
         report = json.loads(run.stdout)
@@ -99,7 +108,7 @@ def test_pyright_types_every_public_call() -> None:
     found: dict[tuple[str, int], list[str]] = {}
     for diagnostic in report["generalDiagnostics"]:
         if diagnostic["severity"] == "error":
-            key = (_relative(diagnostic["file"]), diagnostic["range"]["start"]["line"] + 1)
+            key = _where(diagnostic["file"], diagnostic["range"]["start"]["line"] + 1)
             found.setdefault(key, []).append(diagnostic["message"])
     expected = {("tests/typing/errors.py", line) for line in marked_lines()}
     unexpected = {key: messages for key, messages in found.items() if key not in expected}
