@@ -44,7 +44,8 @@ long that one async job stays ``working``.
 
 Standalone: ``python -m prefect_pdfco.testing --port 8765 --api-key demo``. For pytest, enable the plugin
 with ``pytest_plugins = ["prefect_pdfco.testing.pytest_plugin"]`` and use the ``pdfco_emulator`` and
-``pdfco_credentials`` fixtures. Needs the ``emulator`` extra (starlette, uvicorn, pypdf, fpdf2).
+``pdfco_credentials`` fixtures. Needs the ``emulator`` extra (starlette, uvicorn, pypdf, fpdf2, Pillow,
+pypdfium2, python-docx).
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ class ProcessingResult:
 
     Attributes:
         files: Result files, in order (split: one per part).
-        page_count: Pages processed, used for billing and ``pageCount``.
+        page_count: The result's ``pageCount`` (the output document's pages; for extraction, the pages read),
+            also what the call is billed by.
         body: Inline body for text-like outputs (``str`` for text/CSV, ``dict``/``list`` for JSON);
             ``None`` for PDF outputs.
         fields: Extra top-level response fields, e.g. ``{"info": {...}}`` for ``/v1/pdf/info``.
