@@ -114,6 +114,16 @@ def test_pdf_to_jpg_async_result_is_a_json_list_of_links(api: httpx.Client) -> N
     assert all(p.headers["content-type"] == "image/jpeg" and image(p.content).format == "JPEG" for p in pictures)
 
 
+def test_pdf_to_webp_and_the_older_optimizer(api: httpx.Client) -> None:
+    url = upload(api, SAMPLE)
+    webp = api.post("/v1/pdf/convert/to/webp", json={"url": url, "pages": "0"}).json()
+    picture = httpx.get(webp["urls"][0])
+    assert picture.headers["content-type"] == "image/webp" and image(picture.content).format == "WEBP"
+    optimized = api.post("/v1/pdf/optimize", json={"url": url, "name": "small.pdf"}).json()
+    assert optimized["name"] == "small.pdf" and optimized["pageCount"] == 3
+    assert httpx.get(optimized["url"]).content.startswith(b"%PDF-")
+
+
 def test_protected_pdf_renders_with_its_password(api: httpx.Client) -> None:
     writer = PdfWriter(clone_from=io.BytesIO(SAMPLE))
     writer.encrypt(user_password="open", owner_password="owner", algorithm="AES-128")

@@ -50,11 +50,11 @@ class CreditCost:
 #: endpoint                                        price
 #: ============================================== =======================
 #: text, text-simple, csv, json2, find, parser,    10 credits per page
-#: PDF to html, jpg, png
+#: PDF to html, jpg, png, webp
 #: html, url, doc, csv, image -> PDF                5 credits per page
 #: merge, merge2, split, rotate, delete-pages,      2 credits per page
 #: edit/add, security add/remove, compress, info,
-#: info/fields
+#: info/fields, optimize
 #: ``/v1/ai-invoice-parser``                       100 credits per document (PDF.co's own example)
 #: ``/v1/job/check``                               2 credits per call, whatever the status (documented)
 #: balance, uploads, delete, hash                  free
@@ -75,6 +75,7 @@ CREDIT_COSTS: dict[str, CreditCost] = {
     "/v1/pdf/convert/to/html": CreditCost(10),
     "/v1/pdf/convert/to/jpg": CreditCost(10),
     "/v1/pdf/convert/to/png": CreditCost(10),
+    "/v1/pdf/convert/to/webp": CreditCost(10),
     "/v1/pdf/find": CreditCost(10),
     "/v1/pdf/documentparser": CreditCost(10),
     "/v1/pdf/convert/from/html": CreditCost(5),
@@ -92,6 +93,7 @@ CREDIT_COSTS: dict[str, CreditCost] = {
     "/v1/pdf/security/add": CreditCost(2),
     "/v1/pdf/security/remove": CreditCost(2),
     "/v2/pdf/compress": CreditCost(2),
+    "/v1/pdf/optimize": CreditCost(2),
     "/v1/pdf/info": CreditCost(2),
     "/v1/pdf/info/fields": CreditCost(2),
     "/v1/ai-invoice-parser": CreditCost(100, flat=True),
@@ -110,7 +112,9 @@ MULTI_INPUT = frozenset({"/v1/pdf/merge", "/v1/pdf/merge2", "/v1/pdf/convert/fro
 #: Endpoints with one output per part: sync answers ``urls`` (even for one part); the async placeholder is a JSON
 #: list of links. PDF.co's samples read images this way too: ``json["urls"]`` from a sync PDF to JPG or PNG, a
 #: JSON list from the async placeholder (SMP ``PDF To PNG/Python/...Asynchronously``).
-MULTI_OUTPUT = frozenset({"/v1/pdf/split", "/v1/pdf/split2", "/v1/pdf/convert/to/jpg", "/v1/pdf/convert/to/png"})
+MULTI_OUTPUT = frozenset(
+    {"/v1/pdf/split", "/v1/pdf/split2", "/v1/pdf/convert/to/jpg", "/v1/pdf/convert/to/png", "/v1/pdf/convert/to/webp"}
+)
 
 _TEXT = "txt"
 _JSON = "json"
@@ -125,6 +129,7 @@ _OUTPUT_EXTENSIONS: dict[str, str] = {
     "/v1/pdf/find": _JSON,
     "/v1/pdf/convert/to/jpg": "jpg",
     "/v1/pdf/convert/to/png": "png",
+    "/v1/pdf/convert/to/webp": "webp",
     "/v1/pdf/info": _JSON,
     "/v1/pdf/info/fields": _JSON,
     "/v1/pdf/documentparser": _JSON,

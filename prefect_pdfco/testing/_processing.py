@@ -36,7 +36,7 @@ from ._processing_core import (
     selected_pages,
 )
 from ._processing_extract import find, to_csv, to_json2, to_text, to_text_simple
-from ._processing_output import info_fields, to_html, to_jpg, to_png
+from ._processing_output import info_fields, to_html, to_jpg, to_png, to_webp
 from ._processing_pages import (
     compress,
     delete_pages,
@@ -86,6 +86,7 @@ _HANDLERS: dict[str, _Handler] = {
     "/v1/pdf/convert/to/html": to_html,
     "/v1/pdf/convert/to/jpg": to_jpg,
     "/v1/pdf/convert/to/png": to_png,
+    "/v1/pdf/convert/to/webp": to_webp,
     "/v1/pdf/info": info,
     "/v1/pdf/info/fields": info_fields,
     "/v1/pdf/merge": merge,
@@ -97,6 +98,8 @@ _HANDLERS: dict[str, _Handler] = {
     "/v1/pdf/security/add": security_add,
     "/v1/pdf/security/remove": security_remove,
     "/v2/pdf/compress": compress,
+    # The older optimizer: lossless recompression as /v2/pdf/compress does it.
+    "/v1/pdf/optimize": compress,
     "/v1/pdf/find": find,
     "/v1/pdf/documentparser": document_parser,
     "/v1/ai-invoice-parser": invoice_parser,

@@ -1,4 +1,4 @@
-"""PDF to HTML, PDF to JPG or PNG (pypdfium2, one image per page) and the form fields of a PDF (pypdf).
+"""PDF to HTML, PDF to JPG, PNG or WEBP (pypdfium2, one image per page) and the form fields of a PDF (pypdf).
 
 These are the endpoints PDF.co's own clients lean on beside the ones our library calls: its MCP server converts
 to HTML and images through them and reads form fields through ``/v1/pdf/info/fields`` (``pdfco-api.md`` §13).
@@ -18,12 +18,14 @@ from ._processing_core import InputFile, OutputFile, Params, ProcessingError, Pr
 from ._processing_extract import layout_text, page_chunks
 from ._processing_pages import document_info
 
-__all__ = ["info_fields", "to_html", "to_jpg", "to_png"]
+__all__ = ["info_fields", "to_html", "to_jpg", "to_png", "to_webp"]
 
 # PDFium is not thread-safe, and jobs run in worker threads: one render at a time.
 _PDFIUM_LOCK = threading.Lock()
 # PDF.co does not document the resolution of its images; 150 dpi reads well and keeps the files small.
 _RENDER_DPI = 150
+# Output extension: Pillow's format name and the content type the link serves.
+_IMAGE_FORMATS = {"jpg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png"), "webp": ("WEBP", "image/webp")}
 
 
 def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int]]:
@@ -42,7 +44,7 @@ def _render(params: Params, inputs: list[InputFile], extension: str) -> Processi
         raise ProcessingError("PDF to image needs pypdfium2: pip install 'prefect-pdfco[emulator]'", 500) from None
     _, pages = _pages(params, inputs)  # the password, permission and page checks, with pypdf's error codes
     stem, suffix = core.split_name(core.output_name(params, f"result.{extension}"))
-    pil_format, content_type = ("JPEG", "image/jpeg") if extension == "jpg" else ("PNG", "image/png")
+    pil_format, content_type = _IMAGE_FORMATS[extension]
     files: list[OutputFile] = []
     with _PDFIUM_LOCK:
         document = pdfium.PdfDocument(inputs[0].content, password=params.get_str("password"))
@@ -69,6 +71,11 @@ def to_jpg(params: Params, inputs: list[InputFile]) -> ProcessingResult:
 def to_png(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     """``/v1/pdf/convert/to/png``: a PNG per page."""
     return _render(params, inputs, "png")
+
+
+def to_webp(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/convert/to/webp``: a WEBP per page."""
+    return _render(params, inputs, "webp")
 
 
 # --- HTML ------------------------------------------------------------------------------------------------
