@@ -57,6 +57,12 @@ def _options_of(
     return decorate
 
 
+def _same_class(copy: object, original: _Self) -> _Self:
+    """``copy`` (what Prefect's ``with_options`` built: a plain ``Task`` or ``Flow``) given ``original``'s class."""
+    copy.__class__ = type(original)
+    return copy  # type: ignore[return-value]
+
+
 def _result_here(run: Coroutine[Any, Any, R]) -> R:
     """The run's result in a sync context; in an async one the coroutine itself, for the caller to await."""
     if inspect.iscoroutine(run) and not is_in_async_context():
@@ -81,20 +87,12 @@ class SyncCompatibleTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
     @_options_of(Task.with_options)
     def with_options(self, **options: Any) -> SyncCompatibleTask[P, R]:
         """Prefect's ``with_options``, keeping this class (Prefect's builds a plain ``Task``)."""
-        new_task = super().with_options(**options)
-        new_task.__class__ = type(self)
-        return new_task  # type: ignore[return-value]
+        return _same_class(super().with_options(**options), self)
 
 
-def sync_compatible_task(
-    **options: Any,
-) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SyncCompatibleTask[P, R]]:
+def sync_compatible_task(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SyncCompatibleTask[P, R]]:
     """Like ``@task(**options)`` for an ``async def``, building a ``SyncCompatibleTask``."""
-
-    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> SyncCompatibleTask[P, R]:
-        return SyncCompatibleTask(fn=fn, **options)
-
-    return decorator
+    return lambda fn: SyncCompatibleTask(fn=fn, **options)
 
 
 class SyncCompatibleFlow(Flow[P, Coroutine[Any, Any, R]], Generic[P, R]):
@@ -110,17 +108,9 @@ class SyncCompatibleFlow(Flow[P, Coroutine[Any, Any, R]], Generic[P, R]):
     @_options_of(Flow.with_options)
     def with_options(self, **options: Any) -> SyncCompatibleFlow[P, R]:
         """Prefect's ``with_options``, keeping this class (Prefect's builds a plain ``Flow``)."""
-        new_flow = super().with_options(**options)
-        new_flow.__class__ = type(self)
-        return new_flow  # type: ignore[return-value]
+        return _same_class(super().with_options(**options), self)
 
 
-def sync_compatible_flow(
-    **options: Any,
-) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SyncCompatibleFlow[P, R]]:
+def sync_compatible_flow(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], SyncCompatibleFlow[P, R]]:
     """Like ``@flow(**options)`` for an ``async def``, building a ``SyncCompatibleFlow``."""
-
-    def decorator(fn: Callable[P, Coroutine[Any, Any, R]]) -> SyncCompatibleFlow[P, R]:
-        return SyncCompatibleFlow(fn=fn, **options)
-
-    return decorator
+    return lambda fn: SyncCompatibleFlow(fn=fn, **options)
