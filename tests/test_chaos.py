@@ -1,8 +1,9 @@
 """Chaos soak, small: documents through real flows with faults at random; every promise about money and files holds.
 
-The soak itself lives in ``benchmarks/chaos.py`` (which runs 200 documents and prints the tally); this test loads
-that file and runs 20 documents in one flow with a retry, shaken harder. It asserts the invariants, never exact
-counts that depend on thread timing, and never time. Below it, the emulator faults the soak relies on.
+The soak lives in ``benchmarks/_chaos.py`` and its tally in ``benchmarks/chaos.py`` (which runs 200 documents and
+prints it); this test loads both files and runs 20 documents in one flow with a retry, shaken harder. It asserts
+the invariants, never counts that depend on thread timing, and never time. Below it, the emulator faults the soak
+relies on.
 """
 
 from __future__ import annotations
@@ -22,26 +23,28 @@ from prefect_pdfco.testing import PdfcoEmulator
 HTML_PATH = "/v1/pdf/convert/from/html"
 
 
-def load_soak() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "chaos.py"
-    spec = importlib.util.spec_from_file_location("pdfco_chaos_soak", path)
+def load(file: str, name: str) -> ModuleType:
+    """A module of ``benchmarks/`` (not a package: the benchmark imports ``_chaos`` from its own folder)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / file
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
+    sys.modules[name] = module  # dataclasses look their module up while the file runs; chaos.py imports _chaos
     spec.loader.exec_module(module)
     return module
 
 
-chaos = load_soak()
+soak = load("_chaos.py", "_chaos")
+chaos = load("chaos.py", "pdfco_chaos_benchmark")
+#: Draws every kind of fault into the first attempt for any count of accepted submits from 8 to 17 (the dice of a
+#: step depend on the seed and on how many calls the step makes; a busy machine's spurious read timeouts lower it).
+SEED = 316
 
 
 @pytest.mark.usefixtures("prefect_harness")
 async def test_a_small_soak_keeps_every_promise(tmp_path: Path) -> None:
-    # Seed 84 draws every kind of fault in the first attempt (the draws depend on the seed alone).
-    config = chaos.SoakConfig(
-        documents=20, batch_size=20, seed=84, flow_retries=1, timeout_seconds=1.0, fault_scale=2.0
-    )
-    tally = await chaos.run_soak(config, tmp_path)
+    config = soak.SoakConfig(documents=20, batch_size=20, seed=SEED, flow_retries=1, timeout_seconds=1.0, fault_scale=2)
+    tally = chaos.tally(await soak.run_soak(config, tmp_path))
 
     assert tally.violations() == [], tally.render()
     assert tally.untyped == [] and tally.partial_files == [] and tally.documents_with_two_jobs == 0
@@ -51,15 +54,15 @@ async def test_a_small_soak_keeps_every_promise(tmp_path: Path) -> None:
     # The faults were felt, not only queued: submits whose outcome is unknown, drops mid-body, scripted answers.
     assert tally.ambiguous >= 1 and tally.outcomes["SubmitOutcomeUnknown"] == tally.ambiguous
     assert tally.stats["downloads_dropped"] >= 1 and tally.stats["faults_served"] >= 5
-    assert tally.outcomes[chaos.SUCCESS] >= 1 and tally.landed == tally.outcomes[chaos.SUCCESS]
+    assert tally.outcomes[soak.SUCCESS] >= 1 and tally.landed == tally.outcomes[soak.SUCCESS]
     assert {"submit 429", "submit read timeout", "submit 5xx", "submit dropped", "failed job"} <= set(tally.injected)
     assert {"check 429", "check 5xx", "check dropped", "download 503", "download dropped"} <= set(tally.injected)
     assert "invariants: all hold" in tally.render()
 
 
 def test_the_tally_names_a_broken_promise() -> None:
-    tally = chaos.Tally(chaos.SoakConfig(documents=2))
-    tally.outcomes.update({chaos.SUCCESS: 1})
+    tally = chaos.Tally(soak.SoakConfig(documents=2))
+    tally.outcomes.update({soak.SUCCESS: 1})
     tally.untyped.append("doc-2: KeyError: 'x'")
     tally.accepted, tally.jobs_billed, tally.documents_with_two_jobs = 1, 2, 1
     tally.partial_files.append(".pdfco-1234-doc.pdf.part")
