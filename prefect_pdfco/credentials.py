@@ -24,7 +24,8 @@ __all__ = ["PdfcoCredentials"]
 class PdfcoCredentials(CredentialsBlock):
     """Credentials for the PDF.co API: the API key, the API root, and how hard to push it.
 
-    Tasks take this block as their first argument and build a fresh ``PdfcoClient`` from it per call.
+    Tasks take this block as their first argument and share one ``PdfcoClient`` per process, settings and event
+    loop (one connection pool, closed with its loop or at exit).
 
     Attributes:
         api_key: The PDF.co API key, sent only in the ``x-api-key`` header to ``base_url``'s host.
@@ -37,6 +38,7 @@ class PdfcoCredentials(CredentialsBlock):
         rate_limit_budget_seconds: How long one call keeps retrying after 429 answers before it fails.
         allowed_result_hosts: Where result links may lead (host names, ``*.suffix`` patterns, IP networks);
             empty for anywhere but link-local and cloud metadata addresses.
+        callback_url: Where PDF.co calls back when a job ends (``prefect_pdfco.callbacks``); None to poll.
 
     Example:
         Load saved credentials and check the balance in a flow:
@@ -131,6 +133,24 @@ print(credentials.check_connection())  # remaining credits
         ),
     )
 
+    callback_url: str | None = Field(
+        default=None,
+        title="Callback URL",
+        description=(
+            "The public base URL of a callback receiver (python -m prefect_pdfco.callbacks) or of a Prefect "
+            "Cloud webhook. When set, every submit asks PDF.co to POST to it when the job ends, at "
+            "<callback_url>/<token> (or with the token in place of {token}), where the token is a fresh "
+            "per-job value the receiver verifies. https://, or http:// on a loopback address."
+        ),
+    )
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return cls._http_url(value)
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -158,7 +178,11 @@ print(credentials.check_connection())  # remaining credits
         return [entry.strip() for entry in value if entry.strip()]
 
     def get_client(self) -> PdfcoClient:
-        """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``."""
+        """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``.
+
+        Each call builds a client of its own (a connection pool that its ``async with`` closes). The package's
+        tasks borrow one shared client per process, settings and event loop instead.
+        """
         return PdfcoClient(
             self.api_key,
             base_url=self.base_url,

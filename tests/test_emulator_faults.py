@@ -142,9 +142,9 @@ def test_reset_faults(api: httpx.Client, emu: PdfcoEmulator) -> None:
     emu.inject("/v1/account/credit/balance", status=500, times=5)
     emu.inject_job_outcome("never", times=3)
     emu.inject_download_drop(0)
-    assert emu.stats()["pending_faults"] == {"response": 5, "job": 3, "download": 1}
+    assert emu.stats()["pending_faults"] == {"response": 5, "job": 3, "download": 1, "callback": 0}
     emu.reset_faults()
-    assert emu.stats()["pending_faults"] == {"response": 0, "job": 0, "download": 0}
+    assert emu.stats()["pending_faults"] == {"response": 0, "job": 0, "download": 0, "callback": 0}
     assert api.get("/v1/account/credit/balance").status_code == 200
 
 

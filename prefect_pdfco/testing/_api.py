@@ -6,12 +6,15 @@ import asyncio
 import json
 import logging
 import math
+from collections.abc import Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from prefect_pdfco._redact import safe_url
+from prefect_pdfco.testing._callbacks import call_back, loopback_url
 from prefect_pdfco.testing._catalogue import (
     ASYNC_ONLY,
     CREDIT_COSTS,
@@ -176,6 +179,11 @@ async def _sync(call: Call, urls: list[str]) -> Response:
 
 async def _submit(call: Call, urls: list[str]) -> Response:
     state = call.state
+    callback = call.params.text("callback")
+    if callback is not None and not loopback_url(callback):
+        # The emulator never calls out of the machine: only loopback receivers.
+        return call.error(400, f"The emulator calls back only to loopback addresses (127.0.0.1, ::1, localhost), "
+                          f"not {safe_url(callback)}")  # fmt: skip
     cost = CREDIT_COSTS.get(call.path, DEFAULT_CREDIT_COST)
     # Older billing model (see _catalogue.CREDIT_COSTS): the first page now, the rest at success.
     first = cost.per_page
@@ -208,9 +216,9 @@ async def _submit(call: Call, urls: list[str]) -> Response:
     )
     state.add_job(job)
     if fault is None:
-        task = asyncio.get_running_loop().create_task(_run_job(call, job, urls))
-        call.rt.tasks.add(task)
-        task.add_done_callback(call.rt.tasks.discard)
+        _background(call.rt, _run_job(call, job, urls))
+    if callback is not None:
+        _background(call.rt, call_back(call.rt, job, callback, final_body))
     if call.path in ASYNC_ONLY:
         # The invoice parser's documented submit answer: status "created", no url.
         return JSONResponse(
@@ -235,6 +243,12 @@ async def _submit(call: Call, urls: list[str]) -> Response:
             "duration": call.duration(),
         }
     )
+
+
+def _background(rt: Runtime, work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(work)
+    rt.tasks.add(task)
+    task.add_done_callback(rt.tasks.discard)
 
 
 async def _run_job(call: Call, job: Job, urls: list[str]) -> None:
@@ -310,6 +324,13 @@ def check_job(call: Call) -> Response:
         # PDF.co's documented working answer is exactly this.
         return call.ok({"status": "working", "remainingCredits": state.remaining_credits})
     credits = JOB_CHECK_COST + _settle(call, job, status)
+    body = final_body(job, status)
+    body.update(credits=credits, remainingCredits=state.remaining_credits, duration=call.duration())
+    return call.ok(body)
+
+
+def final_body(job: Job, status: str) -> dict[str, Any]:
+    """What a check of an ended job says of it (without the check's own credits), and what a callback POSTs."""
     end = max(job.due_at or job.submitted_at, job.finished_at or job.submitted_at)
     body: dict[str, Any] = {"status": status, "jobId": job.job_id}
     if status == "success":
@@ -320,7 +341,6 @@ def check_job(call: Call) -> Response:
             body["errorCode"] = job.error_code
     else:
         body["message"] = job.outcome_message or "Job was aborted"
-    body.update(credits=credits, remainingCredits=state.remaining_credits, duration=call.duration())
     body["jobDuration"] = round((end - job.submitted_at) * 1000)
     if status == "success":
         body["outputLinkValidTill"] = iso(job.link_expires_at)
@@ -329,7 +349,7 @@ def check_job(call: Call) -> Response:
         # (https://docs.pdf.co/api-reference/ai-invoice-parser.md).
         if (job.inline or job.endpoint in ASYNC_ONLY) and job.body is not None:
             body["body"] = job.body
-    return call.ok(body)
+    return body
 
 
 def _settle(call: Call, job: Job, status: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 
 from prefect_pdfco.testing._catalogue import normalize_path
 
-__all__ = ["JOB_OUTCOMES", "DownloadFault", "FaultBook", "JobFault", "JobOutcome", "ResponseFault"]
+__all__ = ["JOB_OUTCOMES", "CallbackFault", "DownloadFault", "FaultBook", "JobFault", "JobOutcome", "ResponseFault"]
 
 JobOutcome = Literal["failed", "aborted", "never"]
 JOB_OUTCOMES: frozenset[str] = frozenset({"failed", "aborted", "never"})
@@ -23,7 +23,7 @@ def _times(times: int) -> int:
     return times
 
 
-_Fault = TypeVar("_Fault", "JobFault", "DownloadFault")
+_Fault = TypeVar("_Fault", "JobFault", "DownloadFault", "CallbackFault")
 
 
 def _take(queue: list[_Fault]) -> _Fault | None:
@@ -79,6 +79,16 @@ class DownloadFault:
     remaining: int = 1
 
 
+@dataclass
+class CallbackFault:
+    """The callbacks of the next ``remaining`` jobs that asked for one: lost (``drop``), or sent ``delay``
+    seconds of the emulator's clock after the job ended."""
+
+    drop: bool = False
+    delay: float = 0.0
+    remaining: int = 1
+
+
 class FaultBook:
     """The pending faults, shared by the server thread and the test thread."""
 
@@ -87,6 +97,7 @@ class FaultBook:
         self._responses: list[ResponseFault] = []
         self._jobs: list[JobFault] = []
         self._downloads: list[DownloadFault] = []
+        self._callbacks: list[CallbackFault] = []
 
     def add_response(
         self,
@@ -147,6 +158,17 @@ class FaultBook:
             self._downloads.append(fault)
         return fault
 
+    def add_callback(self, *, drop: bool = False, delay: float = 0.0, times: int = 1) -> CallbackFault:
+        """Queues a lost or late callback (see ``PdfcoEmulator.inject_callback``)."""
+        if delay < 0:
+            raise ValueError("delay must be >= 0")
+        if not drop and not delay:
+            raise ValueError("nothing to inject: give drop or delay")
+        fault = CallbackFault(drop=drop, delay=delay, remaining=_times(times))
+        with self._lock:
+            self._callbacks.append(fault)
+        return fault
+
     def add_from_json(self, payload: Mapping[str, Any]) -> object:
         """Queues a fault described by the HTTP control API's JSON body (``kind`` picks the type)."""
         kind = payload.get("kind", "response")
@@ -170,7 +192,11 @@ class FaultBook:
             return self.add_job(str(payload.get("outcome")), message=payload.get("message"), times=times)
         if kind == "download":
             return self.add_download(int(payload.get("after_bytes", 0)), times=times)
-        raise ValueError(f"unknown fault kind {kind!r}: use response, job or download")
+        if kind == "callback":
+            return self.add_callback(
+                drop=bool(payload.get("drop", False)), delay=float(payload.get("delay", 0.0)), times=times
+            )
+        raise ValueError(f"unknown fault kind {kind!r}: use response, job, download or callback")
 
     def take_response(self, path: str) -> ResponseFault | None:
         """Consumes one use of the first response fault for ``path`` (or for any link)."""
@@ -194,12 +220,18 @@ class FaultBook:
         with self._lock:
             return _take(self._downloads)
 
+    def take_callback(self) -> CallbackFault | None:
+        """Consumes one use of the first callback fault."""
+        with self._lock:
+            return _take(self._callbacks)
+
     def reset(self) -> None:
         """Drops every pending fault."""
         with self._lock:
             self._responses.clear()
             self._jobs.clear()
             self._downloads.clear()
+            self._callbacks.clear()
 
     def pending(self) -> dict[str, int]:
         """How many uses of each kind of fault are left."""
@@ -208,4 +240,5 @@ class FaultBook:
                 "response": sum(f.remaining for f in self._responses),
                 "job": sum(f.remaining for f in self._jobs),
                 "download": sum(f.remaining for f in self._downloads),
+                "callback": sum(f.remaining for f in self._callbacks),
             }

@@ -232,7 +232,9 @@ class PdfcoEmulator:
         ``presigned_put_requests_with_api_key``, ``uploads`` (files stored by any upload route),
         ``rate_limited`` (429s), ``unauthorized`` (401s), ``undocumented_parameters`` (names strict mode
         refused), ``faults_served`` (scripted answers sent),
-        ``downloads_dropped``, ``jobs`` ({status: count} now), ``jobs_by_name`` ({output ``name``: async jobs
+        ``downloads_dropped``, ``callback_attempts`` (callback POSTs made), ``callbacks_delivered`` (answered
+        2xx), ``callbacks_failed`` (every retry spent), ``callbacks_dropped`` (lost by a fault), ``jobs``
+        ({status: count} now), ``jobs_by_name`` ({output ``name``: async jobs
         created}: give each document its own name to see how many jobs, so how many bills, it got) and
         ``pending_faults`` ({kind: uses left}).
         """
@@ -301,6 +303,14 @@ class PdfcoEmulator:
         httpx raises ``RemoteProtocolError``. A later ``Range`` request can resume.
         """
         self._live.faults.add_download(after_bytes, times=times)
+
+    def inject_callback(self, *, drop: bool = False, delay: float = 0.0, times: int = 1) -> None:
+        """Loses (``drop``) or delays the callbacks of the next ``times`` jobs submitted with a ``callback``.
+
+        ``delay`` counts on the emulator's clock: the callback goes out once ``advance_clock`` (or time) has
+        moved ``delay`` seconds past the job's end.
+        """
+        self._live.faults.add_callback(drop=drop, delay=delay, times=times)
 
     def reset_faults(self) -> None:
         """Drops every pending fault (not job-duration overrides)."""

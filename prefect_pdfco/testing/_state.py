@@ -19,6 +19,9 @@ from prefect_pdfco.testing._store import FileStore, StoredFile
 __all__ = ["EmulatorConfig", "EmulatorState", "Job"]
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
+#: Callbacks (``_callbacks``): POST attempts, delivered (a 2xx answer), failed (every retry spent), dropped
+#: (lost on purpose by a fault).
+_CALLBACK_COUNTERS = ("callback_attempts", "callbacks_delivered", "callbacks_failed", "callbacks_dropped")
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ class EmulatorState:
                 "undocumented_parameters": self.counters["undocumented_parameters"],
                 "faults_served": self.counters["faults_served"],
                 "downloads_dropped": self.counters["downloads_dropped"],
+                **{name: self.counters[name] for name in _CALLBACK_COUNTERS},
                 "jobs": dict(job_states),
                 "jobs_by_name": dict(Counter(job.name for job in self.jobs.values())),
                 "pending_faults": self.faults.pending(),
