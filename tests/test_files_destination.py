@@ -26,7 +26,7 @@ from prefect_pdfco import (
 from prefect_pdfco.files import adownload_result, adownload_result_files, afetch_result_json, aupload_file
 from prefect_pdfco.files import tempfiles as _tempfiles
 from prefect_pdfco.files.expiry import describe_expiry
-from prefect_pdfco.files.transfer import FileSink
+from prefect_pdfco.files.storage import FileSink
 
 from .test_files import FAST, only_files
 from .test_files_errors import HOST, Host, fresh_url, whole

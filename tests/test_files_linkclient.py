@@ -116,7 +116,8 @@ def test_each_event_loop_and_thread_gets_its_own_client(link: str, connections: 
     for thread in threads:
         thread.join()
     assert got["a"] is not got["b"] and got["a"].is_closed and got["b"].is_closed
-    assert connections.count == 2 and (tmp_path / "a" / "small.pdf").exists() and (tmp_path / "b" / "small.pdf").exists()
+    assert connections.count == 2
+    assert (tmp_path / "a" / "small.pdf").exists() and (tmp_path / "b" / "small.pdf").exists()
 
 
 def test_a_loop_closed_without_its_shutdown_steps_is_forgotten_quietly() -> None:

@@ -31,8 +31,17 @@ from prefect_pdfco.exceptions import (
     UnexpectedResponseError,
 )
 from prefect_pdfco.files.names import dedupe_name, filename_from_url
-from prefect_pdfco.files.storage import DeliveryFailed, Destination, Target, describe, resolve_destination, staging
-from prefect_pdfco.files.transfer import FileSink, MemorySink, Transfer, link_expiry, transfer
+from prefect_pdfco.files.storage import (
+    DeliveryFailed,
+    Destination,
+    FileSink,
+    MemorySink,
+    Target,
+    describe,
+    resolve_destination,
+    staging,
+)
+from prefect_pdfco.files.transfer import Transfer, link_expiry, transfer
 from prefect_pdfco.models import JobResult, JobStatus
 from prefect_pdfco.ui.logs import run_logger
 
@@ -264,7 +273,7 @@ async def fetch_bytes(
     """The whole content of a link, refused beyond ``max_bytes`` (see ``ResultTooLargeError``)."""
     policy.check_url(url, final=False)
     sink = MemorySink(max_bytes, url)
-    done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy, max_bytes=max_bytes)
+    done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy)
     return bytes(sink.data), done
 
 

@@ -1,4 +1,5 @@
-"""Where downloads land: a local directory or a Prefect storage block, always through a temporary file.
+"""Where downloads land: a local directory or a Prefect storage block, always through a temporary file; and the
+sinks a transfer writes into (``FileSink`` for that temporary file, ``MemorySink`` for results read into memory).
 
 Every download is staged in a temporary file and only then delivered, so no reader ever sees a partial file:
 
@@ -12,9 +13,9 @@ Every download is staged in a temporary file and only then delivered, so no read
   interface takes the whole content at once, so only there does memory grow with the file.
 
 The temporary file is removed in ``finally`` whatever happens, cancellation included; a SIGTERM removes it
-too, and a SIGKILL's leftovers are swept by the next transfer into the same place (see ``_tempfiles``).
+too, and a SIGKILL's leftovers are swept by the next transfer into the same place (see ``tempfiles``).
 Failures of the destination itself (not a directory, read-only, full, a block that refuses the file) surface
-as ``OSError`` or ``DeliveryFailed``, which ``_transfers.land`` turns into ``DestinationError``.
+as ``OSError`` or ``DeliveryFailed``, which ``links.land`` turns into ``DestinationError``.
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ import anyio
 import anyio.to_thread
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
 
-from prefect_pdfco._redact import escape_control
-from prefect_pdfco.exceptions import InvalidParametersError
+from prefect_pdfco._redact import escape_control, safe_url
+from prefect_pdfco.exceptions import InvalidParametersError, ResultTooLargeError
 from prefect_pdfco.files import tempfiles as _tempfiles
 from prefect_pdfco.files.names import path_inside
 
 __all__ = [
     "DeliveryFailed",
     "Destination",
+    "FileSink",
+    "MemorySink",
     "Staging",
     "Target",
     "UploadsFromPath",
@@ -242,3 +245,58 @@ def _default_file_mode() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return 0o666 & ~mask
+
+
+# --- where a transfer's bytes go (see ``transfer.Sink``) ------------------------------------------------------
+
+
+class FileSink:
+    """Writes to an open binary file (a temporary file that is renamed only once complete): any size."""
+
+    def __init__(self, handle: anyio.AsyncFile[bytes]) -> None:
+        self.handle = handle
+
+    def expect(self, size: int) -> None:
+        """Takes any size: the disk says when it is full."""
+
+    async def write(self, chunk: bytes) -> None:
+        """Appends ``chunk`` to the file."""
+        await self.handle.write(chunk)
+
+    async def reset(self) -> None:
+        """Truncates the file to zero bytes."""
+        await self.handle.seek(0)
+        await self.handle.truncate()
+
+
+class MemorySink:
+    """Collects at most ``limit`` bytes in memory, for text and JSON results."""
+
+    def __init__(self, limit: int, url: str) -> None:
+        self.limit = limit
+        self.url = url
+        self.data = bytearray()
+
+    def too_large(self, size: int) -> ResultTooLargeError:
+        """The error for a result of ``size`` bytes (or more)."""
+        return ResultTooLargeError(
+            f"the result is {size:,} bytes or more, over the limit of {self.limit:,} bytes for fetching it into "
+            "memory; download it to a file with download_result instead",
+            url=safe_url(self.url),
+            limit=self.limit,
+        )
+
+    def expect(self, size: int) -> None:
+        """Refuses a result announced as larger than the limit, before any of it is read."""
+        if size > self.limit:
+            raise self.too_large(size)
+
+    async def write(self, chunk: bytes) -> None:
+        """Appends ``chunk``, refusing to grow past the limit."""
+        if len(self.data) + len(chunk) > self.limit:
+            raise self.too_large(len(self.data) + len(chunk))
+        self.data += chunk
+
+    async def reset(self) -> None:
+        """Empties the buffer."""
+        self.data.clear()

@@ -2,7 +2,7 @@
 
 Three layers, because no one of them covers every way a process ends:
 
-- ``staging`` (in ``_storage``) removes its file in ``finally``: errors and cancellation (Prefect's included).
+- ``staging`` (in ``storage``) removes its file in ``finally``: errors and cancellation (Prefect's included).
 - A SIGTERM's default action ends the process without running any ``finally``, and a download usually runs
   in a thread of its own (Prefect runs an async task called from a sync flow in its event-loop thread). So
   every temporary file is registered here, and while a transfer is in progress a SIGTERM handler (installed
@@ -166,22 +166,25 @@ def _due(directory: Path) -> bool:
         return True
 
 
+def _dead_entries(directory: Path, name: re.Pattern[str], force: bool) -> list[os.DirEntry[str]]:
+    """The entries of ``directory`` whose names say a dead owner left them; none when it was swept within
+    ``SWEEP_INTERVAL`` (unless ``force``) or cannot be listed."""
+    if not _due(directory) and not force:
+        return []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    return [entry for entry in entries if (match := name.match(entry.name)) is not None and _owner_is_dead(match)]
+
+
 def sweep(directory: Path, *, force: bool = False) -> list[Path]:
     """Removes the ``.pdfco-*.part`` files that dead owners left in ``directory``; returns what it removed.
 
     At most once per ``SWEEP_INTERVAL`` per directory and process, unless ``force``. Never raises.
     """
-    if not _due(directory) and not force:
-        return []
     removed: list[Path] = []
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _PART_NAME.match(entry.name)
-        if match is None or not _owner_is_dead(match):
-            continue
+    for entry in _dead_entries(directory, _PART_NAME, force):
         path = Path(entry.path)
         with contextlib.suppress(OSError):
             if entry.is_file(follow_symlinks=False) and _unlocked(path):
@@ -192,17 +195,9 @@ def sweep(directory: Path, *, force: bool = False) -> list[Path]:
 
 def sweep_private_dirs(parent: str | None = None, *, force: bool = False) -> list[Path]:
     """Removes the private staging directories (``pdfco-*``) of dead owners in the temporary directory."""
-    base = Path(parent or tempfile.gettempdir())
-    if not _due(base) and not force:
-        return []
     removed: list[Path] = []
-    try:
-        entries = list(os.scandir(base))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _DIR_NAME.match(entry.name)
-        if match is not None and entry.is_dir(follow_symlinks=False) and _owner_is_dead(match):
+    for entry in _dead_entries(Path(parent or tempfile.gettempdir()), _DIR_NAME, force):
+        if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(Path(entry.path))
     return removed

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
-import anyio
 import httpx
 
 from prefect_pdfco._http_errors import map_transport_error
@@ -33,7 +32,6 @@ from prefect_pdfco.exceptions import (
     RateLimitError,
     ResultExpiredError,
     ResultNotReadyError,
-    ResultTooLargeError,
     ServerError,
 )
 from prefect_pdfco.files.expiry import EXPIRED_HINT, describe_expiry, ensure_not_expired, link_expiry, signed_expiry
@@ -41,8 +39,6 @@ from prefect_pdfco.ui.logs import run_logger
 
 __all__ = [
     "CHUNK_SIZE",
-    "FileSink",
-    "MemorySink",
     "Sink",
     "Transfer",
     "ensure_not_expired",
@@ -156,57 +152,17 @@ async def _error_from(response: httpx.Response, url: str, valid_till: datetime |
 
 
 class Sink(Protocol):
-    """Where a transfer's bytes go: appended in order, and emptied when the transfer must start over."""
+    """Where a transfer's bytes go (``storage`` has a file's and memory's): appended in order, emptied when the
+    transfer must start over, and asked first whether it takes the size the host announced."""
+
+    def expect(self, size: int) -> None:
+        """Raises when ``size`` bytes are more than it takes (``ResultTooLargeError``)."""
 
     async def write(self, chunk: bytes) -> None:
         """Appends ``chunk``."""
 
     async def reset(self) -> None:
         """Drops everything written so far."""
-
-
-class FileSink:
-    """Writes to an open binary file (a temporary file that is renamed only once complete)."""
-
-    def __init__(self, handle: anyio.AsyncFile[bytes]) -> None:
-        self.handle = handle
-
-    async def write(self, chunk: bytes) -> None:
-        """Appends ``chunk`` to the file."""
-        await self.handle.write(chunk)
-
-    async def reset(self) -> None:
-        """Truncates the file to zero bytes."""
-        await self.handle.seek(0)
-        await self.handle.truncate()
-
-
-class MemorySink:
-    """Collects at most ``limit`` bytes in memory, for text and JSON results."""
-
-    def __init__(self, limit: int, url: str) -> None:
-        self.limit = limit
-        self.url = url
-        self.data = bytearray()
-
-    def too_large(self, size: int) -> ResultTooLargeError:
-        """The error for a result of ``size`` bytes (or more)."""
-        return ResultTooLargeError(
-            f"the result is {size:,} bytes or more, over the limit of {self.limit:,} bytes for fetching it into "
-            "memory; download it to a file with download_result instead",
-            url=safe_url(self.url),
-            limit=self.limit,
-        )
-
-    async def write(self, chunk: bytes) -> None:
-        """Appends ``chunk``, refusing to grow past the limit."""
-        if len(self.data) + len(chunk) > self.limit:
-            raise self.too_large(len(self.data) + len(chunk))
-        self.data += chunk
-
-    async def reset(self) -> None:
-        """Empties the buffer."""
-        self.data.clear()
 
 
 @dataclass(frozen=True)
@@ -245,7 +201,7 @@ async def _start_over(progress: _Progress, why: str, url: str) -> PdfcoConnectio
     return PdfcoConnectionError(f"{why}; starting over", endpoint=safe_url(url))
 
 
-async def _accept(response: httpx.Response, progress: _Progress, url: str, max_bytes: int | None) -> None:
+async def _accept(response: httpx.Response, progress: _Progress, url: str) -> None:
     """Checks a 200/206 answer against what we hold, restarting or raising when it does not continue it."""
     etag = response.headers.get("etag")
     if response.status_code == 200:
@@ -264,13 +220,11 @@ async def _accept(response: httpx.Response, progress: _Progress, url: str, max_b
             raise await _start_over(progress, "the file changed on the host (new ETag)", url)
         if match.group(3) != "*":
             progress.total = int(match.group(3))
-    if max_bytes is not None and progress.total is not None and progress.total > max_bytes:
-        raise MemorySink(max_bytes, url).too_large(progress.total)
+    if progress.total is not None:
+        progress.sink.expect(progress.total)
 
 
-async def _attempt(
-    http: httpx.AsyncClient, url: str, progress: _Progress, valid_till: datetime | None, max_bytes: int | None
-) -> None:
+async def _attempt(http: httpx.AsyncClient, url: str, progress: _Progress, valid_till: datetime | None) -> None:
     headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
     if progress.received:
         headers["Range"] = f"bytes={progress.received}-"
@@ -284,7 +238,7 @@ async def _attempt(
                 raise await _start_over(progress, "the host refused to resume (416)", url)
             if status not in (200, 206):
                 raise await _error_from(response, url, valid_till)
-            await _accept(response, progress, url, max_bytes)
+            await _accept(response, progress, url)
             async for chunk in response.aiter_raw():  # as they arrive (at most 64 KB a read)
                 await progress.sink.write(chunk)
                 progress.digest.update(chunk)
@@ -302,7 +256,6 @@ async def transfer(
     *,
     valid_till: datetime | None = None,
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-    max_bytes: int | None = None,
 ) -> Transfer:
     """Streams ``url`` into ``sink``, resuming and retrying per ``retry_policy``.
 
@@ -312,19 +265,19 @@ async def transfer(
         sink: Where the bytes go.
         valid_till: PDF.co's ``outputLinkValidTill``, when known: past it, no request is made.
         retry_policy: Attempts and delays; every failed attempt counts, whether or not bytes arrived.
-        max_bytes: Refuse a larger result (from ``Content-Length`` before reading, else while reading).
 
     Raises:
         ResultExpiredError: The link expired (before any request, or S3's 403 "Request has expired").
         ResultNotReadyError: 404: no such file (yet).
-        ResultTooLargeError: Over ``max_bytes``.
+        ResultTooLargeError: The sink refuses the result's size (from ``Content-Length`` before reading, else
+            while reading).
         FileTransferError: Any other refusal of the file host.
         PdfcoConnectionError, ServerError, RateLimitError: Transient failures that outlasted the retries.
     """
     ensure_not_expired(url, valid_till)
     progress = _Progress(sink)
     await call_with_retries(
-        lambda: _attempt(http, url, progress, valid_till, max_bytes),
+        lambda: _attempt(http, url, progress, valid_till),
         idempotent=True,
         policy=retry_policy,
         on_retry=log_retries("Download of", url, lambda: progress.received),
