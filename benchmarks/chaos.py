@@ -103,7 +103,7 @@ class Tally:
             f"{config.batch_size} (retries={config.flow_retries}), read timeout {config.timeout_seconds:g} s, "
             f"{self.seconds:.0f} s",
             f"  flow attempts               {self.attempts:5d}  ({self.attempts - self.flow_runs} flow retries)",
-            "  faults injected:",
+            "  faults queued (a step drops what its calls left unused):",
             *(f"    {kind:<26}{count:5d}" for kind, count in sorted(self.injected.items())),
             f"  scripted answers served     {self.stats.get('faults_served', 0):5d}",
             f"  downloads dropped mid-body  {self.stats.get('downloads_dropped', 0):5d}",
