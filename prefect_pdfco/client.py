@@ -176,6 +176,11 @@ class PdfcoClient:
         """Closes the connection pool."""
         await self._http.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``aclose`` was called (the client can no longer send)."""
+        return self._http.is_closed
+
     def _api_url(self, endpoint: str) -> httpx.URL:
         url = self.base_url.join(normalize_endpoint(endpoint).lstrip("/"))
         if url.host != self.base_url.host or url.port != self.base_url.port:

@@ -24,7 +24,8 @@ __all__ = ["PdfcoCredentials"]
 class PdfcoCredentials(CredentialsBlock):
     """Credentials for the PDF.co API: the API key, the API root, and how hard to push it.
 
-    Tasks take this block as their first argument and build a fresh ``PdfcoClient`` from it per call.
+    Tasks take this block as their first argument and share one ``PdfcoClient`` per process, settings and event
+    loop (one connection pool, closed with its loop or at exit).
 
     Attributes:
         api_key: The PDF.co API key, sent only in the ``x-api-key`` header to ``base_url``'s host.
@@ -177,7 +178,11 @@ print(credentials.check_connection())  # remaining credits
         return [entry.strip() for entry in value if entry.strip()]
 
     def get_client(self) -> PdfcoClient:
-        """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``."""
+        """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``.
+
+        Each call builds a client of its own (a connection pool that its ``async with`` closes). The package's
+        tasks borrow one shared client per process, settings and event loop instead.
+        """
         return PdfcoClient(
             self.api_key,
             base_url=self.base_url,

@@ -129,7 +129,7 @@ def test_a_loop_closed_without_its_shutdown_steps_is_forgotten_quietly() -> None
         warnings.simplefilter("always")
         asyncio.run(link_client())  # a new loop drops the closed one's clients
         gc.collect()
-    assert open_link_clients() == before - 1 and loop not in _linkclient._by_loop
+    assert open_link_clients() == before - 1 and not _linkclient._clients.has_loop(loop)
     assert not client.is_closed  # dropped, not closed: its loop cannot run the closing any more
     assert not [warning for warning in caught if "coroutine" in str(warning.message)]
 
@@ -140,8 +140,8 @@ def test_the_exit_hook_closes_the_clients_of_loops_still_running() -> None:
     thread.start()
     try:
         client = asyncio.run_coroutine_threadsafe(link_client(), loop).result(timeout=30)
-        _linkclient._close_at_exit()
-        assert client.is_closed and loop not in _linkclient._by_loop
+        _linkclient._clients.close_at_exit()
+        assert client.is_closed and not _linkclient._clients.has_loop(loop)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)

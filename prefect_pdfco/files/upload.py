@@ -24,6 +24,7 @@ import anyio
 import httpx
 from prefect.runtime import task_run as runtime_task_run
 
+from prefect_pdfco._apipool import shared_client
 from prefect_pdfco._http_errors import map_transport_error
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries, parse_retry_after
@@ -256,5 +257,5 @@ async def upload_file(credentials: PdfcoCredentials, path: str | os.PathLike[str
     """
     credentials = require_credentials(credentials, caller="upload_file")
     check_upload_args(path, name, caller="upload_file")
-    async with credentials.get_client() as client:
+    async with shared_client(credentials) as client:
         return await aupload_file(client, path, name=name)

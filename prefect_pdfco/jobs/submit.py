@@ -32,6 +32,7 @@ from prefect.filesystems import LocalFileSystem
 from prefect.results import ResultStore
 from prefect.transactions import get_transaction
 
+from prefect_pdfco._apipool import shared_client
 from prefect_pdfco._validate import require_credentials
 from prefect_pdfco.callbacks.tokens import with_callback
 from prefect_pdfco.client import normalize_endpoint
@@ -130,7 +131,7 @@ async def _send(
     # The callback's token is fresh per send and added only here: the submit key (computed from the task's
     # inputs) never sees it, so a re-run finds the same record.
     params = with_callback(credentials, params)
-    async with credentials.get_client() as client:
+    async with shared_client(credentials) as client:
         try:
             submission = await client.submit(
                 endpoint, params, before_send=record.mark_in_flight if record is not None else None

@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 from prefect.runtime import task_run as runtime_task_run
 
+from prefect_pdfco._apipool import shared_client
 from prefect_pdfco._tasks import sync_compatible_task
 from prefect_pdfco._validate import check_job_id, check_job_ids, check_number, require_credentials
 from prefect_pdfco.client import PdfcoClient, normalize_endpoint
@@ -191,7 +192,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
     job_id = check_job_id(job_id, caller="check_job")
     attempt, attempts_allowed, waited = _attempt()
     watch = JobWatch(job_id, checks=attempt - 1)  # each attempt is one check
-    async with credentials.get_client() as client:
+    async with shared_client(credentials) as client:
         final = await check_once(client, watch, last=attempt >= attempts_allowed, waited=waited, force=force)
     if final is not None:
         return final
@@ -323,7 +324,7 @@ class _Waiter(Generic[Ids, Outcome]):
         initial = check_number(initial_poll_seconds, "initial_poll_seconds", caller=caller)
         cap = max(initial, check_number(max_poll_seconds, "max_poll_seconds", caller=caller))
         policy = replace(DEFAULT_POLL_POLICY, initial_seconds=initial, max_seconds=cap)
-        async with checked.get_client() as client:
+        async with shared_client(checked) as client:
             return await self.poll(client, checked_ids, max_wait_seconds=max_wait_seconds, policy=policy)
 
 
