@@ -84,8 +84,9 @@ PageRangesFrom1 = Annotated[PageArg, Sent(OneBasedPages)]
 SplitRanges = Annotated[PageArg, Sent(SplitPages)]
 #: A link PDF.co can fetch: http(s)://, filetoken:// (Built-In Files Storage), optionally ``cache:``-prefixed.
 Link = Annotated[str, Sent(InputUrl)]
-#: Several links, sent as one comma-separated ``url``: no link may hold a raw comma.
-Links = Annotated[Sequence[str], Sent(InputUrls, "url")]
+#: Several links (a list or a tuple: one string is not taken for a list of its letters), sent as one
+#: comma-separated ``url``: no link may hold a raw comma.
+Links = Annotated[list[str] | tuple[str, ...], Sent(InputUrls, "url")]
 #: A password: text or a ``SecretStr``; revealed on the wire only, never logged.
 Password = Annotated[str | SecretStr, Sent(SecretStr)]
 #: OCR language codes: ``"eng"``, ``"eng+deu"``...
@@ -124,7 +125,7 @@ class OutputOptions(JobOptions, total=False):
         expiration: Minutes the result link lives (1-1440; over 60 needs a Business 2 plan or above).
     """
 
-    name: Annotated[str, Sent(NonEmpty)]
+    name: Text
     expiration: Minutes
 
 

@@ -57,6 +57,7 @@ async def submit_operation(
     logs one line (never the parameters).
 
     Args:
+        credentials: The PDF.co credentials block.
         operation: The catalogue name of the operation.
         arguments: The task's arguments (``locals()``); credentials, the submit options and unset (None) ones are
             left out, so the model's defaults apply.

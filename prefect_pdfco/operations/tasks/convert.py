@@ -105,7 +105,7 @@ async def html_to_pdf(
 async def url_to_pdf(credentials: PdfcoCredentials, url: Link, **options: Unpack[UrlToPdfOptions]) -> JobSubmission:
     """Renders a web page to a PDF (``/v1/pdf/convert/from/url``).
 
-    PDF.co fetches the page itself: it must be reachable from the internet, with basic auth at most.
+    PDF.co fetches the page itself: it must be reachable from the internet (behind basic auth at most).
 
     Args:
         url: The page's public http(s) link.
