@@ -5,6 +5,10 @@ are wrong: ``InvalidParametersError``), submits one background job and returns i
 ``submit_job``, they are never retried by Prefect and a flow retried after a crash gets its job back instead
 of paying again. Hand the ``job_id`` to ``wait_for_job`` (or ``check_job``) for the result. Every other
 operation of ``prefect_pdfco.operations.OPERATIONS`` is reachable through ``submit_job``.
+
+A task declares its arguments once: its inputs in its signature, its keyword options in one ``TypedDict``
+(``**options: Unpack[...]``) that extends the shared groups of ``operations.options``; ``operation_task`` builds
+the parameter model, the runtime signature and the full docstring from that (``operations.signature``).
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ def _a_password(values: Mapping[str, Any]) -> None:
         raise ValueError("pass owner_password and/or user_password")
 
 
+# Sent in camelCase, as PDF.co's reference table spells them (https://developer.pdf.co/api-reference/pdf-password/add,
+# "encryptionAlgorithm"); only its MCP server (https://pypi.org/project/pdfco-mcp/) capitalises them.
 class AddPasswordOptions(LinkOptions, total=False):
     """The options of ``add_password``, and those of ``LinkOptions``.
 
@@ -58,9 +60,7 @@ async def add_password(
 ) -> JobSubmission:
     """Encrypts a PDF with passwords and permissions (``/v1/pdf/security/add``).
 
-    PDF.co's reference table spells every option in camelCase (``encryptionAlgorithm``,
-    https://developer.pdf.co/api-reference/pdf-password/add); only its MCP server capitalises them. The
-    endpoint takes no password for the input: unlock a protected input with ``remove_password`` first.
+    The endpoint takes no password for its input: unlock a protected input with ``remove_password`` first.
 
     Args:
         url: The PDF's link.
