@@ -14,4 +14,6 @@ from prefect_pdfco.files import download, upload
 from prefect_pdfco.files.download import *  # noqa: F403
 from prefect_pdfco.files.upload import *  # noqa: F403
 
-__all__ = sorted(download.__all__ + upload.__all__)
+__all__: list[str] = []
+__all__ += download.__all__
+__all__ += upload.__all__
