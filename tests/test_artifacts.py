@@ -25,7 +25,7 @@ from prefect_pdfco import (
     wait_for_jobs,
 )
 from prefect_pdfco.testing import PdfcoEmulator
-from prefect_pdfco.ui import artifacts as _artifacts
+from prefect_pdfco.ui import ledger as _ledger_module
 from prefect_pdfco.ui.artifacts import slug
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -122,7 +122,7 @@ async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: 
     assert total["work credits"] == sum(by_job[j]["work credits"] for j in (job_id, failed_id))
     assert total["check credits"] == by_job[job_id]["check credits"] + by_job[failed_id]["check credits"]
     assert "credits left" in (table.description or "")
-    assert _artifacts._ledgers.get(str(run_id)) is None, "the run's ledger is dropped when the run ends"
+    assert _ledger_module._ledgers.get(str(run_id)) is None, "the run's ledger is dropped when the run ends"
     # The table shows what PDF.co billed; the refund of a failed job's submit is not reported by PDF.co.
     stats = emulator.stats()
     assert stats["credits_used"] == total["work credits"] + total["check credits"] - stats["credits_refunded"]
@@ -218,7 +218,7 @@ def test_long_runs_republish_the_table_at_a_bounded_rate_and_forget_the_run_at_i
     emulator: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     credentials = emulator.credentials()
-    monkeypatch.setattr(_artifacts, "PUBLISH_INTERVAL_SECONDS", 0.0)  # every change is "long enough ago"
+    monkeypatch.setattr(_ledger_module, "PUBLISH_INTERVAL_SECONDS", 0.0)  # every change is "long enough ago"
 
     @flow
     def two_jobs() -> UUID:
@@ -233,13 +233,13 @@ def test_long_runs_republish_the_table_at_a_bounded_rate_and_forget_the_run_at_i
     assert len(tables) == 3
     final = tables[-1].data if isinstance(tables[-1].data, list) else __import__("json").loads(tables[-1].data)
     assert [row["status"] for row in final[:-1]] == ["success", "success"]
-    assert str(run_id) not in _artifacts._ledgers
+    assert str(run_id) not in _ledger_module._ledgers
 
 
 def test_ledgers_of_runs_never_seen_ending_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_artifacts, "_ledgers", __import__("collections").OrderedDict())
-    with _artifacts._lock:
-        for n in range(_artifacts.MAX_LEDGERS + 10):
-            _artifacts._ledger(f"run-{n}")
-    assert len(_artifacts._ledgers) == _artifacts.MAX_LEDGERS
-    assert "run-0" not in _artifacts._ledgers and f"run-{_artifacts.MAX_LEDGERS + 9}" in _artifacts._ledgers
+    monkeypatch.setattr(_ledger_module, "_ledgers", __import__("collections").OrderedDict())
+    with _ledger_module._lock:
+        for n in range(_ledger_module.MAX_LEDGERS + 10):
+            _ledger_module._ledger(f"run-{n}")
+    assert len(_ledger_module._ledgers) == _ledger_module.MAX_LEDGERS
+    assert "run-0" not in _ledger_module._ledgers and f"run-{_ledger_module.MAX_LEDGERS + 9}" in _ledger_module._ledgers

@@ -36,6 +36,7 @@ from prefect_pdfco.jobs import wait as _wait
 from prefect_pdfco.jobs.wait import CONCURRENT_CHECKS, JobWatch, check_once, poll_many
 from prefect_pdfco.testing import PdfcoEmulator
 from prefect_pdfco.ui import artifacts as _artifacts
+from prefect_pdfco.ui import ledger as _ledger_module
 
 from .conftest import API, API_KEY
 
@@ -88,7 +89,7 @@ async def test_check_once_gives_each_answer_its_outcome_and_counts_every_check(p
     pdfco.post(f"{API}/v1/job/check").mock(side_effect=answer)
     outcomes: dict[str, JobResult | Exception | None] = {}
     watches = {job_id: JobWatch(job_id) for job_id in CASES}
-    ledger: list[_artifacts.JobRecord] = []
+    ledger: list[_ledger_module.JobRecord] = []
 
     @flow
     async def check_each() -> None:
@@ -99,7 +100,7 @@ async def test_check_once_gives_each_answer_its_outcome_and_counts_every_check(p
                 except Exception as error:
                     outcome = error
                 outcomes[job_id] = outcome
-        ledger.extend(_artifacts.jobs_of_current_flow_run())
+        ledger.extend(_ledger_module.jobs_of_current_flow_run())
 
     await check_each()
     records = {record.job_id: record for record in ledger}
