@@ -73,7 +73,8 @@ def _decode_json(response: httpx.Response) -> Any:
 
 
 def _pdfco_code(body: Mapping[str, Any]) -> int | None:
-    # MCP reads errorCode, then a numeric status; both are how PDF.co carries 441-454 inside a body.
+    # PDF.co's MCP server (https://pypi.org/project/pdfco-mcp/) reads errorCode, then a numeric status; both are
+    # how PDF.co carries 441-454 inside a body.
     for key in ("errorCode", "status"):
         value = body.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 400:

@@ -304,7 +304,7 @@ async def test_upload_content_types_names_and_a_retried_put(emu: PdfcoEmulator, 
         answers = [await http.get(url) for url in urls]
     assert answers[0].content == (tmp_path / "a.pdf").read_bytes()
     types = [answer.headers["content-type"].split(";")[0] for answer in answers]
-    assert types == ["application/pdf", "text/plain", "application/octet-stream"]  # pdfco-api.md section 7
+    assert types == ["application/pdf", "text/plain", "application/octet-stream"]  # https://developer.pdf.co/api/file-upload/index.html
     assert renamed.split("?", 1)[0].endswith("/_up_Report.PDF")
     stats = emu.stats()
     # 5 PUTs in all, the one answered with the scripted 503 included.

@@ -36,7 +36,7 @@ _MAX_SUFFIX_CHARS = 16
 _UNSAFE = re.compile(r'[/\\<>:"|?*]')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
-#: pdfco-api.md section 7: the Content-Type PDF.co's docs pair with each extension for presigned uploads.
+#: The Content-Type PDF.co's upload docs pair with each extension (https://developer.pdf.co/api/file-upload/index.html).
 #: The presigned URL signs the type, so the PUT must send exactly the type that was requested.
 _CONTENT_TYPES = {
     ".pdf": "application/pdf",

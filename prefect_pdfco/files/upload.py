@@ -49,7 +49,7 @@ from prefect_pdfco.ui.logs import run_logger
 
 __all__ = ["MAX_UPLOAD_BYTES", "aupload_file", "upload_file"]
 
-#: PDF.co's limit for a presigned upload (pdfco-api.md section 10: "<= 2 GB").
+#: PDF.co's limit for a presigned upload: 2 GB (https://developer.pdf.co/api/file-upload/index.html).
 MAX_UPLOAD_BYTES = 2 * 1024**3
 PRESIGNED_URL_ENDPOINT = "/v1/file/upload/get-presigned-url"
 #: The PUT's per-operation timeouts; the host may take a while to answer once a large body is in.

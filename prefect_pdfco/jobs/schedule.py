@@ -1,9 +1,11 @@
 """How often to ask ``/v1/job/check``: a capped, jittered backoff, as data.
 
-Each check costs 2 credits. The peers poll on a fixed tick (N8N every 3 s, MCP every 1 s); PDF.co's own KB
+Each check costs 2 credits. The peers poll on a fixed tick (PDF.co's n8n node, https://github.com/pdfdotco/n8n-nodes-pdfco,
+every 3 s; its MCP server, https://pypi.org/project/pdfco-mcp/, every 1 s); PDF.co's own KB
+(https://apidocs.pdf.co/kb/Background%20Job%20(job-check)/how-are-credits-spent-for-async-jobs)
 advises 10-15 s between checks for large files and a cap of about 25 s. We start quick (most jobs take a few
 seconds), grow by half each time, and stop growing at 30 s: a 30-minute wait then costs about 65 checks
-(130 credits) instead of 600 (N8N) or 1,800 (MCP).
+(130 credits) instead of 600 (n8n) or 1,800 (MCP).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """PDF to HTML, PDF to JPG, PNG or WEBP (pypdfium2, one image per page) and the form fields of a PDF (pypdf).
 
 These are the endpoints PDF.co's own clients lean on beside the ones our library calls: its MCP server converts
-to HTML and images through them and reads form fields through ``/v1/pdf/info/fields`` (``pdfco-api.md`` §13).
+to HTML and images through them and reads form fields through ``/v1/pdf/info/fields``
+(observed running ``pdfco-mcp`` 0.0.11, https://pypi.org/project/pdfco-mcp/).
 """
 
 from __future__ import annotations
