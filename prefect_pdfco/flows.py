@@ -1,4 +1,4 @@
-"""Reusable flows: one PDF.co operation from submit to the files on disk.
+"""Reusable flows: one PDF.co operation from submit to the files on disk, for one document or many.
 
 ``run_operation`` submits (once, crash-safe), waits with ``check_job`` on a backoff sized to the operation
 (so each check is a visible ``AwaitingRetry`` state in the UI), and downloads the output when given a
@@ -15,13 +15,22 @@ from pydantic import BaseModel, ConfigDict
 from prefect_pdfco._tasks import SyncCompatibleTask, sync_compatible_flow
 from prefect_pdfco._validate import check_number
 from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.exceptions import InvalidParametersError
 from prefect_pdfco.files import DownloadedFile, download_result, download_result_files
 from prefect_pdfco.files.storage import Destination
+from prefect_pdfco.jobs.batch import (
+    DEFAULT_MAX_CONCURRENCY,
+    BatchItem,
+    BatchResult,
+    submit_batch,
+    wait_and_download_batch,
+)
 from prefect_pdfco.jobs.tasks import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
 from prefect_pdfco.models import JobResult, JobSubmission
 from prefect_pdfco.operations.catalogue import Operation, OutputKind, get_operation
+from prefect_pdfco.ui.logs import run_logger
 
-__all__ = ["OperationResult", "check_job_for", "run_operation"]
+__all__ = ["BatchItem", "BatchResult", "OperationResult", "check_job_for", "run_batch", "run_operation"]
 
 
 class OperationResult(BaseModel):
@@ -155,3 +164,102 @@ async def run_operation(
         else:
             files = [await download_result.aio(result, destination)]
     return OperationResult(operation=spec.name, submission=submission, result=result, files=files)
+
+
+def _batch_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    wanted = str(flow_run.parameters.get("operation", "operation"))
+    try:
+        return f"pdfco-batch-{get_operation(wanted).name.replace('_', '-')}"
+    except LookupError:
+        return "pdfco-batch"
+
+
+@sync_compatible_flow(name="pdfco-run-batch", flow_run_name=_batch_run_name)
+async def run_batch(
+    credentials: PdfcoCredentials,
+    operation: str,
+    items: list[dict[str, Any]],
+    destination: Destination | None = None,
+    *,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
+    fail_fast: bool = False,
+    raise_on_failure: bool = False,
+) -> BatchResult:
+    """Runs one PDF.co operation over many documents in two task runs, whatever their number.
+
+    Every item is submitted (``max_concurrency`` submits in flight, paced by the account's rate limit), each
+    at most once per flow run: a re-run of the flow run re-attaches to the jobs already submitted. One poller
+    waits for all the jobs and each result lands as soon as its job ends (multi-file outputs as one file per
+    part). One bad document does not fail the batch: its outcome carries the typed error, and the summary
+    (logged and returned) says how many failed and why. Usable as a subflow.
+
+    Args:
+        credentials: The PDF.co credentials block.
+        operation: A catalogue name (``"html_to_pdf"``) or a documented path (``"/v1/pdf/convert/from/html"``).
+        items: PDF.co's parameters for each document (``{"html": ..., "name": ...}``, ``{"url": ...}``).
+        destination: A directory or a storage block; None to only collect the results' links.
+        max_concurrency: Submits, and downloads, in flight at once.
+        max_wait_seconds: One deadline for all the jobs (a job still working then ends in ``JobTimeout``).
+        fail_fast: Stop at the first failure (submits not yet sent are not sent) and raise its error.
+        raise_on_failure: Run the whole batch, then raise the first failure's error if any item failed.
+
+    Returns:
+        One ``BatchItem`` per item, in order (index, job id, result, files or error), and the summary.
+
+    Raises:
+        UnknownOperationError: ``operation`` is not in the catalogue.
+        InvalidParametersError: ``items`` is not a list of dicts, or ``max_concurrency`` is not positive.
+        PdfcoError: With ``fail_fast`` or ``raise_on_failure``, the (first) item's typed error.
+
+    Example:
+        Convert pages to PDF, keeping the successes when some fail:
+        ```python
+        from prefect import flow
+        from prefect_pdfco import PdfcoCredentials
+        from prefect_pdfco.flows import run_batch
+
+        @flow
+        def nightly(urls: list[str]) -> int:
+            credentials = PdfcoCredentials.load("pdfco")
+            batch = run_batch(credentials, "url_to_pdf", [{"url": url} for url in urls], destination="out/")
+            return len(batch.failed)
+
+        nightly(["https://example.com/a.html", "https://example.com/b.html"])
+        ```
+    """
+    spec = get_operation(operation)
+    _check_batch_args(items, max_concurrency)
+    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="run_batch")
+    submitted = await submit_batch.aio(
+        credentials, spec.name, spec.endpoint, items, max_concurrency=max_concurrency, fail_fast=fail_fast,
+        submit_key="batch",
+    )  # fmt: skip
+    outcomes = await wait_and_download_batch.aio(
+        credentials, spec, submitted, destination,
+        max_wait_seconds=max_wait_seconds, max_concurrency=max_concurrency, fail_fast=fail_fast,
+    )  # fmt: skip
+    batch = BatchResult(operation=spec.name, items=outcomes)
+    logger = run_logger()
+    (logger.warning if batch.failed else logger.info)("%s", batch.summary())
+    for item in batch.failed[:_FAILURES_LOGGED]:
+        logger.warning("Item %d%s: %s", item.index, f" (job {item.job_id})" if item.job_id else "", item.error)
+    if raise_on_failure and batch.failed and batch.failed[0].error is not None:
+        raise batch.failed[0].error
+    return batch
+
+
+#: A summary names the first failures one by one; the rest are in the returned items.
+_FAILURES_LOGGED = 20
+
+
+def _check_batch_args(items: object, max_concurrency: object) -> None:
+    problems = []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        problems.append("items: expected a list of dicts of PDF.co parameters, e.g. [{'url': ...}]")
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+        problems.append(f"max_concurrency: expected a positive int, got {max_concurrency!r}")
+    if problems:
+        raise InvalidParametersError("run_batch", problems)

@@ -36,7 +36,7 @@ class Made:
 def made(monkeypatch: pytest.MonkeyPatch) -> Made:
     seen = Made()
     real_init = PdfcoClient.__init__
-    real_ssl = httpx_transports.create_ssl_context
+    real_ssl = httpx_transports.create_ssl_context  # type: ignore[attr-defined]
 
     def counting_init(self: PdfcoClient, *args: Any, **kwargs: Any) -> None:
         seen.clients.append(self)

@@ -73,6 +73,7 @@ async def submit_and_record(
     params: Mapping[str, Any] | None,
     *,
     operation: str | None = None,
+    item_key: str | None = None,
 ) -> JobSubmission:
     """Submits one job at most once per submit key, logs one line (never the parameters), emits the event.
 
@@ -84,6 +85,8 @@ async def submit_and_record(
         endpoint: The API path.
         params: PDF.co parameters (``async: true`` is added by the client).
         operation: How the UI names the operation; defaults to the endpoint without its version.
+        item_key: Names this submit among the several one task run makes (``run_batch``: ``"batch-17"``); its
+            record is the task's key with this appended.
 
     Raises:
         SubmitOutcomeUnknown: An earlier attempt sent this submit and its outcome is unknown.
@@ -97,7 +100,7 @@ async def submit_and_record(
         detail = error if isinstance(error, ValueError) else f"expected a path such as /v1/pdf/merge, got {endpoint!r}"
         raise InvalidParametersError(caller, [f"endpoint: {detail}"]) from error
     name = operation or _artifacts.operation_name(endpoint)
-    record = SubmitRecord.for_current_task(endpoint)
+    record = SubmitRecord.for_current_task(endpoint, item_key)
     if record is None:
         return await _send(credentials, endpoint, params, name, None)
     await warn_if_storage_is_local(record.store)
@@ -208,15 +211,16 @@ class SubmitRecord:
     sent_at: datetime | None = None
 
     @classmethod
-    def for_current_task(cls, endpoint: str) -> SubmitRecord | None:
-        """The record of the running task's submit; None without a task run or a submit key."""
+    def for_current_task(cls, endpoint: str, item_key: str | None = None) -> SubmitRecord | None:
+        """The record of the running task's submit (``item_key``: one of its several); None without a key."""
         transaction = get_transaction()
         ctx = TaskRunContext.get()
         if ctx is None or transaction is None or not transaction.key:
             return None
         if not isinstance(transaction.store, ResultStore):
             return None
-        return cls(transaction.store, transaction.key + RECORD_SUFFIX, endpoint, ctx.task.cache_expiration)
+        key = transaction.key + (f".{item_key}" if item_key else "") + RECORD_SUFFIX
+        return cls(transaction.store, key, endpoint, ctx.task.cache_expiration)
 
     async def read(self) -> dict[str, Any] | None:
         """The record of an earlier attempt, None when there is none.

@@ -232,12 +232,14 @@ async def poll_many(
     max_wait_seconds: float,
     policy: PollPolicy = DEFAULT_POLL_POLICY,
     concurrency: int = CONCURRENT_CHECKS,
+    on_end: Callable[[int, JobResult | JobError], Awaitable[None]] | None = None,
 ) -> list[JobResult | JobError]:
     """One poller for many jobs: each on its own backoff, one deadline, one progress artifact.
 
     The jobs that are due are checked at once, ``concurrency`` checks in flight at most (the client's rate
     limiter paces them for the account). A job's end counts towards the progress artifact, which is updated at
-    most once per ``PROGRESS_INTERVAL_SECONDS`` and once at the end.
+    most once per ``PROGRESS_INTERVAL_SECONDS`` and once at the end. ``on_end(index, outcome)`` is awaited as
+    each job ends (``run_batch`` downloads there), outside the checks' slots.
 
     Returns:
         In the order of ``job_ids``, each job's success result or the ``JobError`` it ended with: one failed
@@ -251,16 +253,18 @@ async def poll_many(
     progress = _BatchProgress(len(job_ids), f"PDF.co jobs finished, of {len(job_ids)}")
     await progress.start()
 
-    async def one(job_id: str) -> JobResult | JobError:
+    async def one(index: int, job_id: str) -> JobResult | JobError:
         ended: JobResult | JobError
         try:
             ended = await wait.follow(JobWatch(job_id))
         except JobError as error:
             ended = error
+        if on_end is not None:
+            await on_end(index, ended)
         await progress.advance()
         return ended
 
-    results = await _gather_or_cancel([one(job_id) for job_id in job_ids])
+    results = await _gather_or_cancel([one(index, job_id) for index, job_id in enumerate(job_ids)])
     await progress.flush()
     return results
 
