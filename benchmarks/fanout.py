@@ -6,15 +6,29 @@ an async flow, and `check_job.submit()` per job in a sync flow (Prefect retries 
 trigger-and-wait pattern). Printed: wall time, job checks billed (2 credits each), and task runs created.
 
 Run: python benchmarks/fanout.py [--jobs 20] [--job-seconds 3]
+
+With ``--compare``, batches side by side with the plain asyncio + httpx yardstick (``raw_batch.py``): the
+emulator runs in its own process (``python -m prefect_pdfco.testing``), each way runs in a fresh process of its
+own (so its peak RSS is its own; the Prefect test server is another process, started before the clock), and
+each lands every PDF on disk. Printed: wall time, ratio to raw, failures, peak client RSS.
+
+Run: python benchmarks/fanout.py --compare [--sizes 200 1000] [--typed-sizes 200] [--job-seconds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +41,17 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.context import get_run_context
 from prefect.testing.utilities import prefect_test_harness
 
-from prefect_pdfco import PdfcoCredentials, check_job, submit_job, wait_for_job, wait_for_jobs
+from prefect_pdfco import (
+    JobResult,
+    PdfcoCredentials,
+    check_job,
+    download_result,
+    html_to_pdf,
+    submit_job,
+    wait_for_job,
+    wait_for_jobs,
+)
+from prefect_pdfco.flows import run_batch
 from prefect_pdfco.testing import PdfcoEmulator
 
 HTML = {"html": "<p>fan-out</p>"}
@@ -93,9 +117,110 @@ def main(jobs: int, job_seconds: float) -> None:
                 print(f"{name:>28} | {seconds:7.1f} | {checks:6d} | {2 * checks:7d} | {task_runs:9d}")
 
 
+def _documents(jobs: int) -> list[dict[str, Any]]:
+    return [{"html": f"<h1>Document {n}</h1>", "name": f"doc-{n}.pdf"} for n in range(jobs)]
+
+
+def batch_flow(credentials: PdfcoCredentials, jobs: int, output: str) -> int:
+    """``run_batch``: two task runs whatever N."""
+    return len(run_batch(credentials, "html_to_pdf", _documents(jobs), output).failed)
+
+
+def typed_tasks(credentials: PdfcoCredentials, jobs: int, output: str) -> int:
+    """The pattern README shows: a typed task per document, one ``wait_for_jobs``, ``download_result`` each."""
+
+    @flow
+    def batch() -> int:
+        futures = [html_to_pdf.submit(credentials, doc["html"], name=doc["name"]) for doc in _documents(jobs)]
+        results = wait_for_jobs(credentials, [future.result().job_id for future in futures])
+        done = [result for result in results if isinstance(result, JobResult)]
+        for result in done:
+            download_result(result, output)
+        return jobs - len(done)
+
+    return batch()
+
+
+WAYS: dict[str, Callable[[PdfcoCredentials, int, str], int]] = {"run_batch": batch_flow, "typed": typed_tasks}
+
+
+def run_one(way: str, base_url: str, jobs: int, output: str) -> None:
+    """In a fresh process: one way over N jobs; prints seconds, failures and peak RSS as JSON."""
+    credentials = PdfcoCredentials(api_key="test-key", base_url=base_url)
+    with prefect_test_harness(server_startup_timeout=120):
+        started = time.perf_counter()
+        failed = WAYS[way](credentials, jobs, output)
+        seconds = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "failed": failed, "rss_mb": rss}))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _measure(command: list[str]) -> dict[str, Any]:
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def compare(sizes: list[int], typed_sizes: list[int], job_seconds: float) -> None:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "prefect_pdfco.testing", "--port", str(port), "--job-duration", str(job_seconds),
+         "--credits", "100000000", "--api-key", "test-key"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    here = Path(__file__).parent
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        print(f"jobs of {job_seconds:.0f} s, emulator in its own process at {base_url}")
+        print(f"{'way':>10} | {'jobs':>5} | {'seconds':>7} | {'x raw':>5} | {'failed':>6} | {'RSS MB':>6}")
+        for jobs in sorted(set(sizes) | set(typed_sizes)):
+            ways = ["raw", "run_batch"] if jobs in sizes else ["raw"]
+            ways += ["typed"] if jobs in typed_sizes else []
+            raw_seconds = 0.0
+            for way in ways:
+                with tempfile.TemporaryDirectory() as output:
+                    if way == "raw":
+                        command = [sys.executable, str(here / "raw_batch.py"), "--base-url", base_url]
+                    else:
+                        command = [sys.executable, __file__, "--one", way, "--base-url", base_url]
+                    got = _measure([*command, "--jobs", str(jobs), "--output", output])
+                raw_seconds = got["seconds"] if way == "raw" else raw_seconds
+                ratio = got["seconds"] / raw_seconds
+                print(
+                    f"{way:>10} | {jobs:5d} | {got['seconds']:7.1f} | {ratio:5.2f} | {got['failed']:6d} | "
+                    f"{got['rss_mb']:6.0f}",
+                    flush=True,
+                )
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--job-seconds", type=float, default=3.0)
+    parser.add_argument("--compare", action="store_true", help="batches side by side with raw_batch.py")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[200, 1000])
+    parser.add_argument("--typed-sizes", type=int, nargs="*", default=[200])
+    parser.add_argument("--one", choices=sorted(WAYS), help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    main(args.jobs, args.job_seconds)
+    if args.one:
+        run_one(args.one, args.base_url, args.jobs, args.output)
+    elif args.compare:
+        compare(args.sizes, args.typed_sizes, args.job_seconds)
+    else:
+        main(args.jobs, args.job_seconds)

@@ -1,0 +1,79 @@
+"""The yardstick for batches: plain asyncio + httpx, no Prefect, against a running PDF.co emulator.
+
+Submits N HTML-to-PDF jobs (16 in flight), checks each job 2 s after its submit and then every second (the
+emulator's 429s are retried after a second), and downloads each PDF as soon as its job succeeds, all on one
+``httpx.AsyncClient``. Prints one JSON line: seconds, failures and peak RSS. ``fanout.py --compare`` runs it
+beside ``run_batch``.
+
+Run: python benchmarks/raw_batch.py --base-url http://127.0.0.1:PORT --jobs 200 --output /tmp/raw
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+IN_FLIGHT = 16
+
+
+async def call(client: httpx.AsyncClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        response = await client.post(path, json=payload)
+        if response.status_code != 429:
+            response.raise_for_status()
+            body: dict[str, Any] = response.json()
+            return body
+        await asyncio.sleep(1.0)
+
+
+async def one(client: httpx.AsyncClient, slots: asyncio.Semaphore, index: int, output: Path) -> bool:
+    async with slots:
+        job = await call(
+            client,
+            "/v1/pdf/convert/from/html",
+            {"html": f"<h1>Document {index}</h1>", "name": f"doc-{index}.pdf", "async": True},
+        )
+    await asyncio.sleep(2.0)
+    while True:
+        async with slots:
+            status = await call(client, "/v1/job/check", {"jobid": job["jobId"]})
+        if status["status"] != "working":
+            break
+        await asyncio.sleep(1.0)
+    if status["status"] != "success":
+        return False
+    async with slots, client.stream("GET", status["url"]) as response:
+        with (output / f"doc-{index}.pdf").open("wb") as file:
+            async for chunk in response.aiter_bytes(1 << 16):
+                file.write(chunk)
+    return True
+
+
+async def run(base_url: str, api_key: str, jobs: int, output: Path) -> dict[str, Any]:
+    output.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base_url, headers={"x-api-key": api_key}, timeout=60) as client:
+        slots = asyncio.Semaphore(IN_FLIGHT)
+        done = await asyncio.gather(*(one(client, slots, index, output) for index in range(jobs)))
+    return {
+        "seconds": time.perf_counter() - started,
+        "failed": done.count(False),
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--api-key", default="test-key")
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.base_url, args.api_key, args.jobs, args.output))))
