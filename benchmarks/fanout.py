@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -43,6 +43,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from prefect_pdfco import (
     JobResult,
+    JobSubmission,
     PdfcoCredentials,
     check_job,
     download_result,
@@ -132,7 +133,9 @@ def typed_tasks(credentials: PdfcoCredentials, jobs: int, output: str) -> int:
     @flow
     def batch() -> int:
         futures = [html_to_pdf.submit(credentials, doc["html"], name=doc["name"]) for doc in _documents(jobs)]
-        results = wait_for_jobs(credentials, [future.result().job_id for future in futures])
+        # Prefect types an async task's future as holding the coroutine; on the thread-pool runner it holds the job.
+        submitted = [cast(JobSubmission, future.result()) for future in futures]
+        results = wait_for_jobs(credentials, [job.job_id for job in submitted])
         done = [result for result in results if isinstance(result, JobResult)]
         for result in done:
             download_result(result, output)
