@@ -25,23 +25,15 @@ from pypdf.errors import PdfReadError
 from ._invoice import invoice_parser, make_sample_invoice_pdf, parse_invoice_text
 from ._pdfco_params import ENDPOINTS, LEGACY_PATHS
 from ._processing_convert import csv_to_pdf, doc_to_pdf, image_to_pdf, merge2
-from ._processing_core import (
-    InputFile,
-    NotEmulated,
-    OutputFile,
-    Params,
-    ProcessingError,
-    ProcessingResult,
-    parse_page_ranges,
-    selected_pages,
-)
+from ._processing_core import InputFile, NotEmulated, OutputFile, Params, ProcessingError, ProcessingResult
 from ._processing_extract import find, to_csv, to_json2, to_text, to_text_simple
+from ._processing_html import html_to_pdf, url_to_pdf
+from ._processing_info import info
 from ._processing_output import info_fields, to_html, to_jpg, to_png, to_webp
 from ._processing_pages import (
     compress,
     delete_pages,
     edit_add,
-    info,
     merge,
     rotate,
     security_add,
@@ -49,7 +41,8 @@ from ._processing_pages import (
     split,
 )
 from ._processing_parser import BUILTIN_TEMPLATES, document_parser
-from ._processing_render import html_to_pdf, make_sample_pdf, url_to_pdf
+from ._processing_ranges import parse_page_ranges, selected_pages
+from ._processing_render import make_sample_pdf
 
 __all__ = [
     "BUILTIN_TEMPLATES",

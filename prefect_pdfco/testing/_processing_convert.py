@@ -24,7 +24,8 @@ from pypdf import PdfWriter
 
 from . import _processing_core as core
 from ._processing_core import InputFile, NotEmulated, OutputFile, Params, ProcessingError, ProcessingResult
-from ._processing_render import latin1, new_document, render_html, render_text
+from ._processing_html import render_html
+from ._processing_render import latin1, new_document, render_text
 
 __all__ = ["csv_to_pdf", "doc_to_pdf", "document_kind", "document_to_pdf", "image_to_pdf", "merge2"]
 

@@ -18,6 +18,7 @@ from pypdf import PageObject, PdfReader
 
 from . import _processing_core as core
 from ._processing_core import InputFile, Params, ProcessingError, ProcessingResult
+from ._processing_ranges import selected_pages
 
 __all__ = [
     "TextChunk",
@@ -146,7 +147,7 @@ def _line_ending(params: Params) -> str:
 
 def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int]]:
     reader = core.read_pdf_input(inputs, params, core.PERM_EXTRACT)
-    return reader, core.selected_pages(params.get_str("pages"), len(reader.pages))
+    return reader, selected_pages(params.get_str("pages"), len(reader.pages))
 
 
 def _text_result(params: Params, texts: list[str], count: int) -> ProcessingResult:

@@ -17,7 +17,8 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 from . import _processing_core as core
 from ._processing_core import InputFile, OutputFile, Params, ProcessingError, ProcessingResult
 from ._processing_extract import layout_text, page_chunks
-from ._processing_pages import document_info
+from ._processing_info import document_info
+from ._processing_ranges import selected_pages
 
 __all__ = ["info_fields", "to_html", "to_jpg", "to_png", "to_webp"]
 
@@ -31,7 +32,7 @@ _IMAGE_FORMATS = {"jpg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png"), "w
 
 def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int]]:
     reader = core.read_pdf_input(inputs, params, core.PERM_EXTRACT)
-    return reader, core.selected_pages(params.get_str("pages"), len(reader.pages))
+    return reader, selected_pages(params.get_str("pages"), len(reader.pages))
 
 
 # --- images ----------------------------------------------------------------------------------------------
