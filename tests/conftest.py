@@ -20,6 +20,7 @@ import pytest
 import respx
 
 from prefect_pdfco import PdfcoCredentials
+from tests._emulator_support import api, emu  # noqa: F401 (the emulator tests' shared fixtures)
 
 API = "https://api.pdf.co"
 API_KEY = "sk-test-0123456789abcdef"

@@ -11,8 +11,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -20,35 +18,9 @@ import pytest
 from prefect_pdfco import PdfcoClient, PdfcoCredentials
 from prefect_pdfco.testing import JOB_CHECK_COST, PdfcoEmulator
 from prefect_pdfco.testing._processing import make_sample_pdf
+from tests._emulator_support import options, upload
 
 RATE_LIMIT_BODY = {"error": True, "message": "Too many requests (limit by your current plan). Please try again later"}
-
-
-def options(**kwargs: Any) -> pytest.MarkDecorator:
-    """Constructor options for this test's ``emu``."""
-    return pytest.mark.parametrize(
-        "emu", [kwargs], indirect=True, ids=[",".join(f"{k}={v}" for k, v in kwargs.items())]
-    )
-
-
-@pytest.fixture
-def emu(request: pytest.FixtureRequest) -> Iterator[PdfcoEmulator]:
-    """A running emulator with fast jobs (options from ``@options(...)``)."""
-    with PdfcoEmulator(**{"job_duration": 0.05, **getattr(request, "param", {})}) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: PdfcoEmulator) -> Iterator[httpx.Client]:
-    """A plain httpx client on the emulator's API, sending the key."""
-    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}) as client:
-        yield client
-
-
-def upload(api: httpx.Client, content: bytes, name: str = "in.pdf") -> str:
-    answer = api.post("/v1/file/upload/base64", json={"file": base64.b64encode(content).decode(), "name": name})
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["url"])
 
 
 def test_lifecycle_base_url_and_credentials() -> None:

@@ -6,11 +6,8 @@ once, ``pageCount`` as the output's pages and the presigned-upload answer.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,36 +17,11 @@ from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
 
 from prefect_pdfco.testing import PdfcoEmulator, make_sample_pdf
+from tests._emulator_support import finished, upload
+
+EMULATOR_OPTIONS = {'job_duration': 0}  # the work is real; jobs take no emulated time
 
 SAMPLE = make_sample_pdf(3)
-
-
-@pytest.fixture
-def emu() -> Iterator[PdfcoEmulator]:
-    with PdfcoEmulator(job_duration=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: PdfcoEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}) as client:
-        yield client
-
-
-def upload(api: httpx.Client, content: bytes, name: str = "in.pdf") -> str:
-    answer = api.post("/v1/file/upload/base64", json={"file": base64.b64encode(content).decode(), "name": name})
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["url"])
-
-
-def finished(api: httpx.Client, job_id: str) -> dict[str, Any]:
-    """Job check until the background work is done (jobs here take no emulated time; the work is real)."""
-    for _ in range(500):
-        body: dict[str, Any] = api.post("/v1/job/check", json={"jobid": job_id}).json()
-        if body["status"] != "working":
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"job {job_id} still working")
 
 
 def image(content: bytes) -> Image.Image:

@@ -7,10 +7,7 @@ document by its bytes and its name.
 from __future__ import annotations
 
 import io
-import time
 import zipfile
-from collections.abc import Iterator
-from typing import Any
 
 import docx
 import httpx
@@ -22,20 +19,11 @@ from prefect_pdfco import BadRequestError
 from prefect_pdfco.testing import PdfcoEmulator, make_sample_pdf
 from prefect_pdfco.testing._processing import InputFile, NotEmulated, ProcessingError, process
 from prefect_pdfco.testing._processing_convert import document_kind
+from tests._emulator_support import finished
+
+EMULATOR_OPTIONS = {'job_duration': 0}  # the work is real; jobs take no emulated time
 
 LEGACY_DOC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512  # the OLE2 header of Word 97-2003 files
-
-
-@pytest.fixture
-def emu() -> Iterator[PdfcoEmulator]:
-    with PdfcoEmulator(job_duration=0) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: PdfcoEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}) as client:
-        yield client
 
 
 def upload(api: httpx.Client, content: bytes, name: str) -> str:
@@ -46,16 +34,6 @@ def upload(api: httpx.Client, content: bytes, name: str) -> str:
     put = httpx.put(slot.json()["presignedUrl"], content=content, headers={"content-type": "application/octet-stream"})
     assert put.status_code == 200, put.text
     return str(slot.json()["url"])
-
-
-def finished(api: httpx.Client, job_id: str) -> dict[str, Any]:
-    """Job check until the background work is done (jobs here take no emulated time; the work is real)."""
-    for _ in range(500):
-        body: dict[str, Any] = api.post("/v1/job/check", json={"jobid": job_id}).json()
-        if body["status"] != "working":
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"job {job_id} still working")
 
 
 def texts(content: bytes) -> list[str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,23 +10,7 @@ import pytest
 
 from prefect_pdfco.testing import PdfcoEmulator
 from prefect_pdfco.testing._processing import make_sample_pdf
-
-
-@pytest.fixture
-def emu() -> Iterator[PdfcoEmulator]:
-    with PdfcoEmulator(job_duration=0.05) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: PdfcoEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}) as client:
-        yield client
-
-
-def upload(api: httpx.Client, content: bytes, name: str = "in.pdf") -> str:
-    answer = api.post("/v1/file/upload/base64", json={"file": base64.b64encode(content).decode(), "name": name})
-    return str(answer.json()["url"])
+from tests._emulator_support import upload
 
 
 def wait(api: httpx.Client, job_id: str, timeout: float = 10.0) -> dict[str, Any]:

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
-import pytest
 from pypdf import PdfReader
 
 from prefect_pdfco.testing import JOB_DURATION_HEADER, PdfcoEmulator
 from prefect_pdfco.testing._processing import make_sample_invoice_pdf, make_sample_pdf
+from tests._emulator_support import upload
 
 JOB_ID = re.compile(r"[A-Z0-9]{32}--151-300")
-
-
-@pytest.fixture
-def emu() -> Iterator[PdfcoEmulator]:
-    with PdfcoEmulator(job_duration=0.05) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: PdfcoEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url, headers={"x-api-key": emu.api_key}) as client:
-        yield client
-
-
-def upload(api: httpx.Client, content: bytes, name: str = "in.pdf") -> str:
-    answer = api.post("/v1/file/upload/base64", json={"file": base64.b64encode(content).decode(), "name": name})
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["url"])
 
 
 def wait(api: httpx.Client, job_id: str, timeout: float = 10.0) -> dict[str, Any]:
