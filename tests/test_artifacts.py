@@ -128,7 +128,8 @@ async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: 
     assert stats["credits_used"] == total["work credits"] + total["check credits"] - stats["credits_refunded"]
 
     submitted = await _events("pdfco.job.submitted", f"pdfco.job.{job_id}")
-    assert submitted and submitted[0].resource["prefect.resource.name"] == "pdf/convert/from/html"
+    assert submitted
+    assert submitted[0].resource["prefect.resource.name"] == f"PDF.co job {job_id} (pdf/convert/from/html)"
     succeeded = await _events("pdfco.job.succeeded", f"pdfco.job.{job_id}")
     assert succeeded[0].payload["operation"] == "pdf/convert/from/html"
     assert succeeded[0].payload["check_credits"] == by_job[job_id]["check credits"]

@@ -124,3 +124,12 @@ def test_api_error_with_request_never_shows_the_key() -> None:
     )
     assert API_KEY not in str(error) and API_KEY not in repr(error)
     assert API_KEY not in str(pickle.loads(pickle.dumps(error)).__dict__)
+
+
+def test_still_working_reads_as_waiting_with_the_check_and_the_rounded_delay() -> None:
+    error = JobStillWorking("J3", status="working", check=2, checks=66, next_seconds=2.6384)
+    assert str(error) == "waiting: PDF.co job J3 still working (check 2 of 66; next in ~3s)"
+    assert (error.check, error.checks, error.next_seconds) == (2, 66, 2.6384)
+    assert str(JobStillWorking("J4")) == "waiting: PDF.co job J4 still working"
+    inconclusive = JobStillWorking("J5", "check inconclusive", check=1, checks=3, next_seconds=None)
+    assert str(inconclusive) == "waiting: PDF.co job J5 still working (check 1 of 3): check inconclusive"

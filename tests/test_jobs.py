@@ -93,6 +93,23 @@ def test_check_job_retries_while_working_in_a_sync_flow(
     assert not any(forced(call.request) for call in check_route.calls)
 
 
+def test_a_still_working_check_reads_as_waiting_with_its_number_and_next_delay(
+    credentials: PdfcoCredentials, check_route: respx.Route, caplog: pytest.LogCaptureFixture
+) -> None:
+    check_route.mock(side_effect=statuses(WORKING, WORKING, SUCCESS))
+    checker = check_job.with_options(retries=2, retry_delay_seconds=[0.01, 0.4], retry_jitter_factor=None)
+
+    @flow
+    def sync_flow() -> JobResult:
+        return checker(credentials, "J1")
+
+    with caplog.at_level(logging.INFO):
+        assert sync_flow().status is JobStatus.SUCCESS
+    texts = "\n".join(record.getMessage() for record in caplog.records)
+    assert "waiting: PDF.co job J1 still working (check 1 of 3; next in ~0s)" in texts
+    assert "waiting: PDF.co job J1 still working (check 2 of 3; next in ~0s)" in texts
+
+
 async def test_check_job_retries_while_working_in_an_async_flow(
     credentials: PdfcoCredentials, check_route: respx.Route
 ) -> None:

@@ -23,7 +23,6 @@ class JobError(PdfcoError):
         super().__init__(f"PDF.co job {shown}: {message}" if message else f"PDF.co job {shown}")
 
 
-
 class JobFailed(JobError):
     """PDF.co reported the job ``failed``; ``message`` holds its reason."""
 
@@ -53,7 +52,6 @@ class JobTimeout(JobError):
         super().__init__(job_id, message, status=status)
 
 
-
 class JobStillWorking(PdfcoError):
     """The job is still ``working``: raised by ``check_job`` so that Prefect retries the task.
 
@@ -64,10 +62,28 @@ class JobStillWorking(PdfcoError):
         job_id: PDF.co's job id.
         status: The last status PDF.co reported (``working``), if any.
         message: Why it is still working (e.g. the check could not be made).
+        check: This check's number, if known.
+        checks: The checks allowed, if known.
+        next_seconds: The delay before the next check, if known.
     """
 
-    def __init__(self, job_id: str, message: str = "", *, status: str | None = None) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        message: str = "",
+        *,
+        status: str | None = None,
+        check: int | None = None,
+        checks: int | None = None,
+        next_seconds: float | None = None,
+    ) -> None:
         self.job_id = job_id
         self.status = status
         self.message = message
-        super().__init__(f"PDF.co job {escape_control(job_id)} is still working" + (f": {message}" if message else ""))
+        self.check, self.checks, self.next_seconds = check, checks, next_seconds
+        # Prefect prints this after "Task run failed with exception:": it must read as waiting, not as a failure.
+        progress = [f"check {check} of {checks}" if check and checks else f"check {check}" if check else ""]
+        progress.append(f"next in ~{round(next_seconds)}s" if next_seconds is not None else "")
+        where = "; ".join(part for part in progress if part)
+        text = f"waiting: PDF.co job {escape_control(job_id)} still working" + (f" ({where})" if where else "")
+        super().__init__(text + (f": {message}" if message else ""))

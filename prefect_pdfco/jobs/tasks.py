@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -143,6 +143,18 @@ def _attempt() -> tuple[int, int, float]:
     return ctx.task_run.run_count, ctx.task.retries + 1, waited
 
 
+def _next_delay(attempt: int) -> float | None:
+    """The delay Prefect will wait before the next attempt (before its jitter), None outside a task run."""
+    ctx = TaskRunContext.get()
+    delays = ctx.task.retry_delay_seconds if ctx is not None else None
+    if isinstance(delays, (int, float)):
+        return float(delays)
+    if isinstance(delays, Sequence) and delays:
+        # Prefect picks delays[retries so far], repeating the last one.
+        return float(delays[min(attempt - 1, len(delays) - 1)])
+    return None
+
+
 @sync_compatible_task(
     task_run_name=_job_run_name("check-job"),
     retries=CHECK_JOB_RETRIES,
@@ -196,11 +208,12 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
         final = await check_once(client, watch, last=attempt >= attempts_allowed, waited=waited, force=force)
     if final is not None:
         return final
+    progress: dict[str, Any] = {"check": attempt, "checks": attempts_allowed, "next_seconds": _next_delay(attempt)}
     if watch.inconclusive is not None:
         message = f"check inconclusive, will check again: {watch.inconclusive}"
-        raise JobStillWorking(job_id, message) from watch.inconclusive
+        raise JobStillWorking(job_id, message, **progress) from watch.inconclusive
     run_logger().debug("Job %s is still working (check %d of %d)", job_id, attempt, attempts_allowed)
-    raise JobStillWorking(job_id, "still working", status=watch.status.value if watch.status else None)
+    raise JobStillWorking(job_id, status=watch.status.value if watch.status else None, **progress)
 
 
 @sync_compatible_task(task_run_name=_job_run_name("wait-for-job"), cache_policy=NO_CACHE, persist_result=False)

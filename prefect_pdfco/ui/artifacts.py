@@ -99,10 +99,13 @@ def _emit(event: str, record: JobRecord, **payload: Any) -> None:
     # Outside a flow or task run there is no one to tell, and emitting would start an ephemeral Prefect server.
     if flow_run_id() is None:
         return
+    # The Event feed shows the resource name: "PDF.co job 1a2b (html to pdf)" rather than a bare "html_to_pdf".
+    operation = record.operation.replace("_", " ")
+    name = f"PDF.co job {record.job_id}" + (f" ({operation})" if operation and operation != "job" else "")
     try:
         emit_event(
             event,
-            resource={"prefect.resource.id": f"pdfco.job.{record.job_id}", "prefect.resource.name": record.operation},
+            resource={"prefect.resource.id": f"pdfco.job.{record.job_id}", "prefect.resource.name": name},
             payload={
                 "operation": record.operation,
                 "job_id": record.job_id,
