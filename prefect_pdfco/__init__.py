@@ -12,6 +12,7 @@ from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import (
     AuthenticationError,
     BadRequestError,
+    BlockNotFoundError,
     DestinationError,
     FileTooLargeError,
     FileTransferError,
@@ -83,6 +84,7 @@ from prefect_pdfco.operations.tasks import (
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "BlockNotFoundError",
     "DestinationError",
     "DownloadedFile",
     "FileTooLargeError",

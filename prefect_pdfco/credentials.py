@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 import httpx
 from prefect.blocks.abstract import CredentialsBlock
+from prefect.exceptions import ObjectNotFound
 from pydantic import Field, SecretStr, field_validator
 
 from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
 from prefect_pdfco._netguard import LinkPolicy
 from prefect_pdfco._retry import RetryPolicy
 from prefect_pdfco.client import DEFAULT_BASE_URL, PdfcoClient
+from prefect_pdfco.exceptions import BlockNotFoundError
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -212,6 +214,30 @@ print(credentials.check_connection())  # remaining credits
         def check_connection(self) -> int: ...
 
     else:
+
+        @classmethod
+        async def aload(cls, name, validate=True, client=None):
+            """Prefect's ``Block.aload``, but a name that was never saved raises ``BlockNotFoundError``."""
+            try:
+                return await super().aload(name, validate=validate, client=client)
+            except ValueError as error:
+                if not isinstance(error.__cause__, ObjectNotFound):
+                    raise  # a saved document that no longer validates: Prefect's own words are the right ones
+                raise BlockNotFoundError(name, cls.get_block_type_slug()) from None  # its words say it all
+
+        @classmethod
+        @async_dispatch(aload)
+        def load(cls, name, validate=True, client=None):
+            """Prefect's ``Block.load``, but a name that was never saved raises ``BlockNotFoundError``.
+
+            Prefect's own answer is a bare ``ValueError``; ours is one too, and says how to save the block.
+            """
+            try:
+                return super().load(name, validate=validate, client=client, _sync=True)
+            except ValueError as error:
+                if not isinstance(error.__cause__, ObjectNotFound):
+                    raise  # a saved document that no longer validates: Prefect's own words are the right ones
+                raise BlockNotFoundError(name, cls.get_block_type_slug()) from None  # its words say it all
 
         @async_dispatch(acheck_connection)
         def check_connection(self) -> int:

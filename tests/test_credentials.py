@@ -105,3 +105,45 @@ async def test_block_registers_on_a_real_server_and_round_trips() -> None:
     loaded = await PdfcoCredentials.load("test-pdfco")
     assert loaded.api_key.get_secret_value() == API_KEY
     assert loaded.requests_per_second == 10
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_loading_a_block_that_was_never_saved_says_how_to_save_one() -> None:
+    from prefect_pdfco import BlockNotFoundError, PdfcoError
+
+    with pytest.raises(BlockNotFoundError) as caught:
+        PdfcoCredentials.load("pdfco-typo-never-saved")
+    error = caught.value
+    assert isinstance(error, PdfcoError) and isinstance(error, ValueError)  # `except ValueError` still works
+    assert error.name == "pdfco-typo-never-saved" and error.block_type_slug == "pdfco-credentials"
+    assert "'pdfco-typo-never-saved'" in str(error) and "python blocks/create_credentials.py" in str(error)
+
+    @flow
+    def sync_flow() -> str:
+        try:
+            PdfcoCredentials.load("pdfco-typo-never-saved")
+        except BlockNotFoundError as inside:
+            return inside.name
+        return "loaded"
+
+    @flow
+    async def async_flow() -> str:
+        try:
+            await PdfcoCredentials.aload("pdfco-typo-never-saved")
+        except BlockNotFoundError as inside:
+            return inside.name
+        return "loaded"
+
+    import asyncio
+
+    assert sync_flow() == "pdfco-typo-never-saved"
+    assert asyncio.run(async_flow()) == "pdfco-typo-never-saved"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_saved_block_still_loads_sync_and_async() -> None:
+    import asyncio
+
+    PdfcoCredentials(api_key="k", base_url="http://127.0.0.1:1").save("pdfco-test-load", overwrite=True)
+    assert PdfcoCredentials.load("pdfco-test-load").base_url == "http://127.0.0.1:1"
+    assert asyncio.run(PdfcoCredentials.aload("pdfco-test-load")).api_key.get_secret_value() == "k"

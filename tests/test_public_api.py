@@ -32,6 +32,7 @@ CONTRACT = {
     "JobStillWorking",
     "DestinationError",
     "SubmitOutcomeUnknown",
+    "BlockNotFoundError",
 }
 
 

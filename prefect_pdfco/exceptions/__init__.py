@@ -26,6 +26,7 @@ The tree::
     ├── DestinationError            a result could not be written where it was to land; its link still works
     ├── InvalidParametersError      a typed task's parameters failed validation; nothing was sent (also ValueError)
     ├── UnknownOperationError       no catalogue operation has this name or path (also KeyError)
+    ├── BlockNotFoundError          no block of that name is saved; names the command that saves one (also ValueError)
     └── LocalFileError              a local file cannot be uploaded (path)
         ├── LocalFileNotFoundError  missing, or not a regular file; also a FileNotFoundError
         └── FileTooLargeError       over PDF.co's 2 GB upload limit; refused before any request
@@ -68,6 +69,7 @@ from prefect_pdfco.exceptions._jobs import (
     JobTimeout,
 )
 from prefect_pdfco.exceptions._local import (
+    BlockNotFoundError,
     DestinationError,
     FileTooLargeError,
     InvalidParametersError,
@@ -79,6 +81,7 @@ from prefect_pdfco.exceptions._local import (
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "BlockNotFoundError",
     "DestinationError",
     "FileTooLargeError",
     "FileTransferError",

@@ -105,6 +105,28 @@ class InvalidParametersError(PdfcoError, ValueError):
 
 
 
+class BlockNotFoundError(PdfcoError, ValueError):
+    """No ``PdfcoCredentials`` block of this name is saved in the current Prefect workspace.
+
+    Also a ``ValueError``, which is what Prefect's own ``Block.load`` raises for a missing block, so
+    ``except ValueError`` keeps working.
+
+    Attributes:
+        name: The block document name that was asked for.
+        block_type_slug: The block type looked in, e.g. ``"pdfco-credentials"``.
+    """
+
+    def __init__(self, name: str, block_type_slug: str) -> None:
+        self.name = name
+        self.block_type_slug = block_type_slug
+        self.message = (
+            f"No {block_type_slug} block named {name!r} is saved in this Prefect workspace. Save one with "
+            f"`python blocks/create_credentials.py --name {name}` (the API key comes from PDFCO_API_KEY or a "
+            "prompt), or in the Prefect UI under Blocks; `prefect block ls` lists the saved ones."
+        )
+        super().__init__(self.message)
+
+
 class UnknownOperationError(PdfcoError, KeyError):
     """No operation in the catalogue has this name or path; the message lists the closest ones."""
 

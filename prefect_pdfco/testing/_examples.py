@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from prefect_pdfco.client import DEFAULT_BASE_URL
 from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.exceptions import BlockNotFoundError
 from prefect_pdfco.testing._server import PdfcoEmulator
 from prefect_pdfco.ui.logs import run_logger
 
@@ -46,7 +47,7 @@ def credentials_or_emulator(block_name: str = "pdfco") -> Iterator[PdfcoCredenti
     """
     try:
         saved: PdfcoCredentials | None = PdfcoCredentials.load(block_name, _sync=True)  # type: ignore[call-arg]
-    except ValueError:  # Prefect's answer for "no block document with that name"
+    except BlockNotFoundError:
         saved = None
     if saved is not None:
         yield saved
