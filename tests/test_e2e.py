@@ -49,6 +49,9 @@ from pypdf import PdfReader
 from prefect_pdfco.testing import PdfcoEmulator
 from tests._e2e_support import ManagedProcess, PrefectServer, Processes, prefect_cli, start_prefect_server
 
+#: A real `prefect server start` and subprocess flows: left out of the fast loop, `pytest -m "not e2e"`.
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parents[1]
 # PDFCO_E2E_QUICKSTART runs the same test against another flow file with the quickstart's contract.
 QUICKSTART = Path(os.environ.get("PDFCO_E2E_QUICKSTART", REPO / "flows" / "quickstart.py")).resolve()
