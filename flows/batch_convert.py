@@ -13,7 +13,6 @@ the others their results.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,17 @@ from prefect import flow
 
 from prefect_pdfco import PdfcoError, upload_file
 from prefect_pdfco.flows import run_batch
-from prefect_pdfco.testing import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator, example_parser, local_server_patience
 
 HTML_SUFFIXES = {".html", ".htm"}
+
+
+_NOTHING = "Nothing to convert: no files in {source} and no --url. Put documents there or pass --source or --url."
+
+
+def _documents(source: str) -> list[Path]:
+    folder = Path(source)
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
 
 @flow(name="pdfco-batch-convert", log_prints=True)
@@ -31,8 +38,9 @@ def batch_convert(
     source: str = "./documents", urls: list[str] | None = None, output: str = "./output/batch"
 ) -> dict[str, Any]:
     """Converts the files in ``source`` and the ``urls`` to PDF; returns the converted files and the failures."""
-    folder = Path(source)
-    paths = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    paths = _documents(source)
+    if not paths and not urls:
+        raise ValueError(_NOTHING.format(source=source))
     converted: dict[str, str] = {}
     failed: dict[str, str] = {}
     with credentials_or_emulator() as credentials:
@@ -65,17 +73,20 @@ def batch_convert(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = example_parser(__doc__, "Needs documents: files in --source (HTML, text, CSV, images, PDFs...) or --url.")
     parser.add_argument("--source", default="./documents", help="folder of documents (default: %(default)s)")
     parser.add_argument("--url", action="append", dest="urls", help="a web page or document URL (repeatable)")
     parser.add_argument("--output", default="./output/batch", help="where PDFs land (default: %(default)s)")
     parser.add_argument("--serve", action="store_true", help="serve it with a nightly schedule")
     args = parser.parse_args()
     parameters = {"source": args.source, "urls": args.urls, "output": args.output}
-    if args.serve:
-        batch_convert.serve(name="nightly", cron="0 2 * * *", parameters=parameters, tags=["pdfco", "batch"])
-    else:
-        batch_convert(**parameters)
+    if not args.serve and not args.urls and not _documents(args.source):
+        parser.exit(2, _NOTHING.format(source=args.source) + "\n")  # says so before starting anything
+    with local_server_patience():
+        if args.serve:
+            batch_convert.serve(name="nightly", cron="0 2 * * *", parameters=parameters, tags=["pdfco", "batch"])
+        else:
+            batch_convert(**parameters)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ sample invoices first (with the emulator extra), so the flow runs out of the box
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from prefect_pdfco import JobResult, fetch_result_json, parse_invoice, upload_file, wait_for_jobs
-from prefect_pdfco.testing import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator, example_parser, local_server_patience
 
 
 def _sample_invoices(folder: Path) -> list[Path]:
@@ -75,15 +74,16 @@ def invoice_to_json(source: str = "./invoices", output: str = "./output/invoices
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = example_parser(__doc__, "Needs a folder of invoice PDFs; without one it makes two sample invoices.")
     parser.add_argument("--source", default="./invoices", help="folder of invoice PDFs (default: %(default)s)")
     parser.add_argument("--output", default="./output/invoices", help="where JSON lands (default: %(default)s)")
     parser.add_argument("--serve", action="store_true", help="serve it as a deployment")
     args = parser.parse_args()
-    if args.serve:
-        invoice_to_json.serve(name="invoices", parameters={"source": args.source, "output": args.output})
-    else:
-        invoice_to_json(source=args.source, output=args.output)
+    with local_server_patience():
+        if args.serve:
+            invoice_to_json.serve(name="invoices", parameters={"source": args.source, "output": args.output})
+        else:
+            invoice_to_json(source=args.source, output=args.output)
 
 
 if __name__ == "__main__":

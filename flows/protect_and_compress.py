@@ -14,7 +14,6 @@ given by --storage-block as `<block type>/<name>` (e.g. `local-file-system/archi
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 from typing import Any
@@ -25,8 +24,14 @@ from prefect.blocks.system import Secret
 from prefect.filesystems import LocalFileSystem
 
 from prefect_pdfco import add_password, compress_pdf, download_result, html_to_pdf, upload_file, wait_for_job
-from prefect_pdfco.testing import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator, example_parser, local_server_patience
 
+NEEDS = (
+    "Needs the PDF's user password: a Prefect Secret block named by --password-secret (the deployment in "
+    'prefect.yaml uses `pdf-password`; save it with python -c "from prefect.blocks.system import Secret; '
+    "Secret(value='...').save('pdf-password')\"), else the PDFCO_PDF_PASSWORD environment variable. Without "
+    "--url or --file it protects a sample PDF."
+)
 SAMPLE = "<h1>Confidential report</h1><p>" + "Quarterly figures and commentary. " * 40 + "</p>"
 
 
@@ -72,7 +77,7 @@ def protect_and_compress(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = example_parser(__doc__, NEEDS)
     parser.add_argument("--url", help="link to the PDF")
     parser.add_argument("--file", help="local PDF (uploaded to PDF.co's temporary storage)")
     parser.add_argument("--password-secret", help="name of a Secret block holding the user password")
@@ -80,10 +85,11 @@ def main() -> None:
     parser.add_argument("--output", default="./output/protected", help="folder when no block (default: %(default)s)")
     parser.add_argument("--serve", action="store_true", help="serve it as a deployment")
     args = vars(parser.parse_args())
-    if args.pop("serve"):
-        protect_and_compress.serve(name="protect", parameters=args, tags=["pdfco", "security"])
-    else:
-        protect_and_compress(**args)
+    with local_server_patience():
+        if args.pop("serve"):
+            protect_and_compress.serve(name="protect", parameters=args, tags=["pdfco", "security"])
+        else:
+            protect_and_compress(**args)
 
 
 if __name__ == "__main__":

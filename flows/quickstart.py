@@ -12,7 +12,6 @@ you can watch in the Prefect UI as AwaitingRetry states.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from prefect_pdfco import (
     pdf_to_text,
     split_pdf,
 )
-from prefect_pdfco.testing import credentials_or_emulator
+from prefect_pdfco.testing import credentials_or_emulator, example_parser, local_server_patience
 
 INVOICE = """<h1>Invoice INV-1001</h1><p>Date: 2025-01-05</p>
 <table><tr><th>Item</th><th>Qty</th><th>Price</th></tr>
@@ -66,14 +65,15 @@ def quickstart(output: str = "./output") -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = example_parser(__doc__, "Needs nothing else: it makes its own HTML documents.")
     parser.add_argument("--output", default="./output", help="directory for the results (default: %(default)s)")
     parser.add_argument("--serve", action="store_true", help="serve as deployment pdfco-quickstart/quickstart")
     args = parser.parse_args()
-    if args.serve:
-        quickstart.serve(name="quickstart", parameters={"output": args.output}, tags=["pdfco", "quickstart"])
-    else:
-        quickstart(output=args.output)
+    with local_server_patience():
+        if args.serve:
+            quickstart.serve(name="quickstart", parameters={"output": args.output}, tags=["pdfco", "quickstart"])
+        else:
+            quickstart(output=args.output)
 
 
 if __name__ == "__main__":

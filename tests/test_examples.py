@@ -12,9 +12,14 @@ from typing import Any
 
 import pytest
 from prefect.filesystems import LocalFileSystem
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    temporary_settings,
+)
 from pypdf import PdfReader
 
-from prefect_pdfco.testing import PdfcoEmulator, make_sample_invoice_pdf, make_sample_pdf
+from prefect_pdfco.testing import PdfcoEmulator, local_server_patience, make_sample_invoice_pdf, make_sample_pdf
 
 FLOWS = Path(__file__).resolve().parents[1] / "flows"
 EXAMPLES = sorted(path.stem for path in FLOWS.glob("*.py"))
@@ -44,6 +49,8 @@ def test_every_example_has_help_and_a_docstring(name: str) -> None:
     done = subprocess.run([sys.executable, str(FLOWS / f"{name}.py"), "--help"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout and "--serve" in done.stdout
+    text = " ".join(done.stdout.split())
+    assert "block `pdfco`" in text and "PDFCO_API_KEY" in text and "emulator" in text and "Needs " in text
     module_doc = load(name).__doc__ or ""
     assert "--serve" in module_doc and len((FLOWS / f"{name}.py").read_text().splitlines()) <= 100
 
@@ -105,3 +112,44 @@ def test_protect_and_compress_into_a_storage_block(
     monkeypatch.delenv("PDFCO_PDF_PASSWORD")
     with pytest.raises(ValueError, match="No password"):
         load("protect_and_compress").protect_and_compress()
+
+
+def test_protect_and_compress_help_names_the_secret_it_needs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(FLOWS / "protect_and_compress.py"), "--help"], capture_output=True, text=True
+    )
+    text = " ".join(done.stdout.split())
+    assert "--password-secret" in text and "pdf-password" in text and "PDFCO_PDF_PASSWORD" in text
+
+
+def test_batch_convert_with_nothing_to_do_says_so_and_fails(tmp_path: Path) -> None:
+    empty = tmp_path / "documents"
+    done = subprocess.run(
+        [sys.executable, str(FLOWS / "batch_convert.py"), "--source", str(empty)], capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "Nothing to convert" in done.stderr and str(empty) in done.stderr
+    with pytest.raises(ValueError, match="Nothing to convert"):  # a served or deployed run fails the same way
+        load("batch_convert").batch_convert(source=str(empty))
+
+
+def test_local_server_patience_gives_a_first_start_time_unless_chosen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", raising=False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS}):
+        with local_server_patience():
+            assert PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() == 120
+        assert PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() == 20
+        assert "Starting Prefect's local server" in capsys.readouterr().out
+        with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 45}):
+            with local_server_patience():  # chosen in a profile or setting: kept
+                assert PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() == 45
+            assert "up to 45 s" in capsys.readouterr().out
+        monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "20")
+        with local_server_patience():  # chosen in the environment, even at the default: kept
+            assert PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() == 20
+        assert "up to 20 s" in capsys.readouterr().out
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        with local_server_patience():  # a running server: nothing to wait for, nothing said
+            assert PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() != 120
+        assert capsys.readouterr().out == ""

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from prefect_pdfco.testing._api import JOB_DURATION_HEADER
 from prefect_pdfco.testing._catalogue import CREDIT_COSTS, JOB_CHECK_COST, CreditCost
-from prefect_pdfco.testing._examples import credentials_or_emulator
+from prefect_pdfco.testing._examples import credentials_or_emulator, example_parser, local_server_patience
 from prefect_pdfco.testing._processing import make_sample_invoice_pdf, make_sample_pdf
 from prefect_pdfco.testing._server import STRICT_ENV, PdfcoEmulator
 
@@ -64,6 +64,8 @@ __all__ = [
     "CreditCost",
     "PdfcoEmulator",
     "credentials_or_emulator",
+    "example_parser",
+    "local_server_patience",
     "make_sample_invoice_pdf",
     "make_sample_pdf",
 ]

@@ -1,10 +1,15 @@
-"""What the example flows share: credentials from a saved block, the environment, or the embedded emulator."""
+"""What the example flows share: credentials from a saved block, the environment, or the embedded emulator;
+their ``--help``; and patience with the local Prefect server a first run starts."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings, temporary_settings
 
 from prefect_pdfco.client import DEFAULT_BASE_URL
 from prefect_pdfco.credentials import PdfcoCredentials
@@ -12,7 +17,63 @@ from prefect_pdfco.exceptions import BlockNotFoundError
 from prefect_pdfco.testing._server import PdfcoEmulator
 from prefect_pdfco.ui.logs import run_logger
 
-__all__ = ["credentials_or_emulator"]
+__all__ = ["credentials_or_emulator", "example_parser", "local_server_patience"]
+
+# Prefect waits 20 s for its ephemeral server; a first start on a fresh PREFECT_HOME also creates and migrates
+# the SQLite database, which takes longer than that on a busy 2-core machine.
+FIRST_START_SECONDS = 120
+_STARTUP_ENV = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+CREDENTIALS_HELP = (
+    "Credentials: the saved PdfcoCredentials block `pdfco` (python blocks/create_credentials.py saves it), else "
+    "PDFCO_API_KEY (and PDFCO_BASE_URL for another API root), else an embedded PDF.co emulator on 127.0.0.1 "
+    "(no account, no credits). Without PREFECT_API_URL, Prefect starts a local server for the run."
+)
+
+
+def example_parser(doc: str, needs: str = "") -> argparse.ArgumentParser:
+    """The ``--help`` of an example: the first line of its docstring, then where credentials come from.
+
+    Args:
+        doc: The example's module docstring.
+        needs: What else the example needs (a Secret block, a folder of documents...), one sentence or empty.
+
+    Returns:
+        A parser whose epilog says where credentials come from and what else the example needs.
+    """
+    epilog = "\n\n".join(textwrap.fill(paragraph, 100) for paragraph in (CREDENTIALS_HELP, needs) if paragraph)
+    formatter = argparse.RawDescriptionHelpFormatter  # keeps the two paragraphs apart
+    return argparse.ArgumentParser(description=doc.splitlines()[0], epilog=epilog, formatter_class=formatter)
+
+
+@contextmanager
+def local_server_patience(seconds: int = FIRST_START_SECONDS) -> Iterator[None]:
+    """Gives Prefect's ephemeral server ``seconds`` to start, and says so, when no API URL is set.
+
+    Nothing changes when ``PREFECT_API_URL`` points at a server, or when the user chose a startup timeout
+    (``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS`` in the environment or a profile).
+
+    Args:
+        seconds: How long the ephemeral server may take to answer.
+    """
+    settings = get_current_settings()
+    ephemeral = settings.server.ephemeral
+    default = type(ephemeral).model_fields["startup_timeout_seconds"].default
+    chosen = _STARTUP_ENV in os.environ or ephemeral.startup_timeout_seconds != default
+    if settings.api.url:
+        yield
+        return
+    waiting = ephemeral.startup_timeout_seconds if chosen else seconds
+    print(
+        f"Starting Prefect's local server (a first start creates its database; waiting up to {waiting} s). "
+        "Set PREFECT_API_URL to use a running Prefect server instead.",
+        flush=True,
+    )
+    if chosen:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: seconds}):
+        yield
 
 
 @contextmanager
