@@ -3,7 +3,7 @@
 The API key comes from ``PDFCO_API_KEY`` or, when that is unset, from a hidden prompt. The key is never printed.
 
     export PREFECT_API_URL=http://127.0.0.1:4200/api      # or a Prefect Cloud workspace
-    python blocks/register_blocks.py                      # once per workspace: the block type
+    prefect block register -m prefect_pdfco               # once per workspace: the block type
     PDFCO_API_KEY=... python blocks/create_credentials.py --requests-per-second 2
     python blocks/create_credentials.py --base-url http://127.0.0.1:8765 --overwrite   # against the emulator
 
