@@ -22,6 +22,7 @@ from prefect_pdfco.jobs.batch import (
     DEFAULT_MAX_CONCURRENCY,
     BatchItem,
     BatchResult,
+from prefect_pdfco.operations.payload import check_payload
     submit_batch,
     wait_and_download_batch,
 )
@@ -117,6 +118,8 @@ async def run_operation(
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float | None = None,
 ) -> OperationResult:
+            Checked before any request with the model of the operation's typed task and sent as it sends them
+            (``pages=[0, "2-4"]`` as ``"0,2-4"``); names the model leaves out go to PDF.co as given.
     """Runs one PDF.co operation: submit, wait, and download the output when a destination is given.
 
     Args:
@@ -128,6 +131,8 @@ async def run_operation(
         max_wait_seconds: How long to wait for the job before ``JobTimeout`` (which keeps the job id).
         initial_poll_seconds: First delay between checks; by default the operation's own (2 s for page
             operations, 10 s for OCR...), growing by half up to 30 s.
+        InvalidParametersError: A parameter the operation's typed task would refuse (a local path as ``url``,
+            a bad page range), or a misspelt name (``paper_size`` for ``paperSize``): nothing is sent.
 
     Returns:
         The submission, the result and the downloaded files.
@@ -149,6 +154,7 @@ async def run_operation(
             credentials = PdfcoCredentials.load("pdfco")
             pdf = run_operation(credentials, "html_to_pdf", {"html": "<h1>Hello</h1>"})
             text = run_operation(credentials, "pdf_to_text", {"url": pdf.url}, destination="./output")
+    params = check_payload(spec, params)  # the typed task's model: bad or misspelt names cost nothing
             return [file.path for file in text.files]
 
         html_to_text()
