@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
@@ -25,11 +25,12 @@ from prefect.runtime import task_run as runtime_task_run
 from prefect_pdfco._apipool import shared_client
 from prefect_pdfco._tasks import sync_compatible_task
 from prefect_pdfco._validate import check_job_id, check_job_ids, check_number, require_credentials
-from prefect_pdfco.client import PdfcoClient, normalize_endpoint
+from prefect_pdfco.client import normalize_endpoint
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import JobError, JobStillWorking
+from prefect_pdfco.jobs import learn as _learn
 from prefect_pdfco.jobs.keys import submit_task
-from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, PollPolicy
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, attempt_of_task, before_attempt, retry_delay_after
 from prefect_pdfco.jobs.submit import SUBMIT_TASK_OPTIONS, SubmitCachePolicy, submit_and_record
 from prefect_pdfco.jobs.wait import JobWatch, check_once, poll_many, poll_until_done
 from prefect_pdfco.models import JobResult, JobSubmission
@@ -50,8 +51,8 @@ __all__ = [
     "wait_for_jobs",
 ]
 
-Ids = TypeVar("Ids", contravariant=True)
-Outcome = TypeVar("Outcome", covariant=True)
+Ids = TypeVar("Ids")
+Outcome = TypeVar("Outcome")
 
 #: check_job's default total wait: PDF.co runs async jobs for up to 45 minutes; most take seconds.
 CHECK_JOB_MAX_WAIT_SECONDS = 1800.0
@@ -133,28 +134,6 @@ def _retry_while_working(task: Task[..., Any], task_run: TaskRun, state: State[A
     return isinstance(state.data, JobStillWorking)
 
 
-def _attempt() -> tuple[int, int, float]:
-    """(this attempt's number, the attempts allowed, seconds since the first attempt started)."""
-    ctx = TaskRunContext.get()
-    if ctx is None:  # called through .fn(): one attempt, and it is the last
-        return 1, 1, 0.0
-    start = ctx.task_run.start_time
-    waited = (datetime.now(timezone.utc) - start).total_seconds() if start else 0.0
-    return ctx.task_run.run_count, ctx.task.retries + 1, waited
-
-
-def _next_delay(attempt: int) -> float | None:
-    """The delay Prefect will wait before the next attempt (before its jitter), None outside a task run."""
-    ctx = TaskRunContext.get()
-    delays = ctx.task.retry_delay_seconds if ctx is not None else None
-    if isinstance(delays, (int, float)):
-        return float(delays)
-    if isinstance(delays, Sequence) and delays:
-        # Prefect picks delays[retries so far], repeating the last one.
-        return float(delays[min(attempt - 1, len(delays) - 1)])
-    return None
-
-
 @sync_compatible_task(
     task_run_name=_job_run_name("check-job"),
     retries=CHECK_JOB_RETRIES,
@@ -171,6 +150,13 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
     most 130 credits of checks. Change them with
     ``check_job.with_options(retries=..., retry_delay_seconds=[...])``. The last attempt checks with
     ``force=true`` so that an unknown job id (which PDF.co reports as ``working``) is told apart from a slow job.
+
+    The first attempt does not check right after the submit (that check always reads ``working``): it sleeps
+    until the job's expected end, learnt from the operation's finished jobs (``wait_for_job``), or else the
+    first retry delay. Prefect's retry delays are fixed when the task is made, so the later attempts keep
+    them. With a ``callback_url`` on the credentials, each attempt sleeps on the job's end event (at most 5
+    minutes, within what the retry delays add up to) before its check, so the job's end usually costs one
+    check; the attempt that reaches that budget makes the forced last check.
 
     Args:
         credentials: The PDF.co credentials block.
@@ -202,16 +188,31 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
     """
     credentials = require_credentials(credentials, caller="check_job")
     job_id = check_job_id(job_id, caller="check_job")
-    attempt, attempts_allowed, waited = _attempt()
+    attempt, attempts_allowed, waited = attempt_of_task()
+    variable = _learn.learn_variable_name(None, caller="check_job")
+    entry = _learn.submitted(job_id)
+    last = attempt >= attempts_allowed
+    if TaskRunContext.get() is not None:
+        last = await before_attempt(credentials, job_id, entry, attempt, waited, variable) or last
     watch = JobWatch(job_id, checks=attempt - 1)  # each attempt is one check
     async with shared_client(credentials) as client:
-        final = await check_once(client, watch, last=attempt >= attempts_allowed, waited=waited, force=force)
+        final = await check_once(client, watch, last=last, waited=attempt_of_task()[2], force=force)
+    now = time.monotonic()
     if final is not None:
+        if entry is not None:
+            _learn.observe_end(entry, ended_by=now, job_duration_ms=final.job_duration)
+            await _learn.save_book(variable)
         return final
-    progress: dict[str, Any] = {"check": attempt, "checks": attempts_allowed, "next_seconds": _next_delay(attempt)}
+    progress: dict[str, Any] = {
+        "check": attempt,
+        "checks": attempts_allowed,
+        "next_seconds": retry_delay_after(attempt),
+    }
     if watch.inconclusive is not None:
         message = f"check inconclusive, will check again: {watch.inconclusive}"
         raise JobStillWorking(job_id, message, **progress) from watch.inconclusive
+    if entry is not None:
+        entry.last_working = now
     run_logger().debug("Job %s is still working (check %d of %d)", job_id, attempt, attempts_allowed)
     raise JobStillWorking(job_id, status=watch.status.value if watch.status else None, **progress)
 
@@ -224,18 +225,26 @@ async def wait_for_job(
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float = DEFAULT_POLL_POLICY.initial_seconds,
     max_poll_seconds: float = DEFAULT_POLL_POLICY.max_seconds,
+    learn_variable: str | None = None,
 ) -> JobResult:
-    """Waits for a PDF.co job in one task run: checks on a capped, jittered backoff until a deadline.
+    """Waits for a PDF.co job in one task run: checks where the job should have ended, until a deadline.
 
-    Logs once per change of state and a summary at the end. Before giving up it makes one ``force=true``
-    check: ``unknown`` raises ``JobNotFound``, still ``working`` raises ``JobTimeout`` with the job id.
+    No check right after the submit. The first check is at the job's expected end, learnt from the jobs of the
+    same operation that finished in this process (or kept in ``learn_variable``), then checks at most 15% of
+    the time waited apart; with nothing learnt yet, a capped backoff from ``initial_poll_seconds``. When the
+    credentials have a ``callback_url``, the wait sleeps on the job's end event instead, with a safety-net
+    check every 5 minutes. Logs once per change of state and a summary at the end. Before giving up it makes
+    one ``force=true`` check: ``unknown`` raises ``JobNotFound``, still ``working`` raises ``JobTimeout`` with
+    the job id.
 
     Args:
         credentials: The PDF.co credentials block.
         job_id: The id from ``submit_job``, or one kept from an earlier run (to resume it).
         max_wait_seconds: The deadline, on a monotonic clock.
-        initial_poll_seconds: Delay before the first check; delays then grow by half.
+        initial_poll_seconds: With nothing learnt, the delay before the first check; delays then grow by half.
         max_poll_seconds: Cap on the delay between checks (each check costs 2 credits).
+        learn_variable: A Prefect Variable to keep learnt job durations in across runs (read at the start,
+            written at the end); by default ``$PDFCO_LEARN_VARIABLE``, or none.
 
     Returns:
         The ``success`` result.
@@ -257,7 +266,9 @@ async def wait_for_job(
         pdf_to_text("https://example.com/report.pdf")
         ```
     """
-    return await _WAIT_FOR_ONE.run(credentials, job_id, max_wait_seconds, initial_poll_seconds, max_poll_seconds)
+    return await _WAIT_FOR_ONE.run(
+        credentials, job_id, max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable
+    )
 
 
 @sync_compatible_task(task_run_name="wait-for-jobs", cache_policy=NO_CACHE, persist_result=False)
@@ -268,21 +279,23 @@ async def wait_for_jobs(
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float = DEFAULT_POLL_POLICY.initial_seconds,
     max_poll_seconds: float = DEFAULT_POLL_POLICY.max_seconds,
+    learn_variable: str | None = None,
 ) -> list[JobResult | JobError]:
     """Waits for many PDF.co jobs in one task run: one poller, one deadline, one progress artifact.
 
     Cheaper than one ``wait_for_job`` per job for large batches (one task run, one connection pool, the
-    account's rate limit respected in one place). Each job has its own capped, jittered backoff, and each ends
-    with a forced check at the deadline, as in ``wait_for_job``. The jobs that are due are checked at once (16
-    checks in flight at most, paced to the account's rate limit); the progress artifact is updated at most once
-    a second.
+    account's rate limit respected in one place). Each job is checked as in ``wait_for_job`` (learnt first
+    check, or callbacks), and each ends with a forced check at the deadline. The jobs that are due are checked
+    at once (16 checks in flight at most, paced to the account's rate limit); the progress artifact is updated
+    at most once a second.
 
     Args:
         credentials: The PDF.co credentials block.
         job_ids: The ids to wait for.
         max_wait_seconds: One deadline for the whole batch.
-        initial_poll_seconds: Delay before each job's first check.
+        initial_poll_seconds: With nothing learnt, the delay before each job's first check.
         max_poll_seconds: Cap on the delay between two checks of one job.
+        learn_variable: As in ``wait_for_job``. The jobs of the batch learn from the first ones that end.
 
     Returns:
         In the order of ``job_ids``: the success result, or the ``JobError`` (``JobFailed``, ``JobAborted``,
@@ -304,13 +317,9 @@ async def wait_for_jobs(
         to_text(["https://example.com/a.pdf", "https://example.com/b.pdf"])
         ```
     """
-    return await _WAIT_FOR_MANY.run(credentials, job_ids, max_wait_seconds, initial_poll_seconds, max_poll_seconds)
-
-
-class _Poller(Protocol[Ids, Outcome]):
-    def __call__(
-        self, client: PdfcoClient, ids: Ids, /, *, max_wait_seconds: float, policy: PollPolicy
-    ) -> Awaitable[Outcome]: ...
+    return await _WAIT_FOR_MANY.run(
+        credentials, job_ids, max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable
+    )
 
 
 @dataclass(frozen=True)
@@ -319,7 +328,7 @@ class _Waiter(Generic[Ids, Outcome]):
 
     caller: str
     check_ids: Callable[..., Ids]
-    poll: _Poller[Ids, Outcome]
+    poll: Callable[..., Awaitable[Outcome]]  # poll_until_done or poll_many
 
     async def run(
         self,
@@ -328,6 +337,7 @@ class _Waiter(Generic[Ids, Outcome]):
         max_wait_seconds: float,
         initial_poll_seconds: float,
         max_poll_seconds: float,
+        learn_variable: object,
     ) -> Outcome:
         """Checks every argument before any request (in the order of the task's signature), then waits."""
         caller = self.caller
@@ -336,9 +346,17 @@ class _Waiter(Generic[Ids, Outcome]):
         max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller=caller)
         initial = check_number(initial_poll_seconds, "initial_poll_seconds", caller=caller)
         cap = max(initial, check_number(max_poll_seconds, "max_poll_seconds", caller=caller))
+        variable = _learn.learn_variable_name(learn_variable, caller=caller)
         policy = replace(DEFAULT_POLL_POLICY, initial_seconds=initial, max_seconds=cap)
         async with shared_client(checked) as client:
-            return await self.poll(client, checked_ids, max_wait_seconds=max_wait_seconds, policy=policy)
+            return await self.poll(
+                client,
+                checked_ids,
+                max_wait_seconds=max_wait_seconds,
+                policy=policy,
+                credentials=checked,
+                learn_variable=variable,
+            )
 
 
 _WAIT_FOR_ONE = _Waiter("wait_for_job", check_job_id, poll_until_done)

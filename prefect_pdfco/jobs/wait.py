@@ -7,6 +7,9 @@ said into the success result, None (still working) or the ``JobError`` the job e
 
 PDF.co reports ``working`` for running jobs *and* for ids it does not know, so every wait has a deadline and
 ends with one ``force=true`` check, which answers ``unknown`` for an id that does not exist.
+
+When to check is ``schedule.Plan``'s business (learnt from finished jobs by ``learn``), or the job's end event
+when the credentials have a ``callback_url`` (``events``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prefect_pdfco.client import PdfcoClient
+from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import (
     JobAborted,
     JobError,
@@ -29,7 +33,9 @@ from prefect_pdfco.exceptions import (
     RateLimitError,
     ServerError,
 )
-from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, PollPolicy
+from prefect_pdfco.jobs import events as _events
+from prefect_pdfco.jobs import learn as _learn
+from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, Plan, PollPolicy
 from prefect_pdfco.models import JobResult, JobStatus
 from prefect_pdfco.ui import artifacts as _artifacts
 from prefect_pdfco.ui.logs import run_logger
@@ -165,40 +171,87 @@ async def check_once(
 
 @dataclass
 class _Wait:
-    """What the checks of one wait share: the client, the schedule, one deadline and a bound on checks in flight."""
+    """What the checks of one wait share: the client, the schedule, one deadline and a bound on checks in flight.
+
+    Attributes:
+        credentials: The block the jobs were submitted with; when its ``callback_url`` is set the wait sleeps on
+            each job's end event (``events.wait_for_end_event``) with a check every ``safety_net_seconds``.
+        book: The learnt durations: read before each sleep (a batch learns from its first finished jobs) and
+            fed with each job that succeeded.
+    """
 
     client: PdfcoClient
     policy: PollPolicy
     max_wait_seconds: float
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     started: float = field(default_factory=time.monotonic)
+    credentials: PdfcoCredentials | None = None
+    book: _learn.DurationBook = field(default_factory=lambda: _learn.BOOK)
 
     async def follow(self, watch: JobWatch, on_working: Callable[[float], Awaitable[None]] | None = None) -> JobResult:
-        """Checks one job on the schedule until it ends; the check at the deadline is the last (forced) one.
+        """Checks one job until it ends; the check at the deadline is the last (forced) one.
 
-        ``on_working(waited)`` runs after each check that did not end the job.
+        No check is made right after the submit: the first is at the job's expected end (learnt), or after the
+        policy's first delay (cold), or when the job's end event comes (callbacks). ``on_working(waited)`` runs
+        after each check that did not end the job.
         """
         deadline = self.started + self.max_wait_seconds
-        await asyncio.sleep(min(self.policy.delay(1), self.max_wait_seconds))
+        entry = _learn.submitted(watch.job_id) if self.policy.learn else None
+        # Measured from the submit when this process made it; a job id from elsewhere counts from now.
+        origin = min(entry.at, self.started) if entry is not None else self.started
+        callbacks = self.credentials is not None and bool(getattr(self.credentials, "callback_url", None))
         while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            if callbacks:
+                callbacks = await self._sleep_on_event(watch.job_id, remaining)
+            if not callbacks:
+                plan = Plan(self.policy, self.book.estimate(entry.key) if entry is not None else None)
+                await asyncio.sleep(min(plan.delay(time.monotonic() - origin, watch.checks), remaining))
             async with self.slots:  # the deadline is read once the slot is ours: a queued check may pass it
                 now = time.monotonic()
                 waited = now - self.started
                 final = await check_once(self.client, watch, last=now >= deadline, waited=waited)
             if final is not None:
+                if entry is not None:
+                    _learn.observe_end(entry, ended_by=now, job_duration_ms=final.job_duration, book=self.book)
                 return final
+            if entry is not None and watch.status is JobStatus.WORKING and watch.inconclusive is None:
+                entry.last_working = now
             if on_working is not None:
                 await on_working(waited)
-            await asyncio.sleep(max(0.0, min(self.policy.delay(watch.checks + 1), deadline - time.monotonic())))
+
+    async def _sleep_on_event(self, job_id: str, remaining: float) -> bool:
+        """Sleeps until the job's end event or the safety net; False when events cannot be had (poll instead)."""
+        assert self.credentials is not None
+        try:
+            await _events.wait_for_end_event(self.credentials, job_id, min(self.policy.safety_net_seconds, remaining))
+        except Exception as error:  # a lost event stream costs checks, never the result
+            run_logger().warning("Job %s: cannot wait for its end event (%s); polling instead", job_id, error)
+            return False
+        return True
 
 
 async def poll_until_done(
-    client: PdfcoClient, job_id: str, *, max_wait_seconds: float, policy: PollPolicy = DEFAULT_POLL_POLICY
+    client: PdfcoClient,
+    job_id: str,
+    *,
+    max_wait_seconds: float,
+    policy: PollPolicy = DEFAULT_POLL_POLICY,
+    credentials: PdfcoCredentials | None = None,
+    learn_variable: str | None = None,
 ) -> JobResult:
-    """Checks one job on ``policy``'s backoff until it ends or ``max_wait_seconds`` pass; logs state changes."""
+    """Waits for one job (see ``_Wait.follow``) until it ends or ``max_wait_seconds`` pass; logs state changes.
+
+    ``credentials`` with a ``callback_url`` makes the wait sleep on the job's end event; ``learn_variable``
+    names a Prefect Variable the learnt durations are read from first and written to at the end.
+    """
+    await _learn.load_book(learn_variable)
     budget = _TimeBudget(job_id, max_wait_seconds)
-    wait = _Wait(client, policy, max_wait_seconds)
-    final = await wait.follow(JobWatch(job_id, logs_changes=True), on_working=budget.show)
+    wait = _Wait(client, policy, max_wait_seconds, credentials=credentials)
+    try:
+        final = await wait.follow(JobWatch(job_id, logs_changes=True), on_working=budget.show)
+    finally:
+        await _learn.save_book(learn_variable)
     await budget.close()
     return final
 
@@ -233,13 +286,16 @@ async def poll_many(
     policy: PollPolicy = DEFAULT_POLL_POLICY,
     concurrency: int = CONCURRENT_CHECKS,
     on_end: Callable[[int, JobResult | JobError], Awaitable[None]] | None = None,
+    credentials: PdfcoCredentials | None = None,
+    learn_variable: str | None = None,
 ) -> list[JobResult | JobError]:
     """One poller for many jobs: each on its own backoff, one deadline, one progress artifact.
 
     The jobs that are due are checked at once, ``concurrency`` checks in flight at most (the client's rate
     limiter paces them for the account). A job's end counts towards the progress artifact, which is updated at
     most once per ``PROGRESS_INTERVAL_SECONDS`` and once at the end. ``on_end(index, outcome)`` is awaited as
-    each job ends (``run_batch`` downloads there), outside the checks' slots.
+    each job ends (``run_batch`` downloads there), outside the checks' slots. ``credentials`` and
+    ``learn_variable`` are as in ``poll_until_done``: the jobs learn from each other as they end.
 
     Returns:
         In the order of ``job_ids``, each job's success result or the ``JobError`` it ended with: one failed
@@ -249,7 +305,8 @@ async def poll_many(
         PdfcoError: A check failed for a reason that is not the job's (e.g. a wrong API key); the other checks
             are stopped.
     """
-    wait = _Wait(client, policy, max_wait_seconds, slots=asyncio.Semaphore(concurrency))
+    await _learn.load_book(learn_variable)
+    wait = _Wait(client, policy, max_wait_seconds, slots=asyncio.Semaphore(concurrency), credentials=credentials)
     progress = _BatchProgress(len(job_ids), f"PDF.co jobs finished, of {len(job_ids)}")
     await progress.start()
 
@@ -264,7 +321,10 @@ async def poll_many(
         await progress.advance()
         return ended
 
-    results = await _gather_or_cancel([one(index, job_id) for index, job_id in enumerate(job_ids)])
+    try:
+        results = await _gather_or_cancel([one(index, job_id) for index, job_id in enumerate(job_ids)])
+    finally:
+        await _learn.save_book(learn_variable)
     await progress.flush()
     return results
 
