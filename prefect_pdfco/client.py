@@ -284,11 +284,15 @@ class PdfcoClient:
             "POST", endpoint, json={**(params or {}), "async": True}, idempotent=False, before_send=before_send
         )
         try:
-            return JobSubmission.model_validate({**body, "endpoint": endpoint})
+            submission = JobSubmission.model_validate({**body, "endpoint": endpoint})
         except ValidationError as error:
             raise UnexpectedResponseError(
                 "the submit answer has no jobId; was the endpoint asynchronous?", endpoint=endpoint, body=body
             ) from error
+        from prefect_pdfco.jobs.learn import note_submitted  # jobs imports this module: no import at the top
+
+        note_submitted(submission.job_id, endpoint)  # the waits of this process measure from here
+        return submission
 
     async def check_job(self, job_id: str, *, force: bool = False) -> JobResult:
         """One ``POST /v1/job/check`` (2 credits). Returns the result whatever the status."""
