@@ -194,13 +194,14 @@ async def run_batch(
     fail_fast: bool = False,
     raise_on_failure: bool = False,
 ) -> BatchResult:
-    """Runs one PDF.co operation over many documents in two task runs, whatever their number.
+    """Runs one PDF.co operation over many documents in one task run, whatever their number.
 
     Every item is submitted (``max_concurrency`` submits in flight, paced by the account's rate limit), each
-    at most once per flow run: a re-run of the flow run re-attaches to the jobs already submitted. One poller
-    waits for all the jobs and each result lands as soon as its job ends (multi-file outputs as one file per
-    part). One bad document does not fail the batch: its outcome carries the typed error, and the summary
-    (logged and returned) says how many failed and why. Usable as a subflow.
+    at most once per flow run: a re-run of the flow run re-attaches to the jobs already submitted. Each job is
+    followed as soon as its submit returns, its checks sharing one poller, and each result lands as soon as its
+    job ends (multi-file outputs as one file per part). One bad document does not fail the batch: its outcome
+    carries the typed error, and the summary (logged and returned) says how many failed and why. Usable as a
+    subflow.
 
     Args:
         credentials: The PDF.co credentials block.
@@ -239,13 +240,9 @@ async def run_batch(
     spec = get_operation(operation)
     _check_batch_args(items, max_concurrency)
     max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="run_batch")
-    submitted = await submit_batch.aio(
-        credentials, spec.name, spec.endpoint, items, max_concurrency=max_concurrency, fail_fast=fail_fast,
-        submit_key="batch",
-    )  # fmt: skip
-    outcomes = await wait_and_download_batch.aio(
-        credentials, spec, submitted, destination,
-        max_wait_seconds=max_wait_seconds, max_concurrency=max_concurrency, fail_fast=fail_fast,
+    outcomes = await batch_items.aio(
+        credentials, spec.name, spec.endpoint, items, destination,
+        max_wait_seconds=max_wait_seconds, max_concurrency=max_concurrency, fail_fast=fail_fast, submit_key="batch",
     )  # fmt: skip
     batch = BatchResult(operation=spec.name, items=outcomes)
     logger = run_logger()

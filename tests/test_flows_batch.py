@@ -1,4 +1,4 @@
-"""run_batch: many documents, one operation, two task runs; failures kept per item; re-runs never pay twice."""
+"""run_batch: one operation over many documents in one task run, each job followed from its submit; no double pay."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pytest
 from prefect import flow
 from prefect.exceptions import ParameterTypeError
 
-from prefect_pdfco import BadRequestError, JobFailed, JobSubmission, PdfcoError
+from prefect_pdfco import BadRequestError, JobFailed, PdfcoConnectionError, PdfcoError, SubmitOutcomeUnknown
+from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import InvalidParametersError
 from prefect_pdfco.flows import BatchResult, run_batch
-from prefect_pdfco.jobs.batch import submit_batch
+from prefect_pdfco.jobs import batch as _batch
+from prefect_pdfco.jobs.batch import BatchItem, batch_items
 from prefect_pdfco.testing import PdfcoEmulator
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -65,21 +67,80 @@ def test_multi_file_outputs_land_one_file_per_part_from_an_async_flow(emu: Pdfco
     assert all(len(item.files) >= 1 and Path(item.files[0].path).is_file() for item in batch.items)
 
 
-def test_the_same_batch_in_one_flow_run_is_submitted_once(emu: PdfcoEmulator) -> None:
-    credentials = emu.credentials()
-    items = pages(4)
+HTML = "/v1/pdf/convert/from/html"
+
+
+def twice(credentials: PdfcoCredentials, items: list[dict[str, Any]]) -> tuple[list[BatchItem], list[BatchItem]]:
+    """The batch task called twice in one flow run, as a re-run of the flow run would call it."""
 
     @flow
-    async def twice() -> tuple[list[Any], list[Any]]:
-        args = (credentials, "html_to_pdf", "/v1/pdf/convert/from/html", items)
-        first = await submit_batch.aio(*args, submit_key="batch")
-        again = await submit_batch.aio(*args, submit_key="batch")  # as a re-run of the flow run would call it
+    async def run() -> tuple[list[BatchItem], list[BatchItem]]:
+        args = (credentials, "html_to_pdf", HTML, items)
+        first = await batch_items.aio(*args, max_wait_seconds=60, submit_key="batch")
+        again = await batch_items.aio(*args, max_wait_seconds=60, max_concurrency=2, submit_key="batch")
         return first, again
 
-    first, again = asyncio.run(twice())
-    assert all(isinstance(sent, JobSubmission) for sent in first)
-    assert [sent.job_id for sent in again] == [sent.job_id for sent in first]
-    assert emu.stats()["jobs_submitted"] == 4
+    return asyncio.run(run())
+
+
+def test_a_batch_that_succeeded_is_handed_back_by_a_rerun_without_a_request(emu: PdfcoEmulator) -> None:
+    first, again = twice(emu.credentials(), pages(4))  # max_concurrency differs: how it runs is not its name
+
+    assert all(item.ok for item in first)
+    assert again == first
+    assert emu.stats()["jobs_submitted"] == 4 and emu.stats()["job_checks"] == 4
+
+
+def test_a_rerun_of_a_batch_with_failures_reattaches_and_never_sends_an_unknown_submit_again(
+    emu: PdfcoEmulator,
+) -> None:
+    emu.inject(HTML, drop=True, takes_effect=True)  # the first submit: PDF.co makes the job, the answer is lost
+    items = [*pages(3), {"name": "no-html.pdf"}]  # refused: may be sent again
+
+    first, again = twice(emu.credentials(), items)
+
+    assert sum(isinstance(item.error, PdfcoConnectionError) for item in first) == 1
+    assert isinstance(first[3].error, BadRequestError) and isinstance(again[3].error, BadRequestError)
+    lost = next(item.index for item in first if isinstance(item.error, PdfcoConnectionError))
+    assert isinstance(again[lost].error, SubmitOutcomeUnknown)  # reported, never paid for twice
+    assert [item.job_id for item in again if item.index != lost] == [
+        item.job_id for item in first if item.index != lost
+    ]
+    assert [type(item.error) for item in again if item.index != lost] == [
+        type(item.error) for item in first if item.index != lost
+    ]
+    assert emu.stats()["jobs_submitted"] == 3
+
+
+def test_each_job_is_followed_as_soon_as_its_submit_returns(
+    emu: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last submit is held until the first job is being followed: a batch that waited for every submit
+    before following any job would never get there."""
+    followed: list[str] = []
+    first_followed: list[asyncio.Event] = []
+
+    class Wait(_batch._Wait):
+        async def follow(self, watch: Any, *args: Any, **kwargs: Any) -> Any:
+            followed.append(watch.job_id)
+            first_followed[0].set()
+            return await super().follow(watch, *args, **kwargs)
+
+    real_submit = _batch.submit_and_record
+
+    async def submit(*args: Any, item_key: str, **kwargs: Any) -> Any:
+        if not first_followed:
+            first_followed.append(asyncio.Event())
+        if item_key == "batch-2":
+            await asyncio.wait_for(first_followed[0].wait(), timeout=60)
+        return await real_submit(*args, item_key=item_key, **kwargs)
+
+    monkeypatch.setattr(_batch, "_Wait", Wait)
+    monkeypatch.setattr(_batch, "submit_and_record", submit)
+    batch = run_batch(emu.credentials(), "html_to_pdf", pages(3), max_concurrency=1)
+
+    assert not batch.failed and len(followed) == 3
+    assert followed[0] == batch.items[0].job_id
 
 
 def test_fail_fast_and_raise_on_failure_raise_the_typed_error(emu: PdfcoEmulator) -> None:

@@ -1,11 +1,15 @@
-"""The steps of ``run_batch``: many documents, one operation, in two task runs whatever the number.
+"""The one task run of ``run_batch``: many documents, one operation, each followed from its submit to its files.
 
-- ``submit_batch``: one task run that submits every item with bounded concurrency through the one submit path
-  (``submit_and_record``), each under its own record (``batch-<index>``), so a re-run of the flow run re-attaches
-  to the jobs already paid for and sends only what never left. Its result (one submission or typed error per
-  item) is persisted under the batch's submit key, like any submit task's.
-- ``wait_and_download_batch``: one task run that waits for every job with one poller (``poll_many``) and lands
-  each result as soon as its job ends, while the others are still being checked.
+``batch_items`` works every item as a stream, ``max_concurrency`` submits in flight: as soon as an item's
+submit returns, its job is followed (``_Wait.follow``, one deadline for the batch, the due checks made at once)
+and its result lands when the job ends, while later items are still being submitted. So the batch takes about
+what its slowest submit plus one job take, not all the submits plus all the waits.
+
+Crash safety is the submit path's (``submit_and_record``): each item's submit keeps its own record
+(``batch-<index>``) under the batch's key, written before the request leaves, so a re-run of the flow run
+re-attaches to the jobs already paid for and sends only what never left. A batch whose every item succeeded is
+cached under that key (a re-run hands it back without a check); one with failures is not, so a re-run tries its
+failed items again, re-attaching to their jobs rather than paying for them twice.
 
 One client per process carries it all (``_apipool``, ``linkclient``): no SSL context per document.
 """
@@ -14,26 +18,27 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-from prefect.cache_policies import NO_CACHE
+from prefect.transactions import get_transaction
 from pydantic import BaseModel, ConfigDict
 
 from prefect_pdfco._apipool import shared_client
-from prefect_pdfco._tasks import sync_compatible_task
 from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import JobError, PdfcoError
 from prefect_pdfco.files.download import adownload_result, adownload_result_files
 from prefect_pdfco.files.links import DownloadedFile
 from prefect_pdfco.files.storage import Destination
-from prefect_pdfco.jobs.keys import submit_task
+from prefect_pdfco.jobs.keys import SubmitCachePolicy, submit_task
 from prefect_pdfco.jobs.submit import SUBMIT_TASK_OPTIONS, submit_and_record
-from prefect_pdfco.jobs.wait import poll_many
-from prefect_pdfco.models import JobResult, JobSubmission
-from prefect_pdfco.operations.catalogue import Operation, OutputKind
+from prefect_pdfco.jobs.wait import CONCURRENT_CHECKS, JobWatch, _BatchProgress, _Wait
+from prefect_pdfco.models import JobResult
+from prefect_pdfco.operations.catalogue import OutputKind, get_operation
 
-__all__ = ["BatchItem", "BatchResult", "submit_batch", "wait_and_download_batch"]
+__all__ = ["BatchItem", "BatchResult", "batch_items"]
+
+T = TypeVar("T")
 
 #: Submits in flight at once by default; the client's rate limiter paces them to what the account admits.
 DEFAULT_MAX_CONCURRENCY = 16
@@ -101,78 +106,58 @@ class BatchResult(BaseModel):
         return f"{line}; {len(self.failed)} failed ({reasons})"
 
 
-def _submit_run_name() -> str:
+def _run_name() -> str:
     from prefect.runtime import task_run
 
-    return f"submit-batch-{str(task_run.parameters.get('operation', 'operation')).replace('_', '-')}"
+    return f"batch-{str(task_run.parameters.get('operation', 'operation')).replace('_', '-')}"
 
 
-@submit_task(task_run_name=_submit_run_name, **SUBMIT_TASK_OPTIONS)
-async def submit_batch(
+#: What names a batch across re-runs: the operation and the items. How it is run (concurrency, deadline,
+#: destination) may change between attempts without sending anything again.
+_BATCH_KEY_INPUTS = ("operation", "endpoint", "items")
+
+
+@submit_task(
+    task_run_name=_run_name, **{**SUBMIT_TASK_OPTIONS, "cache_policy": SubmitCachePolicy(inputs=_BATCH_KEY_INPUTS)}
+)
+async def batch_items(
     credentials: PdfcoCredentials,
     operation: str,
     endpoint: str,
     items: list[dict[str, Any]],
-    *,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-    fail_fast: bool = False,
-    submit_key: str | None = None,
-    resend_if_unknown: bool = False,
-) -> list[JobSubmission | PdfcoError]:
-    """Submits every item (``max_concurrency`` at once), each at most once per flow run (see the module).
-
-    Returns:
-        In order, each item's submission or the typed error its submit ended with.
-
-    Raises:
-        PdfcoError: ``fail_fast`` and one submit failed: the ones not yet sent are not sent.
-    """
-    del submit_key, resend_if_unknown  # read from the task run: by the cache policy and by the submit record
-    slots = asyncio.Semaphore(max_concurrency)
-
-    async def one(index: int, params: dict[str, Any]) -> JobSubmission | PdfcoError:
-        async with slots:
-            try:
-                return await submit_and_record(
-                    credentials, endpoint, params, operation=operation, item_key=f"batch-{index}"
-                )
-            except PdfcoError as error:
-                if fail_fast:
-                    raise
-                return error
-
-    tasks = [asyncio.ensure_future(one(index, params)) for index, params in enumerate(items)]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
-@sync_compatible_task(task_run_name="wait-and-download-batch", persist_result=False, cache_policy=NO_CACHE)
-async def wait_and_download_batch(
-    credentials: PdfcoCredentials,
-    spec: Operation,
-    submitted: Sequence[JobSubmission | PdfcoError],
     destination: Destination | None = None,
     *,
     max_wait_seconds: float,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     fail_fast: bool = False,
+    submit_key: str | None = None,
+    resend_if_unknown: bool = False,
 ) -> list[BatchItem]:
-    """Waits for the submitted jobs with one poller and lands each result as soon as its job ends.
+    """Submits, waits for and lands every item, each followed from its own submit (see the module).
+
+    Args:
+        credentials: The PDF.co credentials block.
+        operation: The catalogue name of the operation (its poll policy and output kind).
+        endpoint: The API path the items are submitted to.
+        items: PDF.co's parameters for each document.
+        destination: Where results land; None to only collect their links.
+        max_wait_seconds: One deadline for every job, from the start of the batch.
+        max_concurrency: Submits in flight at once, and downloads.
+        fail_fast: Raise the first failure; the items not yet sent are not sent, the other waits are stopped.
+        submit_key: The batch's name among the flow run's batches (``run_batch`` says ``"batch"``).
+        resend_if_unknown: Send again the items whose earlier submit has an unknown outcome.
+
+    Returns:
+        One ``BatchItem`` per item, in order.
 
     Raises:
-        PdfcoError: ``fail_fast`` and one job or download failed: the other waits are stopped.
+        PdfcoError: ``fail_fast`` and one item failed.
     """
-    items: list[BatchItem | None] = [
-        BatchItem(index=index, error=sent) if isinstance(sent, PdfcoError) else None
-        for index, sent in enumerate(submitted)
-    ]
-    jobs = [(index, sent) for index, sent in enumerate(submitted) if isinstance(sent, JobSubmission)]
-    downloads = asyncio.Semaphore(max_concurrency)
+    del submit_key, resend_if_unknown  # read from the task run: by the cache policy and by the submit records
+    spec = get_operation(operation)
+    submits, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
+    progress = _BatchProgress(len(items), f"PDF.co documents done, of {len(items)}")
+    await progress.start()
 
     async def land(result: JobResult) -> list[DownloadedFile]:
         if destination is None or spec.output is OutputKind.NONE:
@@ -182,27 +167,54 @@ async def wait_and_download_batch(
                 return await adownload_result_files(result, destination, credentials=credentials)
             return [await adownload_result(result, destination, credentials=credentials)]
 
-    async def ended(position: int, outcome: JobResult | JobError) -> None:
-        index, submission = jobs[position]
-        item = BatchItem(index=index, job_id=submission.job_id)
-        if isinstance(outcome, JobError):
-            item = item.model_copy(update={"error": outcome})
-        else:
+    async def work(wait: _Wait, index: int, params: dict[str, Any]) -> BatchItem:
+        async with submits:
             try:
-                item = item.model_copy(update={"result": outcome, "files": await land(outcome)})
+                submission = await submit_and_record(
+                    credentials, endpoint, params, operation=operation, item_key=f"batch-{index}"
+                )
             except PdfcoError as error:
-                item = item.model_copy(update={"result": outcome, "error": error})
+                return BatchItem(index=index, error=error)
+        item = BatchItem(index=index, job_id=submission.job_id)
+        try:
+            result = await wait.follow(JobWatch(submission.job_id))
+        except JobError as error:
+            return item.model_copy(update={"error": error})
+        try:
+            return item.model_copy(update={"result": result, "files": await land(result)})
+        except PdfcoError as error:
+            return item.model_copy(update={"result": result, "error": error})
+
+    async def one(wait: _Wait, index: int, params: dict[str, Any]) -> BatchItem:
+        item = await work(wait, index, params)
         if fail_fast and item.error is not None:
             raise item.error
-        items[index] = item
+        await progress.advance()
+        return item
 
-    if jobs:
-        async with shared_client(credentials) as client:
-            await poll_many(
-                client,
-                [submission.job_id for _, submission in jobs],
-                max_wait_seconds=max_wait_seconds,
-                policy=spec.poll_policy,
-                on_end=ended,
-            )
-    return [item if item is not None else BatchItem(index=index) for index, item in enumerate(items)]
+    async with shared_client(credentials) as client:
+        wait = _Wait(client, spec.poll_policy, max_wait_seconds, slots=asyncio.Semaphore(CONCURRENT_CHECKS))
+        outcomes = await _gather_or_cancel([one(wait, index, params) for index, params in enumerate(items)])
+    await progress.flush()
+    if any(not item.ok for item in outcomes):
+        _not_cached()
+    return outcomes
+
+
+def _not_cached() -> None:
+    """Keeps this run's result out of the cache: a re-run tries the failed items again (re-attaching to jobs)."""
+    transaction = get_transaction()
+    if transaction is not None:
+        transaction.write_on_commit = False
+
+
+async def _gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """``asyncio.gather`` that cancels the others when one raises: nothing is sent or paid for after that."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -71,7 +71,13 @@ class SubmitCachePolicy(CachePolicy):
     given where the call was made (see ``with_submit_key``): this policy keeps no state, so every worker
     computes the same key for the same call. Of the credentials only ``base_url`` counts: the API key never
     reaches the result store, even hashed; it only keys the HMAC of passwords.
+
+    Attributes:
+        inputs: The only inputs that name the submit (``run_batch``: the operation and the items, not how they
+            are run); None for all of them.
     """
+
+    inputs: tuple[str, ...] | None = None
 
     def compute_key(
         self,
@@ -96,7 +102,7 @@ class SubmitCachePolicy(CachePolicy):
             "inputs": {
                 name: fingerprint_secrets(value, key=secret)
                 for name, value in inputs.items()
-                if name != "credentials" and name not in SUBMIT_OPTION_NAMES
+                if name not in ("credentials", *SUBMIT_OPTION_NAMES) and (self.inputs is None or name in self.inputs)
             },
             "submit_key": str(submit_key),
         }
