@@ -18,9 +18,18 @@ from prefect_pdfco.exceptions import BlockNotFoundError
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.objects import BlockType
     from typing_extensions import Self
 
 __all__ = ["PdfcoCredentials"]
+
+
+def _on_prefect_cloud() -> bool:
+    """Whether the block type is being registered on Prefect Cloud (as Prefect's own client tells)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLOUD_API_URL
+
+    api = PREFECT_API_URL.value()
+    return bool(api) and str(api).startswith(PREFECT_CLOUD_API_URL.value())
 
 
 class PdfcoCredentials(CredentialsBlock):
@@ -59,6 +68,10 @@ class PdfcoCredentials(CredentialsBlock):
 
     _block_type_name = "PDF.co Credentials"
     _block_type_slug = "pdfco-credentials"
+    # PDF.co's icon lives on the internet, so a Prefect server's UI without internet showed a broken image. Prefect
+    # takes only http(s) logos, checked when the block type is registered and on every read of it (a data: URI
+    # breaks `load`), and serves no file of ours: the logo is registered on Prefect Cloud, whose UI is online
+    # anyway; any other server's UI shows its own block icon (`_to_block_type`).
     _logo_url = "https://pdf.co/favicon.ico"  # type: ignore[assignment]
     _description = "Stores a PDF.co API key and builds clients for the PDF.co REST API."
     _documentation_url = "https://github.com/prefect-pdfco/prefect-pdfco#readme"  # type: ignore[assignment]
@@ -178,6 +191,13 @@ print(credentials.check_connection())  # remaining credits
     def _link_policy_entries(cls, value: list[str]) -> list[str]:
         LinkPolicy.from_entries(value)  # raises ValueError on an entry that is neither a host nor a network
         return [entry.strip() for entry in value if entry.strip()]
+
+    @classmethod
+    def _to_block_type(cls) -> BlockType:
+        block_type = super()._to_block_type()
+        if not _on_prefect_cloud():
+            return block_type.model_copy(update={"logo_url": None})
+        return block_type
 
     def get_client(self) -> PdfcoClient:
         """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``.
