@@ -1,81 +1,285 @@
-"""What waiting for a PDF.co job costs: our capped backoff against the peers' fixed ticks.
+"""What learning that a PDF.co job ended costs: checks per job and how late the caller learns it.
 
-Each /v1/job/check costs 2 credits. Part 1 counts checks analytically for job durations from 5 s to 45 min
-(PDF.co's async limit). Part 2 measures real runs against the emulator: the same jobs waited for by
-``wait_for_job``'s loop and by a fixed 1 s poller (the MCP server's default), counting the checks the emulator
-billed and the time from "job done" to "caller knows".
+Each /v1/job/check costs 2 credits. For job times of 1 s to 2 minutes this prints, side by side:
 
-Run: python benchmarks/polling_cost.py
+- fixed 1 s and 3 s pollers (PDF.co's MCP server and n8n node): first check one tick after the submit;
+- cold: ``wait_for_job``'s loop with nothing learnt (a fresh process, or a new operation);
+- learned: the same loop after 3 warm-up jobs of the operation (measured jobs keep teaching it, as in a run);
+- learned without ``jobDuration``: the same, from an API that does not report durations (learnt from the
+  checks' own timing only);
+- callbacks: ``benchmarks/_callback_cost.py`` (``measure``), when present;
+- best possible: an oracle that knows the drawn durations and picks the first check and the growth of a
+  geometric schedule that needs the fewest checks with p95 detection within max(3 s, 15%): no schedule that
+  does not know when each job ends can do better, so where it needs more than 1.5 checks the learned goal
+  cannot be met at that spread of job times.
+
+How it is measured: the real library path (``PdfcoClient.submit``, then ``poll_until_done`` -> ``_Wait.follow``
+-> ``schedule.Plan`` -> ``check_once`` -> ``PdfcoClient.check_job``), on a simulated clock: the event loop's
+clock is virtual (a sleep advances it at once) and ``time.monotonic`` reads the same clock, so two minutes of
+jobs take milliseconds. The HTTP server is an ``httpx.MockTransport`` that answers ``working`` until the job's
+drawn end and then ``success`` with ``jobDuration``, as PDF.co does. Fixed pollers are counted exactly from the
+same drawn durations. Job times vary by ``--spread`` (0.2: 20%) either way: ``--jitter normal`` (default;
+sigma half the spread, clipped at the spread) or ``uniform`` (the harshest case).
+
+Goals (issue 12): learned <= 1.5 checks per job at p95 detection within max(3 s, 15% of the job time); cold at
+most 60% of the 3 s poller's credits for jobs of 10 s or more at p95 within max(3 s, 25%).
+
+Run: python benchmarks/polling_cost.py [--jobs 200] [--jitter normal|uniform] [--spread 0.2] [--seed 1]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import importlib
+import itertools
+import json
 import math
+import random
+import selectors
+import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
 
 from prefect_pdfco import PdfcoClient
-from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY
+from prefect_pdfco.jobs import learn
 from prefect_pdfco.jobs.wait import poll_until_done
-from prefect_pdfco.testing import PdfcoEmulator
 
-PEERS = {"MCP (1 s tick)": 1.0, "N8N (3 s tick)": 3.0}
-DURATIONS = [5, 30, 120, 600, 1800, 2700]
-
-
-def our_checks(duration: float) -> tuple[int, float]:
-    """(checks until the first check at or after ``duration``, how late that check is)."""
-    elapsed, checks = 0.0, 0
-    while elapsed < duration:
-        checks += 1
-        elapsed += min(DEFAULT_POLL_POLICY.max_seconds, DEFAULT_POLL_POLICY.initial_seconds * 1.5 ** (checks - 1))
-    return checks, elapsed - duration
+JOB_SECONDS = [1.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0]
+WARM_UP = 3
+ENDPOINT = "/v1/pdf/convert/from/html"
+Row = tuple[float, float]  # (checks per job, p95 detection delay in seconds)
 
 
-def analytic() -> None:
-    print("Part 1: checks (credits) to see a job finish, by job duration; +s: how late the caller learns it")
-    print("        (ours: for exactly that duration; fixed ticks: up to one tick)")
-    header = f"{'job takes':>10} | {'prefect-pdfco':>22} | " + " | ".join(f"{name:>22}" for name in PEERS)
+class VirtualClock:
+    """One clock for the event loop and ``time.monotonic``; a sleep moves it forward instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Selector(selectors.DefaultSelector):
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(0)
+        if not ready and timeout is not None and timeout > 0:
+            self.clock.now += timeout  # nothing to do until the next timer: jump to it
+        return ready
+
+
+def virtual_loop(clock: VirtualClock) -> asyncio.AbstractEventLoop:
+    loop = asyncio.SelectorEventLoop(_Selector(clock))
+    loop.time = clock  # type: ignore[method-assign]
+    return loop
+
+
+class FakePdfco:
+    """Answers submits and job checks like PDF.co, from the job ends drawn for each submit."""
+
+    def __init__(self, clock: VirtualClock, report_duration: bool) -> None:
+        self.clock = clock
+        self.report_duration = report_duration
+        self.next_duration = 1.0
+        self.jobs: dict[str, tuple[float, float]] = {}  # job id -> (submitted at, ends at)
+        self.checks = 0
+        self.ids = itertools.count(1)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        now = self.clock.now
+        if request.url.path == "/v1/job/check":
+            self.checks += 1
+            job_id = json.loads(request.content)["jobid"]
+            submitted, ends = self.jobs[job_id]
+            if now < ends:
+                return httpx.Response(200, json={"status": "working", "remainingCredits": 10_000})
+            body: dict[str, Any] = {"status": "success", "jobId": job_id, "url": "http://127.0.0.1:1/r.pdf"}
+            if self.report_duration:
+                body["jobDuration"] = round((ends - submitted) * 1000)
+            return httpx.Response(200, json=body)
+        job_id = f"job-{next(self.ids)}"
+        self.jobs[job_id] = (now, now + self.next_duration)
+        return httpx.Response(200, json={"jobId": job_id, "status": "working", "url": "http://127.0.0.1:1/r.pdf"})
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+async def _one_job(client: PdfcoClient, fake: FakePdfco, clock: VirtualClock, seconds: float) -> tuple[int, float]:
+    """Submits one job of ``seconds`` and waits for it with the library; (checks it cost, seconds late)."""
+    fake.next_duration = seconds
+    before = fake.checks
+    submission = await client.submit(ENDPOINT, {"html": "<p>bench</p>"})
+    await poll_until_done(client, submission.job_id, max_wait_seconds=1800)
+    _, ends = fake.jobs[submission.job_id]
+    return fake.checks - before, clock.now - ends
+
+
+def measure_library(draws: dict[float, list[float]], *, mode: str, report_duration: bool = True) -> dict[float, Row]:
+    """Runs the real waits on the virtual clock; ``mode`` is ``cold`` or ``learned``."""
+    clock = VirtualClock()
+    fake = FakePdfco(clock, report_duration)
+    real_monotonic = time.monotonic
+    time.monotonic = clock  # the library's deadlines and learnt durations read the virtual clock too
+    loop = virtual_loop(clock)
+    try:
+
+        async def run() -> dict[float, Row]:
+            rows: dict[float, Row] = {}
+            transport = httpx.MockTransport(fake.handle)
+            async with PdfcoClient("bench-key", base_url="http://127.0.0.1:1", transport=transport) as client:
+                for job_seconds, durations in draws.items():
+                    learn.BOOK.clear()
+                    if mode == "learned":
+                        for seconds in durations[:WARM_UP]:
+                            await _one_job(client, fake, clock, seconds)
+                    results = []
+                    for seconds in durations[WARM_UP:]:
+                        if mode == "cold":
+                            learn.BOOK.clear()
+                        results.append(await _one_job(client, fake, clock, seconds))
+                    rows[job_seconds] = (
+                        sum(checks for checks, _ in results) / len(results),
+                        p95([late for _, late in results]),
+                    )
+            return rows
+
+        return loop.run_until_complete(run())
+    finally:
+        loop.close()
+        time.monotonic = real_monotonic
+        learn.BOOK.clear()
+
+
+def measure_fixed(draws: dict[float, list[float]], tick: float) -> dict[float, Row]:
+    """A poller checking every ``tick`` seconds from the submit, counted exactly."""
+    rows: dict[float, Row] = {}
+    for job_seconds, durations in draws.items():
+        measured = durations[WARM_UP:]
+        checks = [max(1, math.ceil(seconds / tick - 1e-9)) for seconds in measured]
+        late = [count * tick - seconds for count, seconds in zip(checks, measured, strict=True)]
+        rows[job_seconds] = (sum(checks) / len(checks), p95(late))
+    return rows
+
+
+def measure_callbacks(draws: dict[float, list[float]]) -> dict[float, Row] | None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        module = importlib.import_module("_callback_cost")
+    except ImportError:
+        return None
+    measure: Callable[[list[float]], dict[float, Row]] = module.measure
+    return measure(list(draws))
+
+
+def best_possible(draws: dict[float, list[float]], share: float) -> dict[float, Row]:
+    """The fewest checks any "first check at c1, then every g of the time waited" schedule needs to keep the p95
+    detection delay within max(3 s, ``share`` of the job time), knowing these very durations (an oracle)."""
+    rows: dict[float, Row] = {}
+    for job_seconds, durations in draws.items():
+        measured, bound = durations[WARM_UP:], max(3.0, share * job_seconds)
+        best: Row = (math.inf, math.inf)
+        for first, gap in itertools.product([x / 100 for x in range(50, 131, 2)], [0.02 * g for g in range(1, 16)]):
+            counts, late = [], []
+            for seconds in measured:
+                at, count = first * job_seconds, 1
+                while at < seconds:
+                    at, count = at + max(gap * at, 0.5), count + 1
+                counts.append(count)
+                late.append(at - seconds)
+            row = (sum(counts) / len(counts), p95(late))
+            if row[1] <= bound and row[0] < best[0]:
+                best = row
+        rows[job_seconds] = best
+    return rows
+
+
+def draw(jobs: int, jitter: str, seed: int, spread: float = 0.2) -> dict[float, list[float]]:
+    """Job times: each row's time, varied by up to ``spread`` either way (normal: sigma ``spread / 2``)."""
+    rand = random.Random(seed)
+
+    def one(seconds: float) -> float:
+        if jitter == "uniform":
+            return seconds * (1 + rand.uniform(-spread, spread))
+        return seconds * (1 + max(-spread, min(spread, rand.gauss(0, spread / 2))))
+
+    return {seconds: [one(seconds) for _ in range(WARM_UP + jobs)] for seconds in JOB_SECONDS}
+
+
+def cell(row: Row | None) -> str:
+    return "n/a" if row is None else f"{row[0]:5.2f} / {row[1]:5.1f}s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=200, help="measured jobs per job time (default 200)")
+    parser.add_argument("--jitter", choices=("normal", "uniform"), default="normal")
+    parser.add_argument("--spread", type=float, default=0.2, help="how far job times vary either way (0.2: 20%%)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    random.seed(args.seed)  # the library's own jitter: the same table on every run
+    draws = draw(args.jobs, args.jitter, args.seed, args.spread)
+    columns: dict[str, dict[float, Row] | None] = {
+        "fixed 1 s": measure_fixed(draws, 1.0),
+        "fixed 3 s": measure_fixed(draws, 3.0),
+        "cold": measure_library(draws, mode="cold"),
+        "learned": measure_library(draws, mode="learned"),
+        "learned, no jobDuration": measure_library(draws, mode="learned", report_duration=False),
+        "callbacks": measure_callbacks(draws),
+        "best possible (15%)": best_possible(draws, 0.15),
+    }
+    spread = f"+-{args.spread:.0%}"
+    jitter = f"sigma {args.spread / 2:.0%}, clipped at {spread}" if args.jitter == "normal" else f"uniform {spread}"
+    print(f"Checks per job / p95 detection delay; {args.jobs} jobs per row, job times drawn with jitter {jitter}")
+    header = f"{'job':>6} | " + " | ".join(f"{name:>23}" for name in columns)
     print(header)
     print("-" * len(header))
-    for duration in DURATIONS:
-        checks, late = our_checks(duration)
-        cells = [f"{checks:4d} ({2 * checks:5d} cr) +{late:4.1f}s"]
-        for tick in PEERS.values():
-            peer = math.ceil(duration / tick)
-            cells.append(f"{peer:4d} ({2 * peer:5d} cr) +{tick:4.1f}s")
-        print(f"{duration:>9}s | " + " | ".join(f"{cell:>22}" for cell in cells))
+    for seconds in JOB_SECONDS:
+        cells = [cell(column[seconds] if column is not None else None) for column in columns.values()]
+        print(f"{seconds:>5.0f}s | " + " | ".join(f"{text:>23}" for text in cells))
+    print()
+    verdicts(columns)
 
 
-async def fixed_tick(client: PdfcoClient, job_id: str, tick: float) -> None:
-    while True:
-        await asyncio.sleep(tick)
-        if (await client.check_job(job_id)).status.is_terminal:
-            return
-
-
-async def measured(job_seconds: float = 6.0, jobs: int = 3) -> None:
-    print(f"\nPart 2: {jobs} real jobs of {job_seconds:.0f} s on the emulator, each waited for both ways")
-    rows = []
-    with PdfcoEmulator(job_duration=job_seconds) as emu:
-        async with PdfcoClient(emu.api_key, base_url=emu.base_url) as client:
-            for name, waiter in (
-                ("prefect-pdfco backoff", lambda job: poll_until_done(client, job, max_wait_seconds=120)),
-                ("fixed 1 s tick (MCP)", lambda job: fixed_tick(client, job, 1.0)),
-            ):
-                before = emu.stats()["job_checks"]
-                started = time.monotonic()
-                for _ in range(jobs):
-                    job = await client.submit("/v1/pdf/convert/from/html", {"html": "<p>bench</p>"})
-                    await waiter(job.job_id)
-                per_job = (time.monotonic() - started) / jobs
-                checks = (emu.stats()["job_checks"] - before) / jobs
-                rows.append((name, checks, 2 * checks, per_job - job_seconds))
-    print(f"{'waiter':>24} | {'checks/job':>10} | {'credits/job':>11} | {'seconds late/job':>16}")
-    for name, checks, credits, late in rows:
-        print(f"{name:>24} | {checks:10.1f} | {credits:11.1f} | {late:16.2f}")
+def verdicts(columns: dict[str, dict[float, Row] | None]) -> None:
+    fixed3, cold, learned = columns["fixed 3 s"], columns["cold"], columns["learned"]
+    assert fixed3 is not None and cold is not None and learned is not None
+    for seconds in JOB_SECONDS:
+        checks, late = learned[seconds]
+        bound = max(3.0, 0.15 * seconds)
+        ok = checks <= 1.5 and late <= bound
+        print(
+            f"{'PASS' if ok else 'MISS'} learned {seconds:>4.0f}s: {checks:.2f} checks/job (<= 1.5), "
+            f"p95 {late:.1f}s (<= {bound:.1f}s)"
+        )
+    for seconds in [s for s in JOB_SECONDS if s >= 10]:
+        checks, late = cold[seconds]
+        share = checks / fixed3[seconds][0]
+        bound = max(3.0, 0.25 * seconds)
+        ok = share <= 0.6 and late <= bound
+        print(
+            f"{'PASS' if ok else 'MISS'} cold    {seconds:>4.0f}s: {share:.0%} of the 3 s poller's credits (<= 60%), "
+            f"p95 {late:.1f}s (<= {bound:.1f}s)"
+        )
+    callbacks = columns["callbacks"]
+    if callbacks is not None:
+        for seconds in JOB_SECONDS:
+            checks, late = callbacks[seconds]
+            ok = checks <= 1.0 and late <= 2.0
+            verdict = "PASS" if ok else "MISS"
+            print(f"{verdict} callbacks {seconds:>4.0f}s: {checks:.2f} checks/job (<= 1), p95 {late:.1f}s (<= 2s)")
 
 
 if __name__ == "__main__":
-    analytic()
-    asyncio.run(measured())
+    main()

@@ -86,8 +86,8 @@ class Estimate:
     """What the recent jobs of one key took, in seconds from submit to end.
 
     Attributes:
-        low: About the quickest (the 10th percentile; the minimum under 5 samples).
-        high: About the slowest (the 90th percentile; the maximum under 5 samples).
+        low: About the quickest (the 5th percentile; the minimum under 5 samples).
+        high: About the slowest (the 95th percentile; the maximum under 5 samples).
         samples: How many durations this is made of.
     """
 
@@ -95,10 +95,11 @@ class Estimate:
     high: float
     samples: int
 
-    def first_check(self, tolerance: float) -> float:
-        """When to check first (seconds after the submit): ``tolerance`` after the quickest recent jobs ended,
-        so that a job as quick as those is learnt of at most that late; never later than the slowest ended."""
-        return min(self.high, self.low + tolerance)
+    def first_check(self, tolerance: float, share: float) -> float:
+        """When to check first (seconds after the submit): ``tolerance`` after the quickest recent jobs ended, so
+        that a job as quick as those is learnt of at most that late; and no later than ``share`` after the
+        slowest ended."""
+        return min(self.high * (1 + share), self.low + tolerance)
 
 
 def _quantile(ordered: list[float], fraction: float) -> float:
@@ -140,7 +141,7 @@ class DurationBook:
             return None
         if len(ordered) < 5:
             return Estimate(ordered[0], ordered[-1], len(ordered))
-        return Estimate(_quantile(ordered, 0.1), _quantile(ordered, 0.9), len(ordered))
+        return Estimate(_quantile(ordered, 0.05), _quantile(ordered, 0.95), len(ordered))
 
     def snapshot(self) -> dict[str, list[float]]:
         """The most recently used keys and their latest durations, as much as a Prefect Variable holds (JSON)."""
@@ -221,7 +222,12 @@ def submitted(job_id: str) -> Submitted | None:
 
 
 def observe_end(
-    entry: Submitted, *, ended_by: float, job_duration_ms: float | None, book: DurationBook = BOOK
+    entry: Submitted,
+    *,
+    ended_by: float,
+    job_duration_ms: float | None,
+    share: float = 0.15,
+    book: DurationBook = BOOK,
 ) -> float:
     """Records the duration of a job that succeeded; returns it (seconds from submit to end).
 
@@ -229,6 +235,8 @@ def observe_end(
         entry: The job's submit.
         ended_by: The monotonic time of the check that found it ended.
         job_duration_ms: PDF.co's ``jobDuration``, when the answer had it.
+        share: The policy's ``learned_share``: without ``jobDuration``, a job found ended by its first check
+            is counted as ending that share before the check.
         book: Where to record it.
     """
     upper = max(0.0, ended_by - entry.at)
@@ -238,9 +246,10 @@ def observe_end(
         seconds = min(upper, max(lower, job_duration_ms / 1000))
     else:
         # Nothing says when in (lower, upper] it ended. With no "working" check seen, a job found done at the
-        # first check is counted a little quicker than the check, so the next first check probes earlier:
-        # learning never sticks to the checks' own timing.
-        seconds = (lower + upper) / 2 if entry.last_working is not None else upper * 0.9
+        # first check is counted ``share`` quicker than the check: the first check is placed at most ``share``
+        # after the slowest recent job, so the estimate drifts down until a first check finds a job working,
+        # rather than up with the checks' own timing.
+        seconds = (lower + upper) / 2 if entry.last_working is not None else upper * (1 - share)
     book.observe(entry.key, seconds)
     return seconds
 

@@ -9,10 +9,10 @@ seconds), grow by half each time, and stop growing at 30 s: a 30-minute wait the
 
 ``Plan`` is one wait's schedule, measured from the job's submit:
 
-- **learnt** (``learn.Estimate`` of the operation's recent jobs): the first check once the quickest recent jobs
-  ended a tolerance ago (``max(initial_seconds, learned_share x their time)``), never later than the slowest
-  did; then checks ``learned_share`` (15%) of the time since the submit apart, so each one is learnt of at
-  most that late and the checks grow with the wait;
+- **learnt** (``learn.Estimate`` of the operation's recent jobs): the first check once the quickest recent
+  jobs ended a tolerance ago (``max(initial_seconds, learned_share x their time)``), no later than
+  ``learned_share`` after the slowest did; then checks ``learned_share`` (15%) of the time since the submit
+  apart, so that a job is learnt of at most that late and the checks grow with the wait;
 - **cold** (nothing learnt yet): the backoff above, first check ``initial_seconds`` after the submit (not at
   once: a check right after the submit always reads ``working``), and no gap longer than ``cold_share``
   (25%) of the time since the submit once the backoff has grown past ``2 x initial_seconds``;
@@ -156,10 +156,11 @@ class Plan:
             bound = max(2 * policy.initial_seconds, policy.cold_share * since_submit)
             return min(policy.delay(checks + 1, rand), bound)
         tolerance = max(policy.initial_seconds, policy.learned_share * self.estimate.low)
-        at = self.estimate.first_check(tolerance)
-        if checks == 0 or since_submit < at - tolerance:  # no check yet in the window where jobs end
-            # The jitter is taken from the tolerance, not from the whole delay: an early check is a wasted one.
-            return max(0.0, at - tolerance * policy.jitter * rand() - since_submit)
+        at = self.estimate.first_check(tolerance, policy.learned_share)
+        if checks == 0 or since_submit < self.estimate.low:  # no check yet where the jobs end
+            # The jitter comes out of the window after the quickest jobs ended, not out of the whole delay: a
+            # check before that window is a wasted one.
+            return max(0.0, at - (at - self.estimate.low) * policy.jitter * rand() - since_submit)
         gap = min(policy.max_seconds, max(policy.initial_seconds / 2, policy.learned_share * since_submit))
         return gap * (1.0 - policy.jitter * rand())
 

@@ -184,7 +184,7 @@ class _Wait:
     policy: PollPolicy
     max_wait_seconds: float
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: time.monotonic())  # read at call time: a patched clock works
     credentials: PdfcoCredentials | None = None
     book: _learn.DurationBook = field(default_factory=lambda: _learn.BOOK)
 
@@ -213,7 +213,8 @@ class _Wait:
                 final = await check_once(self.client, watch, last=now >= deadline, waited=waited)
             if final is not None:
                 if entry is not None:
-                    _learn.observe_end(entry, ended_by=now, job_duration_ms=final.job_duration, book=self.book)
+                    share, duration = self.policy.learned_share, final.job_duration
+                    _learn.observe_end(entry, ended_by=now, job_duration_ms=duration, share=share, book=self.book)
                 return final
             if entry is not None and watch.status is JobStatus.WORKING and watch.inconclusive is None:
                 entry.last_working = now
