@@ -1,16 +1,20 @@
-"""The one job check (``check_once``) and the batch poller behind ``wait_for_jobs``.
+"""The one job check (``check_once``), the batch poller behind ``wait_for_jobs``, and when the waits check.
 
 ``check_once`` is judged on a table of PDF.co answers against respx routes, inside a flow run so that the jobs
 ledger (what the UI's table and events report) is there to read. The poller runs against the emulator over
-loopback, with a transport that counts the checks in flight.
+loopback, with a transport that counts the checks in flight. When the waits check (learnt, cold, callbacks) is
+driven by a virtual clock shared with the emulator's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import math
+import types
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -28,12 +32,18 @@ from prefect_pdfco import (
     JobStatus,
     JobTimeout,
     PdfcoClient,
+    PdfcoCredentials,
     PollPolicy,
     ServerError,
+    wait_for_job,
+    wait_for_jobs,
 )
 from prefect_pdfco._retry import NO_RETRY
+from prefect_pdfco.jobs import events as _events
+from prefect_pdfco.jobs import learn as _learn
+from prefect_pdfco.jobs import schedule as _schedule
 from prefect_pdfco.jobs import wait as _wait
-from prefect_pdfco.jobs.wait import CONCURRENT_CHECKS, JobWatch, check_once, poll_many
+from prefect_pdfco.jobs.wait import CONCURRENT_CHECKS, JobWatch, check_once, poll_many, poll_until_done
 from prefect_pdfco.testing import PdfcoEmulator
 from prefect_pdfco.ui import artifacts as _artifacts
 from prefect_pdfco.ui import ledger as _ledger_module
@@ -239,3 +249,241 @@ async def test_jobs_still_working_at_the_deadline_end_with_one_forced_check_each
     # Only a forced check tells an unknown id (PDF.co says "working" otherwise): the deadline made one for each.
     assert [type(result).__name__ for result in results] == ["JobTimeout"] * 3 + ["JobNotFound"]
     assert [result.job_id for result in results] == [*job_ids, "NO-SUCH-JOB"]
+
+
+# --- When the waits check: learnt, cold, and on callbacks. Driven by a virtual clock: the waits' sleeps move it
+# --- (and the emulator's) forward at once, so a 10-minute wait takes milliseconds and no wall time is read.
+
+STEADY = PollPolicy(jitter=0.0)  # the default schedule without its random part
+CALLBACKS = "https://hooks.example.com/pdfco"
+
+
+class VirtualTime:
+    """The clock of the waits (``time.monotonic`` and ``asyncio.sleep`` of wait, schedule and learn)."""
+
+    def __init__(self, emulator: PdfcoEmulator) -> None:
+        self.now = 1_000.0
+        self.emulator = emulator
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await self.advance(seconds)
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        if seconds > 0:
+            self.emulator.advance_clock(seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def virtual(emulator: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualTime]:
+    clock = VirtualTime(emulator)
+    shim_asyncio = types.SimpleNamespace(**{**vars(asyncio), "sleep": clock.sleep})
+    shim_time = types.SimpleNamespace(monotonic=clock.monotonic)
+    for module in (_wait, _schedule, _learn):
+        monkeypatch.setattr(module, "time", shim_time)
+    for module in (_wait, _schedule):
+        monkeypatch.setattr(module, "asyncio", shim_asyncio)
+    _learn.BOOK.clear()
+    yield clock
+    _learn.BOOK.clear()
+
+
+async def _job(client: PdfcoClient, emulator: PdfcoEmulator) -> str:
+    """Submits a job and lets the emulator's real work on it finish, so that only its clock says when it ends."""
+    job_id = (await client.submit("/v1/pdf/convert/from/html", HTML)).job_id
+    await _processed(emulator, job_id)
+    return job_id
+
+
+async def _processed(emulator: PdfcoEmulator, job_id: str) -> None:
+    for _ in range(1000):  # a bound, not a timing: the work takes milliseconds
+        job = emulator._live.get_job(job_id)
+        if job is not None and job.finished_at is not None:
+            return
+        await asyncio.sleep(0.01)
+
+
+def _check_times(sleeps: list[float]) -> list[float]:
+    """When each check was made, in seconds after the submit (each sleep of a polling wait precedes one)."""
+    return list(itertools.accumulate(sleeps))
+
+
+async def test_a_cold_wait_never_checks_right_after_the_submit_and_learns_of_the_end_within_a_quarter(
+    emulator: PdfcoEmulator, virtual: VirtualTime
+) -> None:
+    emulator.set_job_duration(40)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        result = await poll_until_done(client, await _job(client, emulator), max_wait_seconds=600, policy=STEADY)
+    checks = _check_times(virtual.sleeps)
+    assert result.status is JobStatus.SUCCESS
+    assert checks[0] == STEADY.initial_seconds  # not at once: that check always reads "working"
+    assert emulator.stats()["job_checks"] == len(checks)
+    assert checks[-2] < 40 <= checks[-1] <= 40 * 1.25  # learnt of the end at most a quarter of the wait late
+    for before, after in itertools.pairwise(checks):
+        assert after - before <= max(2 * STEADY.initial_seconds, 0.25 * before)
+
+
+async def test_after_three_jobs_the_first_check_is_where_they_ended_and_is_the_only_one(
+    emulator: PdfcoEmulator, virtual: VirtualTime
+) -> None:
+    emulator.set_job_duration(40)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        for _ in range(3):
+            await poll_until_done(client, await _job(client, emulator), max_wait_seconds=600, policy=STEADY)
+        checks_before, virtual.sleeps[:] = emulator.stats()["job_checks"], []
+        await poll_until_done(client, await _job(client, emulator), max_wait_seconds=600, policy=STEADY)
+    assert virtual.sleeps == [46.0]  # 40 s (learnt from the emulator's jobDuration) + 15%
+    assert emulator.stats()["job_checks"] == checks_before + 1
+
+
+async def test_a_job_slower_than_learnt_is_checked_within_fifteen_percent_of_its_wait(
+    emulator: PdfcoEmulator, virtual: VirtualTime
+) -> None:
+    _learn.BOOK.observe(_learn.duration_key("/v1/pdf/convert/from/html"), 10.0)
+    emulator.set_job_duration(100)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        await poll_until_done(client, await _job(client, emulator), max_wait_seconds=600, policy=STEADY)
+    checks = _check_times(virtual.sleeps)
+    assert checks[0] == 11.5  # 15% after the slowest job learnt (10 s), which is sooner than 10 s + 2 s
+    for before, after in itertools.pairwise(checks):
+        assert after - before == pytest.approx(0.15 * before)
+    assert checks[-2] < 100 <= checks[-1] <= 115
+    # and the wait taught the book: the next first check goes where this job ended
+    estimate = _learn.BOOK.estimate("pdf/convert/from/html")
+    assert estimate is not None and estimate.high == 100.0
+
+
+async def test_a_wait_that_starts_long_after_the_submit_checks_at_once_and_an_unknown_id_counts_from_now(
+    emulator: PdfcoEmulator, virtual: VirtualTime
+) -> None:
+    emulator.set_job_duration(5)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        job_id = await _job(client, emulator)
+        await virtual.advance(60)
+        await poll_until_done(client, job_id, max_wait_seconds=600, policy=STEADY)
+        assert virtual.sleeps == [0.0] and emulator.stats()["job_checks"] == 1
+        _learn.BOOK.clear()
+        other = await _job(client, emulator)
+        _wait_forget(other)  # e.g. a job id kept from an earlier run
+        virtual.sleeps[:] = []
+        await poll_until_done(client, other, max_wait_seconds=600, policy=STEADY)
+    assert virtual.sleeps[0] == STEADY.initial_seconds
+
+
+def _wait_forget(job_id: str) -> None:
+    with _learn._submits_lock:
+        del _learn._submits[job_id]
+
+
+class FakeEvents:
+    """``events.wait_for_end_event`` as the waits see it: the job's end event comes ``delay`` after its end,
+    or never (``lost``); the time waited is the virtual clock's."""
+
+    def __init__(self, virtual: VirtualTime, emulator: PdfcoEmulator, *, lost: bool = False) -> None:
+        self.virtual, self.emulator, self.lost = virtual, emulator, lost
+        self.timeouts: list[float] = []
+        self.ends: dict[str, float] = {}
+
+    async def __call__(self, credentials: object, job_id: str, timeout: float) -> bool:
+        assert getattr(credentials, "callback_url", None) == CALLBACKS
+        self.timeouts.append(timeout)
+        end = self.ends.get(job_id, math.inf)
+        if self.lost or end - self.virtual.now > timeout:
+            await self.virtual.advance(timeout)
+            return False
+        await self.virtual.advance(max(0.0, end - self.virtual.now) + 0.5)
+        return True
+
+
+@pytest.fixture
+def callback_credentials(emulator: PdfcoEmulator) -> PdfcoCredentials:
+    return emulator.credentials().model_copy(update={"callback_url": CALLBACKS})
+
+
+async def test_with_callbacks_a_wait_sleeps_on_the_end_event_and_checks_once(
+    emulator: PdfcoEmulator,
+    virtual: VirtualTime,
+    callback_credentials: PdfcoCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events = FakeEvents(virtual, emulator)
+    monkeypatch.setattr(_events, "wait_for_end_event", events)
+    emulator.set_job_duration(40)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        job_id = await _job(client, emulator)
+    events.ends[job_id] = virtual.now + 40
+    # through the public task: the block's callback_url is what switches the wait to events
+    result = await wait_for_job.fn(callback_credentials, job_id, max_wait_seconds=600)
+    assert result.status is JobStatus.SUCCESS
+    assert events.timeouts == [300.0] and virtual.sleeps == []  # no polling at all
+    assert emulator.stats()["job_checks"] == 1
+
+
+async def test_with_callbacks_a_batch_checks_each_job_once(
+    emulator: PdfcoEmulator,
+    virtual: VirtualTime,
+    callback_credentials: PdfcoCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events = FakeEvents(virtual, emulator)
+    monkeypatch.setattr(_events, "wait_for_end_event", events)
+    emulator.set_job_duration(20)
+    job_ids = await _submit(emulator, 5)
+    for job_id in job_ids:
+        await _processed(emulator, job_id)
+    events.ends = {job_id: virtual.now + 20 for job_id in job_ids}
+    results = await wait_for_jobs.fn(callback_credentials, job_ids, max_wait_seconds=600)
+    assert all(isinstance(result, JobResult) for result in results)
+    assert emulator.stats()["job_checks"] == 5
+
+
+async def test_a_lost_callback_costs_a_safety_net_check_every_five_minutes_and_the_deadline_stays(
+    emulator: PdfcoEmulator,
+    virtual: VirtualTime,
+    callback_credentials: PdfcoCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events = FakeEvents(virtual, emulator, lost=True)
+    monkeypatch.setattr(_events, "wait_for_end_event", events)
+    emulator.set_job_duration(400)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        result = await poll_until_done(
+            client, await _job(client, emulator), max_wait_seconds=1000, policy=STEADY, credentials=callback_credentials
+        )
+        assert result.status is JobStatus.SUCCESS  # found by the second safety-net check
+        assert events.timeouts == [300.0, 300.0] and emulator.stats()["job_checks"] == 2
+        emulator.inject_job_outcome("never", times=1)
+        events.timeouts[:] = []
+        with pytest.raises(JobTimeout):
+            job_id = await _job(client, emulator)
+            await poll_until_done(client, job_id, max_wait_seconds=500, policy=STEADY, credentials=callback_credentials)
+    assert events.timeouts == [300.0, 200.0]  # capped by the deadline, where the last check is forced
+    assert emulator.stats()["job_checks"] == 4
+
+
+async def test_when_events_cannot_be_had_the_wait_polls_instead(
+    emulator: PdfcoEmulator,
+    virtual: VirtualTime,
+    callback_credentials: PdfcoCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(credentials: object, job_id: str, timeout: float) -> bool:
+        raise RuntimeError("no event stream")
+
+    monkeypatch.setattr(_events, "wait_for_end_event", broken)
+    emulator.set_job_duration(10)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        with caplog.at_level(logging.WARNING, logger="prefect_pdfco"):
+            job_id = await _job(client, emulator)
+            result = await poll_until_done(
+                client, job_id, max_wait_seconds=600, policy=STEADY, credentials=callback_credentials
+            )
+    assert result.status is JobStatus.SUCCESS and virtual.sleeps[0] == STEADY.initial_seconds
+    assert any("polling instead" in record.getMessage() for record in caplog.records)
