@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -28,6 +30,10 @@ from prefect_pdfco import (
     wait_for_job,
 )
 from prefect_pdfco.jobs import CHECK_JOB_RETRIES, CHECK_JOB_RETRY_DELAYS
+from prefect_pdfco.jobs import events as _events
+from prefect_pdfco.jobs import learn as _learn
+from prefect_pdfco.jobs import schedule as _schedule
+from prefect_pdfco.jobs import tasks as _job_tasks
 
 from .conftest import API, API_KEY
 
@@ -359,3 +365,96 @@ def test_cache_keys_tell_passwords_apart_without_revealing_them() -> None:
     assert fingerprint_secrets(SecretStr("hunter2"), key=key) == first["password"]
     text = str(first) + str(second)
     assert "hunter" not in text and hashlib.sha256(b"hunter2").hexdigest() not in text
+
+
+class RecordedSleeps:
+    """``asyncio.sleep`` and ``time.monotonic`` of the waiting code (schedule, learn, tasks): sleeps are recorded
+    and move a virtual clock; Prefect's own retry delays are left alone (kept tiny by the tests)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+        shim_asyncio = types.SimpleNamespace(**{**vars(asyncio), "sleep": self.sleep})
+        shim_time = types.SimpleNamespace(monotonic=lambda: self.now)
+        monkeypatch.setattr(_schedule, "asyncio", shim_asyncio)
+        for module in (_schedule, _learn, _job_tasks):
+            monkeypatch.setattr(module, "time", shim_time)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedSleeps]:
+    _learn.BOOK.clear()
+    yield RecordedSleeps(monkeypatch)
+    _learn.BOOK.clear()
+
+
+async def test_check_jobs_first_attempt_waits_its_first_delay_instead_of_checking_at_the_submit(
+    credentials: PdfcoCredentials, check_route: respx.Route, recorded: RecordedSleeps
+) -> None:
+    check_route.mock(side_effect=statuses(SUCCESS))
+    checker = check_job.with_options(retries=2, retry_delay_seconds=[7.0, 0.01], retry_jitter_factor=None)
+
+    @flow
+    async def async_flow() -> JobResult:
+        return await checker(credentials, "J1")
+
+    assert (await async_flow()).status is JobStatus.SUCCESS
+    assert recorded.sleeps == [7.0] and check_route.call_count == 1
+
+
+async def test_check_jobs_first_attempt_waits_until_the_learnt_end_and_teaches_the_next(
+    credentials: PdfcoCredentials, check_route: respx.Route, recorded: RecordedSleeps
+) -> None:
+    check_route.mock(side_effect=statuses(SUCCESS))
+    for _ in range(3):
+        _learn.BOOK.observe("pdf/merge", 10.0)
+    _learn.note_submitted("J1", "/v1/pdf/merge", at=recorded.now - 1.0)  # submitted 1 s before the check task
+
+    @flow
+    async def async_flow() -> JobResult:
+        return await fast_check(credentials, "J1")
+
+    assert (await async_flow()).status is JobStatus.SUCCESS
+    # 10 s + 15% after the submit, less the 1 s gone, less up to a fifth of the window after 10 s (jitter)
+    assert len(recorded.sleeps) == 1 and 10.2 <= recorded.sleeps[0] <= 10.5
+    assert check_route.call_count == 1
+    estimate = _learn.BOOK.estimate("pdf/merge")
+    assert estimate is not None and estimate.samples == 4
+
+
+async def test_check_job_with_callbacks_sleeps_on_the_end_event_within_its_retry_budget(
+    credentials: PdfcoCredentials,
+    check_route: respx.Route,
+    recorded: RecordedSleeps,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timeouts: list[float] = []
+
+    async def end_event(credentials: PdfcoCredentials, job_id: str, timeout: float) -> bool:
+        timeouts.append(timeout)
+        return True
+
+    monkeypatch.setattr(_events, "wait_for_end_event", end_event)
+    check_route.mock(side_effect=by_force(SUCCESS, {"status": "unknown"}))
+    hooked = credentials.model_copy(update={"callback_url": "https://hooks.example.com/pdfco"})
+    checker = check_job.with_options(retries=3, retry_delay_seconds=100, retry_jitter_factor=None)
+    no_retries = check_job.with_options(retries=0)
+
+    @flow
+    async def async_flow() -> tuple[JobResult, Exception | None]:
+        result = await checker(hooked, "J1")
+        try:
+            await no_retries(hooked, "J2")  # no retry budget: one check at once, the forced last one
+        except JobNotFound as error:
+            return result, error
+        return result, None
+
+    result, error = await async_flow()
+    assert result.status is JobStatus.SUCCESS and isinstance(error, JobNotFound)
+    assert len(timeouts) == 1 and 290 < timeouts[0] <= 300  # 5 minutes at most, within the 300 s of delays
+    assert [forced(call.request) for call in check_route.calls] == [False, True]
+    assert recorded.sleeps == []  # no polling sleep: the event is the wait

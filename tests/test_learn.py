@@ -132,7 +132,8 @@ def test_a_snapshot_fits_a_prefect_variable_and_merges_back_ignoring_malformed_e
     assert "pdf/operation-number-299|pages~1024" in snapshot  # the most recently used are kept
     assert snapshot["pdf/operation-number-299|pages~1024"][-1] == 29.1  # 0.1 s is precise enough
     fresh = DurationBook()
-    stored: dict[object, object] = dict(snapshot)
+    stored: dict[object, object] = {}
+    stored.update(snapshot)
     stored.update({"bad": "x", "worse": [1.0, "2", -3, math.inf], 7: [1.0]})
     fresh.merge(stored)
     assert fresh.estimate("worse") == Estimate(1.0, 1.0, 1)
