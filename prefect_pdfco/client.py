@@ -12,6 +12,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from prefect_pdfco._http_errors import map_response, map_transport_error
+from prefect_pdfco._netguard import _ssl_context
 from prefect_pdfco._ratelimit import RateLimiter, Ticket, limiter_for
 from prefect_pdfco._redact import jsonable
 from prefect_pdfco._retry import DEFAULT_RETRY_POLICY, RetryPolicy, call_with_retries
@@ -154,6 +155,9 @@ class PdfcoClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
             transport=transport,
+            # One SSL context per process: a task run on a Dask worker runs in its own event loop, so it gets its own
+            # client (and pool), but not its own tens of milliseconds of certificate loading.
+            verify=_ssl_context(),
         )
         #: The balance PDF.co reported last (every response carries ``remainingCredits``).
         self.last_remaining_credits: int | None = None
