@@ -32,9 +32,10 @@ from prefect_pdfco.files.links import DownloadedFile
 from prefect_pdfco.files.storage import Destination
 from prefect_pdfco.jobs.keys import SubmitCachePolicy, submit_task
 from prefect_pdfco.jobs.submit import SUBMIT_TASK_OPTIONS, submit_and_record
-from prefect_pdfco.jobs.wait import CONCURRENT_CHECKS, JobWatch, _BatchProgress, _Wait
+from prefect_pdfco.jobs.wait import JobWatch, _BatchProgress, _Wait
 from prefect_pdfco.models import JobResult
 from prefect_pdfco.operations.catalogue import OutputKind, get_operation
+from prefect_pdfco.ui.logs import per_item_quiet
 
 __all__ = ["BatchItem", "BatchResult", "batch_items"]
 
@@ -142,7 +143,7 @@ async def batch_items(
         items: PDF.co's parameters for each document.
         destination: Where results land; None to only collect their links.
         max_wait_seconds: One deadline for every job, from the start of the batch.
-        max_concurrency: Submits in flight at once, and downloads.
+        max_concurrency: API requests (submits and checks) in flight at once, and downloads.
         fail_fast: Raise the first failure; the items not yet sent are not sent, the other waits are stopped.
         submit_key: The batch's name among the flow run's batches (``run_batch`` says ``"batch"``).
         resend_if_unknown: Send again the items whose earlier submit has an unknown outcome.
@@ -155,7 +156,9 @@ async def batch_items(
     """
     del submit_key, resend_if_unknown  # read from the task run: by the cache policy and by the submit records
     spec = get_operation(operation)
-    submits, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
+    # Submits and checks share the API slots, as plain asyncio code would: more requests in flight only grow
+    # the connection pool, which httpcore scans on every request.
+    requests, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
     progress = _BatchProgress(len(items), f"PDF.co documents done, of {len(items)}")
     await progress.start()
 
@@ -168,7 +171,7 @@ async def batch_items(
             return [await adownload_result(result, destination, credentials=credentials)]
 
     async def work(wait: _Wait, index: int, params: dict[str, Any]) -> BatchItem:
-        async with submits:
+        async with requests:
             try:
                 submission = await submit_and_record(
                     credentials, endpoint, params, operation=operation, item_key=f"batch-{index}"
@@ -192,9 +195,13 @@ async def batch_items(
         await progress.advance()
         return item
 
-    async with shared_client(credentials) as client:
-        wait = _Wait(client, spec.poll_policy, max_wait_seconds, slots=asyncio.Semaphore(CONCURRENT_CHECKS))
-        outcomes = await _gather_or_cancel([one(wait, index, params) for index, params in enumerate(items)])
+    quiet = per_item_quiet.set(True)  # one summary rather than 3 lines and an artifact per document
+    try:
+        async with shared_client(credentials) as client:
+            wait = _Wait(client, spec.poll_policy, max_wait_seconds, slots=requests)
+            outcomes = await _gather_or_cancel([one(wait, index, params) for index, params in enumerate(items)])
+    finally:
+        per_item_quiet.reset(quiet)
     await progress.flush()
     if any(not item.ok for item in outcomes):
         _not_cached()

@@ -23,14 +23,12 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.filesystems import LocalFileSystem
 from prefect.results import ResultStore
-from prefect.transactions import get_transaction
 
 from prefect_pdfco._apipool import shared_client
 from prefect_pdfco._validate import require_credentials
@@ -38,12 +36,9 @@ from prefect_pdfco.callbacks.tokens import with_callback
 from prefect_pdfco.client import normalize_endpoint
 from prefect_pdfco.exceptions import (
     InvalidParametersError,
-    PdfcoAPIError,
-    PdfcoConnectionError,
-    PdfcoError,
-    ServerError,
     SubmitOutcomeUnknown,
 )
+from prefect_pdfco.jobs._record import RECORD_SUFFIX, SubmitRecord, parse_time, refused
 from prefect_pdfco.jobs.keys import SubmitCachePolicy
 from prefect_pdfco.models import JobSubmission
 from prefect_pdfco.ui import artifacts as _artifacts
@@ -52,10 +47,7 @@ from prefect_pdfco.ui.logs import run_logger
 if TYPE_CHECKING:
     from prefect_pdfco.credentials import PdfcoCredentials
 
-__all__ = ["RECORD_SUFFIX", "SUBMIT_TASK_OPTIONS", "SubmitCachePolicy", "submit_and_record"]
-
-#: Appended to a submit's cache key to name its record in the result storage.
-RECORD_SUFFIX = ".submit-record"
+__all__ = ["RECORD_SUFFIX", "SUBMIT_TASK_OPTIONS", "SubmitCachePolicy", "refused", "submit_and_record"]
 
 #: Options of every task that submits a billed job: never retried by Prefect, persisted under a crash-safe key.
 #: Result links live 60 minutes by default: re-attaching to an older job would only hand back dead links.
@@ -114,7 +106,7 @@ async def submit_and_record(
         if earlier is not None and state in ("in_flight", "unknown"):
             unknown = SubmitOutcomeUnknown(
                 endpoint,
-                sent_at=_parse_time(earlier.get("sent_at")),
+                sent_at=parse_time(earlier.get("sent_at")),
                 submit_key=record.key,
                 reason=str(earlier.get("reason") or "the attempt stopped before PDF.co's answer was recorded"),
             )
@@ -161,144 +153,6 @@ async def _send(
 def _resend_requested() -> bool:
     ctx = TaskRunContext.get()
     return bool(ctx is not None and ctx.parameters and ctx.parameters.get("resend_if_unknown") is True)
-
-
-def refused(error: BaseException) -> bool:
-    """True when PDF.co surely did not take the submit: it answered with a 4xx, or the request never left."""
-    if isinstance(error, PdfcoAPIError):
-        return not isinstance(error, ServerError)
-    if isinstance(error, PdfcoConnectionError):
-        return not error.may_have_reached_server
-    return False
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, PdfcoAPIError):
-        return f"HTTP {error.status_code}"
-    if isinstance(error, PdfcoConnectionError):
-        cause = error.__cause__
-        return f"no answer: {type(cause).__name__ if cause is not None else 'connection lost'}"
-    return type(error).__name__
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-@dataclass
-class SubmitRecord:
-    """The record of one submit in the task's result store (see the module docstring).
-
-    Attributes:
-        store: The task's result store (the one Prefect caches its result in).
-        key: The record's key: the submit's cache key and ``RECORD_SUFFIX``.
-        endpoint: The API path.
-        expiration: How long an ``accepted`` record hands back its job (the task's cache expiration).
-        sent_at: When this attempt's request left, once it has.
-    """
-
-    store: ResultStore
-    key: str
-    endpoint: str
-    expiration: timedelta | None = None
-    sent_at: datetime | None = None
-
-    @classmethod
-    def for_current_task(cls, endpoint: str, item_key: str | None = None) -> SubmitRecord | None:
-        """The record of the running task's submit (``item_key``: one of its several); None without a key."""
-        transaction = get_transaction()
-        ctx = TaskRunContext.get()
-        if ctx is None or transaction is None or not transaction.key:
-            return None
-        if not isinstance(transaction.store, ResultStore):
-            return None
-        key = transaction.key + (f".{item_key}" if item_key else "") + RECORD_SUFFIX
-        return cls(transaction.store, key, endpoint, ctx.task.cache_expiration)
-
-    async def read(self) -> dict[str, Any] | None:
-        """The record of an earlier attempt, None when there is none.
-
-        Raises:
-            PdfcoError: The storage failed for another reason than a missing record: nothing is sent, since an
-                earlier attempt may have paid for this submit already.
-        """
-        try:
-            stored = await self.store.aread(self.key)
-        except Exception as error:
-            if _missing(error):
-                return None
-            raise PdfcoError(
-                f"{self.endpoint}: could not read this submit's record from the result storage, so it was not "
-                f"sent (an earlier attempt may have paid for it): {type(error).__name__}"
-            ) from error
-        value = stored.result
-        return value if isinstance(value, dict) else None
-
-    async def mark_in_flight(self) -> None:
-        """Writes ``in_flight`` before the first send (the client calls it right before each attempt).
-
-        Raises:
-            PdfcoError: The record could not be written; the request is not sent.
-        """
-        if self.sent_at is not None:
-            return  # a re-send after 429 or a connect error: the record says in flight already
-        sent_at = _now()
-        try:
-            await self._write("in_flight", sent_at=sent_at)
-        except Exception as error:
-            raise PdfcoError(
-                f"{self.endpoint}: could not record the submit in the result storage before sending it, so it was "
-                f"not sent: {type(error).__name__}"
-            ) from error
-        self.sent_at = sent_at
-
-    async def settle_failure(self, error: BaseException) -> None:
-        """Records ``refused`` (a retry may send again) or ``unknown`` (it may not)."""
-        state = "refused" if refused(error) else "unknown"
-        try:
-            await self._write(state, sent_at=self.sent_at, reason=_reason(error))
-        except Exception:
-            # The in-flight record stays: a retry reports an unknown outcome, which is the safe side.
-            run_logger().warning("Could not update the record of submit %s to %r", self.key, state, exc_info=True)
-
-    async def settle_success(self, submission: JobSubmission) -> None:
-        """Records ``accepted`` with the job, so a crash before Prefect persists the result re-attaches."""
-        try:
-            await self._write("accepted", sent_at=self.sent_at, submission=submission.model_dump(mode="json"))
-        except Exception:
-            run_logger().warning("Could not record job %s as accepted", submission.job_id, exc_info=True)
-
-    def fresh(self, record: Mapping[str, Any]) -> bool:
-        """Whether an ``accepted`` record still hands back its job (its result links may have expired)."""
-        recorded = _parse_time(record.get("recorded_at"))
-        return self.expiration is None or (recorded is not None and _now() - recorded < self.expiration)
-
-    async def _write(self, state: str, *, sent_at: datetime | None, **fields: Any) -> None:
-        ctx = TaskRunContext.get()
-        content = {
-            "state": state,
-            "endpoint": self.endpoint,
-            "sent_at": sent_at.isoformat() if sent_at else None,
-            "recorded_at": _now().isoformat(),
-            "task_run_id": str(ctx.task_run.id) if ctx is not None else None,
-            **fields,
-        }
-        await self.store.awrite(obj=content, key=self.key)
-
-
-def _missing(error: BaseException) -> bool:
-    """Whether a storage error means "no such record" (each storage block says it its own way)."""
-    if isinstance(error, (FileNotFoundError, KeyError)):
-        return True
-    text = f"{type(error).__name__} {error}".lower()
-    return any(sign in text for sign in ("does not exist", "not found", "notfound", "nosuchkey", "no such file"))
 
 
 # Two calls that name the same submit (an explicit submit_key) in one process: the second waits for the first

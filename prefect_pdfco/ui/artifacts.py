@@ -46,6 +46,7 @@ from prefect_pdfco.ui.ledger import (
     record_of,
     safely,
 )
+from prefect_pdfco.ui.logs import per_item_quiet
 
 if TYPE_CHECKING:
     from prefect_pdfco.client import PdfcoClient
@@ -173,7 +174,7 @@ async def record_success(result: JobResult, *, waited_seconds: float) -> None:
     record.pages = result.page_count
     record.duration_seconds = waited_seconds
     _emit("pdfco.job.succeeded", record, pages=result.page_count)
-    if flow_run_id() is None or not result.url:
+    if flow_run_id() is None or not result.url or per_item_quiet.get():
         return
     valid_till = (
         f"valid until {result.output_link_valid_till.isoformat(timespec='seconds')}"
