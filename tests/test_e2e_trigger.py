@@ -3,9 +3,9 @@
 On one real ``prefect server start``: the `pdfco` block saved, ``prefect deploy`` of the ``triggered``
 deployment from a copy of the repository's prefect.yaml (its trigger becomes an automation), a process worker,
 and the standalone receiver ``python -m prefect_pdfco.callbacks``. The test submits a job with a callback to the
-emulator (in this process) and ends it with the emulator's clock; the emulator calls the receiver, which checks
-the job once and emits ``pdfco.job.succeeded``; the automation runs the deployment, whose flow checks the job
-once more and downloads the PDF. Nothing is mocked.
+emulator (in this process) and ends it with the emulator's clock; the emulator calls the receiver, which emits
+``pdfco.job.succeeded``; the automation runs the deployment, whose flow confirms the job with one check and
+downloads the PDF. Nothing is mocked.
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ async def test_a_callback_starts_the_triggered_deployment_which_downloads_the_re
     landed = list((copy / "output" / "triggered" / job.job_id).glob("*.pdf"))
     assert len(landed) == 1, sorted(str(p) for p in (copy / "output").rglob("*"))
     assert "Triggered" in PdfReader(landed[0]).pages[0].extract_text()
-    assert stats["callbacks_delivered"] == 1 and stats["job_checks"] == 2, stats  # the receiver's, the flow's
+    # One check in all, the flow's: the receiver passes on what PDF.co posted (not --confirm).
+    assert stats["callbacks_delivered"] == 1 and stats["job_checks"] == 1, stats
     assert stats["result_link_requests_with_api_key"] == 0 and stats["unauthorized"] == 0, stats
     assert not [p.name for p in processes.started if emulator.api_key in p.log()], "the API key is in a log"

@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8085, help="port to listen on (default 8085)")
     parser.add_argument("--block", required=True, help="name of the PdfcoCredentials block")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES, help="largest body read")
+    parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help="check each job once (2 credits) before its event, for automations that act on the event alone",
+    )
     args = parser.parse_args(argv)
 
     import uvicorn
@@ -25,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     from prefect_pdfco.credentials import PdfcoCredentials
 
     credentials = PdfcoCredentials.load(args.block)
-    app = create_app(credentials, max_body_bytes=args.max_body_bytes)
+    app = create_app(credentials, max_body_bytes=args.max_body_bytes, confirm=args.confirm)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
 
 

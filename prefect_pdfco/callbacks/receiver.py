@@ -1,4 +1,4 @@
-"""The callback receiver: PDF.co's POST at ``<base>/<token>`` in, one job check, one Prefect event out.
+"""The callback receiver: PDF.co's POST at ``<base>/<token>`` in, one Prefect event out.
 
 Every request is treated as hostile, since the receiver is reachable from the internet by design:
 
@@ -6,12 +6,20 @@ Every request is treated as hostile, since the receiver is reachable from the in
   or path is 404, a bad token 401, and none of them costs a check or emits anything;
 - bodies are capped (64 KB by default: PDF.co's final result can carry the parsed invoice) and must be a JSON
   object with a job id; anything else is 413 or 400;
-- the answer (202) goes out at once, then the job is confirmed with exactly one ``/v1/job/check``: PDF.co
-  signs nothing and documents the callback body for the AI invoice parser only, so the event carries what the
-  check says, never what the body claims. An unknown job id reads ``working``: no event;
 - a token is honoured once: tokens already seen are kept in a bounded in-memory set, so a replay neither checks
-  nor emits again. A restarted receiver has forgotten them and may check a replayed token once more (2 credits,
-  and an event repeating the job's real outcome).
+  nor emits again. A restarted receiver has forgotten them and may emit a replayed token's event once more.
+
+The answer (202) goes out at once; the event follows. What it says depends on ``confirm``:
+
+- ``confirm=False`` (the default): the status, pages and link expiry PDF.co posted, with ``"confirmed":
+  false``, and no job check. The token shows that the POST came to a URL only PDF.co was given; what reads the
+  event must check the job anyway for the presigned link (which events never carry), so that check is the
+  confirmation: a waiting ``wait_for_job`` and the triggered flow each make exactly one, and a job ends for 2
+  credits in all. A body without a recognisable final status is confirmed by a check instead.
+- ``confirm=True``: one ``/v1/job/check`` first (2 credits more per job), and the event says what the check
+  says, with ``"confirmed": true``. For automations that act on the event alone (a notification), since PDF.co
+  signs nothing and documents the callback body for the AI invoice parser only. An unknown job id reads
+  ``working``: no event.
 
 Starlette and uvicorn (the ``emulator`` extra) are imported only when a receiver is built, so importing the
 package never needs them.
@@ -32,9 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 from prefect.events import emit_event
 
+from prefect_pdfco._apipool import shared_client
 from prefect_pdfco._redact import safe_url
 from prefect_pdfco.callbacks.tokens import callback_key, verify_token
 from prefect_pdfco.exceptions import PdfcoError
+from prefect_pdfco.models import JobResult
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -42,7 +52,6 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from prefect_pdfco.credentials import PdfcoCredentials
-    from prefect_pdfco.models import JobResult
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "EVENT_BY_STATUS", "CallbackReceiver", "create_app"]
 
@@ -58,21 +67,24 @@ EVENT_BY_STATUS = {
 }
 _JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _SEEN_CAPACITY = 100_000
+_MESSAGE_CHARS = 500
 
 
 class _Handler:
     """The receiver's logic, shared by every request of one app."""
 
-    def __init__(self, credentials: PdfcoCredentials, max_body_bytes: int) -> None:
+    def __init__(self, credentials: PdfcoCredentials, max_body_bytes: int, confirm: bool) -> None:
         if max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
         self.credentials = credentials
+        self.confirm_all = confirm
         self.key = callback_key(credentials.api_key)
         self.max_body_bytes = max_body_bytes
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self.checks = 0
         self.events = 0
+        self.handled = 0
 
     def first_use(self, token: str) -> bool:
         """Records ``token``; False when it was seen already (the oldest are forgotten past the capacity)."""
@@ -96,12 +108,15 @@ class _Handler:
         body = await self._read(request)
         if body is None:
             return JSONResponse({"error": "body too large"}, status_code=413)
-        job_id = _job_id(body)
-        if job_id is None:
+        parsed = _parse(body)
+        if parsed is None:
             return JSONResponse({"error": "expected a JSON object with a jobId"}, status_code=400)
         if not self.first_use(request.path_params["token"]):
             return JSONResponse({"status": "already received"}, status_code=200)
-        return JSONResponse({"status": "accepted"}, status_code=202, background=BackgroundTask(self.confirm, job_id))
+        job_id, posted = parsed
+        return JSONResponse(
+            {"status": "accepted"}, status_code=202, background=BackgroundTask(self.work, job_id, posted)
+        )
 
     async def _read(self, request: Request) -> bytes | None:
         declared = request.headers.get("content-length", "")
@@ -115,11 +130,30 @@ class _Handler:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def work(self, job_id: str, posted: dict[str, Any]) -> None:
+        """What follows the answer to an accepted callback."""
+        try:
+            await (self.confirm(job_id) if self.confirm_all else self.announce(job_id, posted))
+        finally:
+            self.handled += 1
+
+    async def announce(self, job_id: str, posted: dict[str, Any]) -> None:
+        """The event of what PDF.co posted, unconfirmed; a check instead when the body names no final status."""
+        try:
+            result = JobResult.model_validate({**posted, "jobId": job_id})
+        except ValueError:
+            result = None
+        if result is None or not result.status.is_terminal:
+            await self.confirm(job_id)
+            return
+        emit_job_event(result, confirmed=False)
+        self.events += 1
+
     async def confirm(self, job_id: str) -> None:
         """One job check; an event when it says the job ended."""
         self.checks += 1
         try:
-            async with self.credentials.get_client() as client:
+            async with shared_client(self.credentials) as client:
                 result = await client.check_job(job_id)
         except PdfcoError as error:
             logger.warning("Callback for job %s: the confirming check failed: %s", job_id, type(error).__name__)
@@ -128,11 +162,12 @@ class _Handler:
             # Unknown ids read "working" too: a forged or early callback ends here.
             logger.info("Callback for job %s, but a check says %s: no event", job_id, result.status.value)
             return
-        emit_job_event(result)
+        emit_job_event(result, confirmed=True)
         self.events += 1
 
 
-def _job_id(body: bytes) -> str | None:
+def _parse(body: bytes) -> tuple[str, dict[str, Any]] | None:
+    """The job id and the JSON object of a callback body; None when it is not one."""
     try:
         parsed: Any = json.loads(body)
     except (ValueError, RecursionError):
@@ -140,11 +175,16 @@ def _job_id(body: bytes) -> str | None:
     if not isinstance(parsed, dict):
         return None
     job_id = parsed.get("jobId", parsed.get("jobid"))
-    return job_id if isinstance(job_id, str) and _JOB_ID.match(job_id) else None
+    return (job_id, parsed) if isinstance(job_id, str) and _JOB_ID.match(job_id) else None
 
 
-def emit_job_event(result: JobResult) -> None:
-    """Emits the library's job event for a checked result (no secrets: the result link without its query)."""
+def emit_job_event(result: JobResult, *, confirmed: bool) -> None:
+    """Emits the library's job event for a result (no secrets: the result link without its query).
+
+    Args:
+        result: What a job check said (``confirmed``), or what PDF.co posted.
+        confirmed: Whether a job check made the result, rather than the callback's body.
+    """
     status = result.status.value
     valid_till = result.output_link_valid_till
     emit_event(
@@ -154,27 +194,32 @@ def emit_job_event(result: JobResult) -> None:
             "job_id": result.job_id,
             "status": status,
             "source": "callback",
+            "confirmed": confirmed,
             "result_url": safe_url(result.url) if result.url else None,
             "pages": result.page_count,
             "output_link_valid_till": valid_till.isoformat() if valid_till else None,
-            "message": result.message,
+            "message": result.message[:_MESSAGE_CHARS] if result.message else None,
             "check_credits": result.credits,
             "remaining_credits": result.remaining_credits,
         },
     )
 
 
-def create_app(credentials: PdfcoCredentials, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
+def create_app(
+    credentials: PdfcoCredentials, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, confirm: bool = False
+) -> Starlette:
     """The receiver as an ASGI app, to serve or mount (its routes: ``/<token>``) in an existing server.
 
     Args:
         credentials: The block whose API key made the tokens and whose account confirms the jobs.
         max_body_bytes: The largest body read; larger ones get 413.
+        confirm: Check each job once (2 credits) before its event, instead of passing on what PDF.co posted
+            (see the module docstring).
     """
     from starlette.applications import Starlette
     from starlette.routing import Route
 
-    handler = _Handler(credentials, max_body_bytes)
+    handler = _Handler(credentials, max_body_bytes, confirm)
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     app = Starlette(routes=[Route("/{token}", handler.handle, methods=methods)])
     app.state.handler = handler
@@ -191,7 +236,7 @@ class CallbackReceiver:
         credentials: See ``create_app``.
         host: The address to listen on.
         port: The port; 0 picks a free one.
-        max_body_bytes: See ``create_app``.
+        max_body_bytes, confirm: See ``create_app``.
     """
 
     def __init__(
@@ -201,8 +246,9 @@ class CallbackReceiver:
         port: int = 0,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        confirm: bool = False,
     ) -> None:
-        self.app = create_app(credentials, max_body_bytes=max_body_bytes)
+        self.app = create_app(credentials, max_body_bytes=max_body_bytes, confirm=confirm)
         self.host, self._port = host, port
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -225,6 +271,11 @@ class CallbackReceiver:
     def events(self) -> int:
         """Events emitted so far."""
         return int(self.app.state.handler.events)
+
+    @property
+    def handled(self) -> int:
+        """Accepted callbacks whose work (check, event) is done."""
+        return int(self.app.state.handler.handled)
 
     def __enter__(self) -> CallbackReceiver:
         import uvicorn
