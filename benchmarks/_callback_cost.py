@@ -1,0 +1,113 @@
+"""What waiting costs with callbacks: checks per job and how late the waiting code learns that the job ended.
+
+Everything is real but the passing of job time: the emulator calls back like PDF.co, a ``CallbackReceiver``
+turns the callback into ``pdfco.job.succeeded`` on a real Prefect API (``prefect_test_harness``: a server in a
+subprocess), and the library's own wait path, ``poll_until_done`` with a ``callback_url`` on the credentials
+(what ``wait_for_job`` runs), sleeps on ``jobs.events.wait_for_end_event`` and checks once the event comes. Job
+time is the emulator's clock: each job gets its own duration (the row's time, varied up to 20% either way) and
+the clock is advanced to one job's end at a time, so two-minute jobs take no two minutes. The detection delay
+is the real time from that advance to the wait's return: callback, receiver, event, websocket, check.
+
+``benchmarks/polling_cost.py`` prints it as its "callbacks" column; alone:
+
+Run: python benchmarks/_callback_cost.py [--jobs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import time
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from prefect.testing.utilities import prefect_test_harness
+
+from prefect_pdfco._apipool import shared_client
+from prefect_pdfco.callbacks import CallbackReceiver
+from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.jobs.events import subscription
+from prefect_pdfco.jobs.submit import submit_and_record
+from prefect_pdfco.jobs.wait import poll_until_done
+from prefect_pdfco.testing import PdfcoEmulator
+
+ENDPOINT = "/v1/pdf/convert/from/html"
+JOBS = 20
+SPREAD = 0.2
+#: Real time between two job ends: events of a batch ending at once are measured by tests/test_callbacks_events.
+PAUSE = 0.3
+Row = tuple[float, float]  # (checks per job, p95 detection delay in seconds)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+async def _row(
+    emu: PdfcoEmulator, credentials: PdfcoCredentials, seconds: float, jobs: int, rand: random.Random
+) -> Row:
+    durations = [seconds * (1 + rand.uniform(-SPREAD, SPREAD)) for _ in range(jobs)]
+    submitted = []
+    for duration in durations:
+        emu.set_job_duration(duration)
+        submitted.append((await submit_and_record(credentials, ENDPOINT, {"html": "<p>bench</p>"})).job_id)
+    before = emu.stats()["job_checks"]
+    returned: dict[str, float] = {}
+
+    async def wait(job_id: str) -> None:
+        async with shared_client(credentials) as client:
+            await poll_until_done(client, job_id, max_wait_seconds=3600, credentials=credentials)
+        returned[job_id] = time.monotonic()
+
+    waits = [asyncio.ensure_future(wait(job_id)) for job_id in submitted]
+    sub = await subscription()
+    while sub.subscriber is None:  # the first row opens the process's subscription
+        await asyncio.sleep(0.05)
+    elapsed, ended = 0.0, {}
+    for job_id, duration in sorted(zip(submitted, durations, strict=True), key=lambda pair: pair[1]):
+        emu.advance_clock(duration - elapsed + 0.01)
+        elapsed = duration + 0.01
+        ended[job_id] = time.monotonic()
+        await asyncio.sleep(PAUSE)
+    await asyncio.gather(*waits)
+    checks = (emu.stats()["job_checks"] - before) / jobs
+    return checks, p95([returned[job_id] - ended[job_id] for job_id in submitted])
+
+
+def measure(job_seconds: list[float], *, jobs: int = JOBS, seed: int = 1) -> dict[float, Row]:
+    """(checks per job, p95 detection delay in s) per job time, for waits with callbacks (see the docstring)."""
+    rand = random.Random(seed)
+    rows: dict[float, Row] = {}
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        PdfcoEmulator(job_duration=1) as emu,
+        CallbackReceiver(emu.credentials()) as receiver,
+    ):
+        credentials = emu.credentials().model_copy(update={"callback_url": receiver.url})
+
+        async def run() -> None:
+            for seconds in job_seconds:
+                rows[seconds] = await _row(emu, credentials, seconds, jobs, rand)
+
+        asyncio.run(run())
+        assert receiver.checks == 0, "the receiver passes on what PDF.co posted: no check of its own"
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=JOBS, help="jobs per job time (default %(default)s)")
+    args = parser.parse_args()
+    rows = measure([1.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0], jobs=args.jobs)
+    print(f"{'job':>6} | {'checks/job':>10} | {'p95 detection':>13} | goal: <= 1 check, p95 <= 2 s")
+    for seconds, (checks, late) in rows.items():
+        verdict = "ok" if checks <= 1 and late <= 2 else "MISSED"
+        print(f"{seconds:>5.0f}s | {checks:10.2f} | {late:12.2f}s | {verdict}")
+
+
+if __name__ == "__main__":
+    main()
