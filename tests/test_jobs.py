@@ -388,6 +388,7 @@ class RecordedSleeps:
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedSleeps]:
     _learn.BOOK.clear()
+    _learn.forget_submits()
     yield RecordedSleeps(monkeypatch)
     _learn.BOOK.clear()
 

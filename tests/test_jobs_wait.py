@@ -290,6 +290,7 @@ def virtual(emulator: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterato
     for module in (_wait, _schedule):
         monkeypatch.setattr(module, "asyncio", shim_asyncio)
     _learn.BOOK.clear()
+    _learn.forget_submits()
     yield clock
     _learn.BOOK.clear()
 
@@ -370,15 +371,10 @@ async def test_a_wait_that_starts_long_after_the_submit_checks_at_once_and_an_un
         assert virtual.sleeps == [0.0] and emulator.stats()["job_checks"] == 1
         _learn.BOOK.clear()
         other = await _job(client, emulator)
-        _wait_forget(other)  # e.g. a job id kept from an earlier run
+        _learn.forget_submits()  # as for a job id kept from an earlier run
         virtual.sleeps[:] = []
         await poll_until_done(client, other, max_wait_seconds=600, policy=STEADY)
     assert virtual.sleeps[0] == STEADY.initial_seconds
-
-
-def _wait_forget(job_id: str) -> None:
-    with _learn._submits_lock:
-        del _learn._submits[job_id]
 
 
 class FakeEvents:
@@ -487,3 +483,20 @@ async def test_when_events_cannot_be_had_the_wait_polls_instead(
             )
     assert result.status is JobStatus.SUCCESS and virtual.sleeps[0] == STEADY.initial_seconds
     assert any("polling instead" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_lost_callback_of_a_known_operation_costs_one_check_soon_after_its_expected_end(
+    emulator: PdfcoEmulator,
+    virtual: VirtualTime,
+    callback_credentials: PdfcoCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events = FakeEvents(virtual, emulator, lost=True)
+    monkeypatch.setattr(_events, "wait_for_end_event", events)
+    _learn.BOOK.observe(_learn.duration_key("/v1/pdf/convert/from/html"), 10.0)
+    emulator.set_job_duration(10)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        job_id = await _job(client, emulator)
+        await poll_until_done(client, job_id, max_wait_seconds=600, policy=STEADY, credentials=callback_credentials)
+    assert events.timeouts == [41.5]  # 30 s after the expected end (11.5 s), not the 5-minute safety net
+    assert emulator.stats()["job_checks"] == 1

@@ -185,3 +185,13 @@ async def test_durations_kept_in_a_prefect_variable_teach_the_next_process() -> 
     next_run = DurationBook()  # a new process: nothing learnt but what the Variable holds
     await learn.load_book(name, next_run)
     assert next_run.estimate("pdf/convert/to/text") == Estimate(30.0, 34.0, 2)
+
+
+def test_with_callbacks_the_first_safety_net_check_comes_soon_after_the_expected_end() -> None:
+    assert Plan(STEADY).safety_net(0.0, 0) == 300.0  # nothing learnt: every 5 minutes
+    learnt = Plan(STEADY, Estimate(low=40.0, high=50.0, samples=10))
+    assert learnt.safety_net(0.0, 0) == 92.0  # twice the expected end (46 s)
+    assert learnt.safety_net(10.0, 0) == 82.0
+    assert Plan(STEADY, Estimate(1.0, 1.2, 3)).safety_net(0.0, 0) == pytest.approx(31.38)  # or 30 s after it
+    assert Plan(STEADY, Estimate(400.0, 500.0, 3)).safety_net(0.0, 0) == 300.0  # never beyond the net
+    assert learnt.safety_net(100.0, 1) == 300.0  # after a check: the plain net

@@ -11,9 +11,10 @@ slowest did. Keys are the endpoint, refined by the pages or input size when the 
 - ``observe_end`` records a finished job. The duration is PDF.co's ``jobDuration`` when the answer has it
   (clamped to what the checks saw: after the last ``working`` check, before the ``success`` one), else the
   middle of that interval.
-- ``load_book``/``save_book`` keep the durations in a Prefect Variable (opt-in: the waits' ``learn_variable``
-  argument or the ``PDFCO_LEARN_VARIABLE`` environment variable), so scheduled deployments, one process per
-  run, learn across runs. Failing to read or write it never fails a wait: it is logged and the wait polls cold.
+- ``kept_in`` (``load_book``/``save_book``) keeps the durations in a Prefect Variable (opt-in: the waits'
+  ``learn_variable`` argument or the ``PDFCO_LEARN_VARIABLE`` environment variable), so scheduled deployments,
+  one process per run, learn across runs. Failing to read or write it never fails a wait: it is logged, and
+  the wait polls cold.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ import re
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from prefect_pdfco._validate import check_number
 from prefect_pdfco.exceptions import InvalidParametersError
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "Estimate",
     "Submitted",
     "duration_key",
+    "forget_submits",
+    "kept_in",
     "learn_variable_name",
     "load_book",
     "note_submitted",
@@ -221,6 +225,12 @@ def submitted(job_id: str) -> Submitted | None:
         return _submits.get(job_id)
 
 
+def forget_submits() -> None:
+    """Forgets every submit this process noted (tests; the book of durations is ``BOOK.clear``)."""
+    with _submits_lock:
+        _submits.clear()
+
+
 def observe_end(
     entry: Submitted,
     *,
@@ -297,9 +307,12 @@ async def save_book(name: str | None, book: DurationBook = BOOK) -> None:
         logger.warning("Could not keep learnt job durations in Prefect Variable %r: %s", name, error)
 
 
-def check_share(value: float, name: str, *, caller: str) -> float:
-    """``value`` when it is a share of a wait in (0, 1)."""
-    share = check_number(value, name, caller=caller)
-    if share >= 1:
-        raise InvalidParametersError(caller, [f"{name}: must be under 1, got {share:g}"])
-    return share
+@asynccontextmanager
+async def kept_in(name: str | None, book: DurationBook = BOOK) -> AsyncIterator[DurationBook]:
+    """Around a wait: reads Prefect Variable ``name`` into ``book`` first (once per process) and writes back
+    what was learnt at the end, however the wait ends. ``name`` None: learning stays in the process."""
+    await load_book(name, book)
+    try:
+        yield book
+    finally:
+        await save_book(name, book)

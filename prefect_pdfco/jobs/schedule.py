@@ -17,7 +17,8 @@ seconds), grow by half each time, and stop growing at 30 s: a 30-minute wait the
   once: a check right after the submit always reads ``working``), and no gap longer than ``cold_share``
   (25%) of the time since the submit once the backoff has grown past ``2 x initial_seconds``;
 - **callbacks** (the block has a ``callback_url``): the waits sleep on the job's end event; the checks above
-  are replaced by a safety-net check every ``safety_net_seconds`` (5 minutes), so a lost callback costs time,
+  are replaced by a safety-net check every ``safety_net_seconds`` (5 minutes; the first one sooner when the
+  operation's durations are known: twice the expected end, or 30 s after it), so a lost callback costs time,
   never the result.
 """
 
@@ -164,8 +165,25 @@ class Plan:
         gap = min(policy.max_seconds, max(policy.initial_seconds / 2, policy.learned_share * since_submit))
         return gap * (1.0 - policy.jitter * rand())
 
+    def safety_net(self, since_submit: float, checks: int) -> float:
+        """With callbacks: the longest sleep on the job's end event before a check anyway.
+
+        ``safety_net_seconds``; but before the first check, when the operation's durations are known, no longer
+        than twice the expected end or ``CALLBACK_GRACE_SECONDS`` after it: a lost callback then costs one
+        check and about the job's time, not minutes.
+        """
+        net = self.policy.safety_net_seconds
+        if self.estimate is None or checks:
+            return net
+        tolerance = max(self.policy.initial_seconds, self.policy.learned_share * self.estimate.low)
+        expected = self.estimate.first_check(tolerance, self.policy.learned_share)
+        return max(0.0, min(net, max(2 * expected, expected + CALLBACK_GRACE_SECONDS) - since_submit))
+
 
 DEFAULT_POLL_POLICY = PollPolicy()
+#: PDF.co's callback, the receiver's confirming check and the event's way to the waiting process take seconds:
+#: a job whose end event is this much later than its expected end gets a check (its callback may be lost).
+CALLBACK_GRACE_SECONDS = 30.0
 
 
 # --- check_job's attempts: Prefect sleeps between them; an attempt only chooses what it waits for first ---
@@ -225,7 +243,7 @@ async def before_attempt(
     if attempt == 1:
         await _learn.load_book(learn_variable)
         estimate = _learn.BOOK.estimate(entry.key) if entry is not None else None
-        since = time.monotonic() - entry.at if entry is not None else 0.0
+        since = max(0.0, time.monotonic() - entry.at) if entry is not None else 0.0
         if estimate is not None:
             await asyncio.sleep(Plan(policy, estimate).delay(since, 0))
         else:

@@ -202,10 +202,11 @@ class _Wait:
         callbacks = self.credentials is not None and bool(getattr(self.credentials, "callback_url", None))
         while True:
             remaining = max(0.0, deadline - time.monotonic())
+            plan = Plan(self.policy, self.book.estimate(entry.key) if entry is not None else None)
             if callbacks:
-                callbacks = await self._sleep_on_event(watch.job_id, remaining)
+                net = plan.safety_net(time.monotonic() - origin, watch.checks)
+                callbacks = await self._sleep_on_event(watch.job_id, min(net, remaining))
             if not callbacks:
-                plan = Plan(self.policy, self.book.estimate(entry.key) if entry is not None else None)
                 await asyncio.sleep(min(plan.delay(time.monotonic() - origin, watch.checks), remaining))
             async with self.slots:  # the deadline is read once the slot is ours: a queued check may pass it
                 now = time.monotonic()
@@ -221,11 +222,11 @@ class _Wait:
             if on_working is not None:
                 await on_working(waited)
 
-    async def _sleep_on_event(self, job_id: str, remaining: float) -> bool:
-        """Sleeps until the job's end event or the safety net; False when events cannot be had (poll instead)."""
+    async def _sleep_on_event(self, job_id: str, timeout: float) -> bool:
+        """Sleeps until the job's end event or ``timeout``; False when events cannot be had (poll instead)."""
         assert self.credentials is not None
         try:
-            await _events.wait_for_end_event(self.credentials, job_id, min(self.policy.safety_net_seconds, remaining))
+            await _events.wait_for_end_event(self.credentials, job_id, timeout)
         except Exception as error:  # a lost event stream costs checks, never the result
             run_logger().warning("Job %s: cannot wait for its end event (%s); polling instead", job_id, error)
             return False
@@ -246,13 +247,10 @@ async def poll_until_done(
     ``credentials`` with a ``callback_url`` makes the wait sleep on the job's end event; ``learn_variable``
     names a Prefect Variable the learnt durations are read from first and written to at the end.
     """
-    await _learn.load_book(learn_variable)
     budget = _TimeBudget(job_id, max_wait_seconds)
     wait = _Wait(client, policy, max_wait_seconds, credentials=credentials)
-    try:
+    async with _learn.kept_in(learn_variable):
         final = await wait.follow(JobWatch(job_id, logs_changes=True), on_working=budget.show)
-    finally:
-        await _learn.save_book(learn_variable)
     await budget.close()
     return final
 
@@ -306,7 +304,6 @@ async def poll_many(
         PdfcoError: A check failed for a reason that is not the job's (e.g. a wrong API key); the other checks
             are stopped.
     """
-    await _learn.load_book(learn_variable)
     wait = _Wait(client, policy, max_wait_seconds, slots=asyncio.Semaphore(concurrency), credentials=credentials)
     progress = _BatchProgress(len(job_ids), f"PDF.co jobs finished, of {len(job_ids)}")
     await progress.start()
@@ -322,10 +319,8 @@ async def poll_many(
         await progress.advance()
         return ended
 
-    try:
+    async with _learn.kept_in(learn_variable):
         results = await _gather_or_cancel([one(index, job_id) for index, job_id in enumerate(job_ids)])
-    finally:
-        await _learn.save_book(learn_variable)
     await progress.flush()
     return results
 
