@@ -133,6 +133,40 @@ async def test_a_failing_subscription_times_out_and_warns_once(
     assert any("failed again" in record.getMessage() for record in caplog.records)
 
 
+async def test_with_websockets_blocked_the_rest_sweep_still_finds_the_end(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def blocked(**kwargs: object) -> object:
+        raise OSError("websocket upgrade refused by a proxy")
+
+    monkeypatch.setattr(events_module, "get_events_subscriber", blocked)
+    monkeypatch.setattr(events_module, "SWEEP_SECONDS", 0.2)
+    monkeypatch.setattr(events_module, "_warned", False)
+    job_id = _job()
+    waiting = asyncio.ensure_future(wait_for_end_event(CREDENTIALS, job_id, PATIENCE))
+    _emit(job_id)
+    assert await waiting
+    sub = await subscription()
+    assert sub.connections == 0 and sub.sweeps >= 1
+    assert "safety-net" in caplog.text
+
+
+async def test_an_idle_subscription_closes_and_the_next_wait_opens_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_module, "LINGER_SECONDS", 0.1)
+    await _connected()
+    sub = await subscription()
+    for _ in range(int(PATIENCE / 0.05)):
+        if sub.subscriber is None:
+            break
+        await asyncio.sleep(0.05)
+    assert sub.subscriber is None, "the idle subscription stayed open"
+    job_id = _job()
+    waiting = asyncio.ensure_future(wait_for_end_event(CREDENTIALS, job_id, PATIENCE))
+    await _connected()
+    _emit(job_id)
+    assert await waiting and sub.connections == 2
+
+
 @pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1.0])
 async def test_the_timeout_must_be_finite_and_not_negative(timeout: float) -> None:
     with pytest.raises(ValueError, match="timeout"):
