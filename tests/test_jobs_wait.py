@@ -500,3 +500,17 @@ async def test_a_lost_callback_of_a_known_operation_costs_one_check_soon_after_i
         await poll_until_done(client, job_id, max_wait_seconds=600, policy=STEADY, credentials=callback_credentials)
     assert events.timeouts == [41.5]  # 30 s after the expected end (11.5 s), not the 5-minute safety net
     assert emulator.stats()["job_checks"] == 1
+
+
+async def test_a_policy_that_does_not_learn_polls_cold_from_the_submit_and_teaches_nothing(
+    emulator: PdfcoEmulator, virtual: VirtualTime
+) -> None:
+    key = _learn.duration_key("/v1/pdf/convert/from/html")
+    _learn.BOOK.observe(key, 40.0)
+    emulator.set_job_duration(5)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        job_id = await _job(client, emulator)
+        await virtual.advance(1.0)
+        await poll_until_done(client, job_id, max_wait_seconds=600, policy=PollPolicy(jitter=0.0, learn=False))
+    assert virtual.sleeps[0] == 1.0  # the cold first delay (2 s), counted from the submit 1 s earlier
+    assert _learn.BOOK.estimate(key) == _learn.Estimate(40.0, 40.0, 1)

@@ -2,15 +2,16 @@
 
 Every check costs 2 credits, and a check made before the job can have ended is wasted. So each process keeps,
 per operation, the durations of the jobs that finished (seconds from the submit to the end), and a wait makes
-its first check shortly after the quickest recent jobs ended (``Estimate.first_check``), never later than the
-slowest did. Keys are the endpoint, refined by the pages or input size when the submitter knows them
-(``duration_key``); an estimate for a refined key falls back to the endpoint's.
+its first check shortly after the quickest recent jobs ended (``Estimate.first_check``), no later than a little
+after the slowest did (``schedule.Plan``). Keys are the endpoint, refined by the pages or input size when the
+submitter passes them to ``note_submitted`` (``duration_key``); an estimate for a refined key falls back to the
+endpoint's.
 
 - ``note_submitted`` is called for every submit (by ``PdfcoClient.submit``): the job id's key and submit time,
   so that a wait in the same process measures from the submit rather than from its own start.
 - ``observe_end`` records a finished job. The duration is PDF.co's ``jobDuration`` when the answer has it
   (clamped to what the checks saw: after the last ``working`` check, before the ``success`` one), else the
-  middle of that interval.
+  middle of that interval, or a little before the check when the first check found the job ended.
 - ``kept_in`` (``load_book``/``save_book``) keeps the durations in a Prefect Variable (opt-in: the waits'
   ``learn_variable`` argument or the ``PDFCO_LEARN_VARIABLE`` environment variable), so scheduled deployments,
   one process per run, learn across runs. Failing to read or write it never fails a wait: it is logged, and

@@ -196,13 +196,14 @@ class _Wait:
         after each check that did not end the job.
         """
         deadline = self.started + self.max_wait_seconds
-        entry = _learn.submitted(watch.job_id) if self.policy.learn else None
+        entry = _learn.submitted(watch.job_id)
         # Measured from the submit when this process made it; a job id from elsewhere counts from now.
         origin = min(entry.at, self.started) if entry is not None else self.started
+        learning = entry if self.policy.learn else None
         callbacks = self.credentials is not None and bool(getattr(self.credentials, "callback_url", None))
         while True:
             remaining = max(0.0, deadline - time.monotonic())
-            plan = Plan(self.policy, self.book.estimate(entry.key) if entry is not None else None)
+            plan = Plan(self.policy, self.book.estimate(learning.key) if learning is not None else None)
             if callbacks:
                 net = plan.safety_net(time.monotonic() - origin, watch.checks)
                 callbacks = await self._sleep_on_event(watch.job_id, min(net, remaining))
@@ -213,9 +214,9 @@ class _Wait:
                 waited = now - self.started
                 final = await check_once(self.client, watch, last=now >= deadline, waited=waited)
             if final is not None:
-                if entry is not None:
+                if learning is not None:
                     share, duration = self.policy.learned_share, final.job_duration
-                    _learn.observe_end(entry, ended_by=now, job_duration_ms=duration, share=share, book=self.book)
+                    _learn.observe_end(learning, ended_by=now, job_duration_ms=duration, share=share, book=self.book)
                 return final
             if entry is not None and watch.status is JobStatus.WORKING and watch.inconclusive is None:
                 entry.last_working = now
