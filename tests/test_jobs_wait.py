@@ -514,3 +514,22 @@ async def test_a_policy_that_does_not_learn_polls_cold_from_the_submit_and_teach
         await poll_until_done(client, job_id, max_wait_seconds=600, policy=PollPolicy(jitter=0.0, learn=False))
     assert virtual.sleeps[0] == 1.0  # the cold first delay (2 s), counted from the submit 1 s earlier
     assert _learn.BOOK.estimate(key) == _learn.Estimate(40.0, 40.0, 1)
+
+
+async def test_a_submission_from_another_process_tells_the_wait_what_its_operation_takes(
+    emulator: PdfcoEmulator, virtual: VirtualTime
+) -> None:
+    _learn.BOOK.observe(_learn.duration_key("/v1/pdf/convert/from/html"), 40.0)  # e.g. from a Prefect Variable
+    emulator.set_job_duration(40)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        submission = await client.submit("/v1/pdf/convert/from/html", HTML)
+        await _processed(emulator, submission.job_id)
+    _learn.forget_submits()  # the submit happened elsewhere (another worker, an earlier run)
+    credentials = emulator.credentials()
+    result = await wait_for_job.fn(credentials, submission, max_wait_seconds=600)
+    assert result.job_id == submission.job_id
+    # counted from the wait's start (the submit time is unknown here): 40 s + 15%, less at most 1/5 of 6 s
+    assert len(virtual.sleeps) == 1 and 44.8 <= virtual.sleeps[0] <= 46.0
+    assert emulator.stats()["job_checks"] == 1
+    results = await wait_for_jobs.fn(credentials, [submission], max_wait_seconds=600)
+    assert [result.job_id for result in results] == [submission.job_id]

@@ -69,9 +69,21 @@ def _submit_run_name() -> str:
 
 def _job_run_name(prefix: str) -> Any:
     def name() -> str:
-        return f"{prefix}-{runtime_task_run.parameters.get('job_id', 'unknown')}"
+        job = runtime_task_run.parameters.get("job_id", "unknown")
+        return f"{prefix}-{getattr(job, 'job_id', job)}"
 
     return name
+
+
+def _job_ref(value: object) -> object:
+    """A ``JobSubmission`` stands for its job id, and tells a wait in a process that did not submit it (another
+    worker, a later run) which operation it waits for: the wait then uses what that operation's jobs took. Its
+    submit time is unknown there, so the wait counts from its own start."""
+    if isinstance(value, JobSubmission):
+        if _learn.submitted(value.job_id) is None and value.endpoint:
+            _learn.note_submitted(value.job_id, value.endpoint)
+        return value.job_id
+    return value
 
 
 @submit_task(task_run_name=_submit_run_name, **SUBMIT_TASK_OPTIONS)
@@ -143,7 +155,7 @@ def _retry_while_working(task: Task[..., Any], task_run: TaskRun, state: State[A
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = False) -> JobResult:
+async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, force: bool = False) -> JobResult:
     """Checks a PDF.co job once per attempt; Prefect retries the task while the job is ``working``.
 
     The defaults retry 65 times, 2 s apart at first and growing by half up to 30 s: about 30 minutes and at
@@ -160,7 +172,8 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
 
     Args:
         credentials: The PDF.co credentials block.
-        job_id: The id from ``submit_job`` (or one you kept from an earlier run).
+        job_id: The id from ``submit_job`` (or one you kept from an earlier run), or the ``JobSubmission``
+            itself (in another process, its endpoint tells when to expect the end).
         force: Ask PDF.co to force a status check on every attempt (it then reports ``unknown`` ids).
 
     Returns:
@@ -187,7 +200,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
         ```
     """
     credentials = require_credentials(credentials, caller="check_job")
-    job_id = check_job_id(job_id, caller="check_job")
+    job_id = check_job_id(_job_ref(job_id), caller="check_job")
     attempt, attempts_allowed, waited = attempt_of_task()
     variable = _learn.learn_variable_name(None, caller="check_job")
     entry = _learn.submitted(job_id)
@@ -220,7 +233,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str, force: bool = Fa
 @sync_compatible_task(task_run_name=_job_run_name("wait-for-job"), cache_policy=NO_CACHE, persist_result=False)
 async def wait_for_job(
     credentials: PdfcoCredentials,
-    job_id: str,
+    job_id: str | JobSubmission,
     *,
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float = DEFAULT_POLL_POLICY.initial_seconds,
@@ -239,7 +252,8 @@ async def wait_for_job(
 
     Args:
         credentials: The PDF.co credentials block.
-        job_id: The id from ``submit_job``, or one kept from an earlier run (to resume it).
+        job_id: The id from ``submit_job``, or one kept from an earlier run (to resume it), or the
+            ``JobSubmission`` itself (in another process, its endpoint tells when to expect the end).
         max_wait_seconds: The deadline, on a monotonic clock.
         initial_poll_seconds: With nothing learnt, the delay before the first check; delays then grow by half.
         max_poll_seconds: Cap on the delay between checks (each check costs 2 credits).
@@ -267,14 +281,14 @@ async def wait_for_job(
         ```
     """
     return await _WAIT_FOR_ONE.run(
-        credentials, job_id, max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable
+        credentials, _job_ref(job_id), max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable
     )
 
 
 @sync_compatible_task(task_run_name="wait-for-jobs", cache_policy=NO_CACHE, persist_result=False)
 async def wait_for_jobs(
     credentials: PdfcoCredentials,
-    job_ids: list[str],
+    job_ids: list[str] | list[JobSubmission],
     *,
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float = DEFAULT_POLL_POLICY.initial_seconds,
@@ -291,7 +305,7 @@ async def wait_for_jobs(
 
     Args:
         credentials: The PDF.co credentials block.
-        job_ids: The ids to wait for.
+        job_ids: The ids to wait for (or the ``JobSubmission`` objects, as in ``wait_for_job``).
         max_wait_seconds: One deadline for the whole batch.
         initial_poll_seconds: With nothing learnt, the delay before each job's first check.
         max_poll_seconds: Cap on the delay between two checks of one job.
@@ -317,8 +331,9 @@ async def wait_for_jobs(
         to_text(["https://example.com/a.pdf", "https://example.com/b.pdf"])
         ```
     """
+    refs = [_job_ref(job) for job in job_ids] if isinstance(job_ids, (list, tuple)) else job_ids
     return await _WAIT_FOR_MANY.run(
-        credentials, job_ids, max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable
+        credentials, refs, max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable
     )
 
 
