@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -42,11 +42,9 @@ from prefect.context import get_run_context
 from prefect.testing.utilities import prefect_test_harness
 
 from prefect_pdfco import (
-    JobResult,
-    JobSubmission,
     PdfcoCredentials,
     check_job,
-    download_result,
+    download_results,
     html_to_pdf,
     submit_job,
     wait_for_job,
@@ -81,8 +79,8 @@ def one_poller(credentials: PdfcoCredentials, jobs: int) -> UUID:
 def gathered_waits(credentials: PdfcoCredentials, jobs: int) -> UUID:
     @flow
     async def batch() -> UUID:
-        ids = [(await submit_job(credentials, "/v1/pdf/convert/from/html", HTML)).job_id for _ in range(jobs)]
-        await asyncio.gather(*(wait_for_job(credentials, job_id) for job_id in ids))
+        ids = [(await submit_job.aio(credentials, "/v1/pdf/convert/from/html", HTML)).job_id for _ in range(jobs)]
+        await asyncio.gather(*(wait_for_job.aio(credentials, job_id) for job_id in ids))
         return _run_id()
 
     return asyncio.run(batch())
@@ -128,20 +126,17 @@ def batch_flow(credentials: PdfcoCredentials, jobs: int, output: str) -> int:
 
 
 def typed_tasks(credentials: PdfcoCredentials, jobs: int, output: str) -> int:
-    """The pattern README shows: a typed task per document, one ``wait_for_jobs``, ``download_result`` each."""
+    """The batch pattern README shows for typed tasks, as written there: in an async flow, the typed task's
+    submits gathered, one ``wait_for_jobs``, one ``download_results``."""
 
     @flow
-    def batch() -> int:
-        futures = [html_to_pdf.submit(credentials, doc["html"], name=doc["name"]) for doc in _documents(jobs)]
-        # Prefect types an async task's future as holding the coroutine; on the thread-pool runner it holds the job.
-        submitted = [cast(JobSubmission, future.result()) for future in futures]
-        results = wait_for_jobs(credentials, [job.job_id for job in submitted])
-        done = [result for result in results if isinstance(result, JobResult)]
-        for result in done:
-            download_result(result, output)
-        return jobs - len(done)
+    async def convert_pages(documents: list[dict[str, Any]], out: str) -> int:
+        jobs = await asyncio.gather(*(html_to_pdf.aio(credentials, doc["html"], name=doc["name"]) for doc in documents))
+        results = await wait_for_jobs.aio(credentials, [job.job_id for job in jobs])
+        files = await download_results.aio(results, out)
+        return sum(1 for file in files if isinstance(file, Exception))
 
-    return batch()
+    return asyncio.run(convert_pages(_documents(jobs), output))
 
 
 WAYS: dict[str, Callable[[PdfcoCredentials, int, str], int]] = {"run_batch": batch_flow, "typed": typed_tasks}

@@ -33,6 +33,7 @@ CONTRACT = {
     "DestinationError",
     "SubmitOutcomeUnknown",
     "BlockNotFoundError",
+    "download_results",
 }
 
 

@@ -198,7 +198,7 @@ async def batch_items(
     quiet = per_item_quiet.set(True)  # one summary rather than 3 lines and an artifact per document
     try:
         async with shared_client(credentials) as client:
-            wait = _Wait(client, spec.poll_policy, max_wait_seconds, slots=requests)
+            wait = _Wait(client, spec.poll_policy, max_wait_seconds, slots=requests, credentials=credentials)
             outcomes = await _gather_or_cancel([one(wait, index, params) for index, params in enumerate(items)])
     finally:
         per_item_quiet.reset(quiet)
