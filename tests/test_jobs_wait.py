@@ -533,3 +533,16 @@ async def test_a_submission_from_another_process_tells_the_wait_what_its_operati
     assert emulator.stats()["job_checks"] == 1
     results = await wait_for_jobs.fn(credentials, [submission], max_wait_seconds=600)
     assert [result.job_id for result in results] == [submission.job_id]
+
+
+async def test_a_job_submitted_after_its_wait_began_is_checked_from_its_own_submit(
+    emulator: PdfcoEmulator, virtual: VirtualTime
+) -> None:
+    _learn.BOOK.observe(_learn.duration_key("/v1/pdf/convert/from/html"), 40.0)
+    emulator.set_job_duration(40)
+    async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+        wait = _wait._Wait(client, STEADY, 600)  # as run_batch does: one wait, jobs followed as their submits return
+        await virtual.advance(30)
+        job_id = await _job(client, emulator)
+        await wait.follow(JobWatch(job_id))
+    assert virtual.sleeps == [46.0] and emulator.stats()["job_checks"] == 1

@@ -197,8 +197,9 @@ class _Wait:
         """
         deadline = self.started + self.max_wait_seconds
         entry = _learn.submitted(watch.job_id)
-        # Measured from the submit when this process made it; a job id from elsewhere counts from now.
-        origin = min(entry.at, self.started) if entry is not None else self.started
+        # Measured from the submit when this process made it (also after the wait began: a batch follows each
+        # job as its submit returns); a job id from elsewhere counts from the wait's start.
+        origin = entry.at if entry is not None else self.started
         learning = entry if self.policy.learn else None
         callbacks = self.credentials is not None and bool(getattr(self.credentials, "callback_url", None))
         while True:
