@@ -8,10 +8,10 @@ Each /v1/job/check costs 2 credits. For job times of 1 s to 2 minutes this print
 - learned without ``jobDuration``: the same, from an API that does not report durations (learnt from the
   checks' own timing only);
 - callbacks: ``benchmarks/_callback_cost.py`` (``measure``), when present;
-- best possible: an oracle that knows the drawn durations and picks the first check and the growth of a
-  geometric schedule that needs the fewest checks with p95 detection within max(3 s, 15%): no schedule that
-  does not know when each job ends can do better, so where it needs more than 1.5 checks the learned goal
-  cannot be met at that spread of job times.
+- best possible: an oracle that knows the drawn durations and picks the first check and the growth of the
+  "first check, then every g of the wait" schedule that needs the fewest checks with p95 detection within
+  max(3 s, 15%). A schedule that must learn the durations cannot be expected to beat it: where the oracle needs
+  more than 1.5 checks, the learned goal cannot be met at that spread of job times.
 
 How it is measured: the real library path (``PdfcoClient.submit``, then ``poll_until_done`` -> ``_Wait.follow``
 -> ``schedule.Plan`` -> ``check_once`` -> ``PdfcoClient.check_job``), on a simulated clock: the event loop's
