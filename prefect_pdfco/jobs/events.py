@@ -67,7 +67,7 @@ SWEEP_CHUNK = 200
 #: The most events the server's /events/filter returns a page (the client's default, 100, is refused).
 PAGE_SIZE = 50
 #: Job ends remembered for waits that start after the event (and event ids, to drop the replays of reconnects).
-MEMORY = 100_000
+MEMORY = 10_000
 #: Pauses between attempts to subscribe again after a failure; the last one repeats.
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 #: How far before the oldest wait a sweep reads (the minute Prefect's subscriber replays on connect).
