@@ -27,6 +27,7 @@ from prefect_pdfco import (
 from prefect_pdfco.testing import PdfcoEmulator
 from prefect_pdfco.ui import ledger as _ledger_module
 from prefect_pdfco.ui.artifacts import slug
+from prefect_pdfco.ui.ledger import JOB_ID_SHOWN, short_job_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -109,30 +110,33 @@ async def test_a_chained_run_leaves_links_table_events_and_clean_logs(emulator: 
     assert table.task_run_id is None and table.flow_run_id == run_id
     rows = table.data if isinstance(table.data, list) else __import__("json").loads(table.data)
     assert all(len(row) <= 8 for row in rows)
-    by_job = {row["job id"]: row for row in rows}
-    assert by_job[job_id]["status"] == "success" and by_job[job_id]["operation"] == "pdf/convert/from/html"
-    assert by_job[job_id]["pages"] == 1
+    by_job = {row["job"]: row for row in rows}
+    job_id_shown, failed_id_shown = short_job_id(job_id), short_job_id(failed_id)
+    assert job_id.startswith(job_id_shown.rstrip("…")) and len(job_id_shown) <= JOB_ID_SHOWN + 1
+    assert by_job[job_id_shown]["status"] == "success"
+    assert by_job[job_id_shown]["operation"] == "pdf/convert/from/html"
+    assert by_job[job_id_shown]["pages"] == 1
     size = (tmp_path / "hello.pdf").stat().st_size
     expected_size = f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} B"
-    assert by_job[job_id]["downloaded"] == f"hello.pdf ({expected_size})"
-    assert by_job[job_id]["check credits"] > 0 and by_job[job_id]["check credits"] % 2 == 0
-    assert by_job[failed_id]["status"] == "failed"
+    assert f"Downloaded 1 file(s), {expected_size}." in (table.description or "")
+    assert by_job[job_id_shown]["checks"] > 0
+    assert by_job[failed_id_shown]["status"] == "failed"
     total = rows[-1]
     assert total["operation"] == "total"
-    assert total["work credits"] == sum(by_job[j]["work credits"] for j in (job_id, failed_id))
-    assert total["check credits"] == by_job[job_id]["check credits"] + by_job[failed_id]["check credits"]
+    assert total["credits"] == sum(by_job[j]["credits"] for j in (job_id_shown, failed_id_shown))
+    assert total["checks"] == by_job[job_id_shown]["checks"] + by_job[failed_id_shown]["checks"]
     assert "credits left" in (table.description or "")
     assert _ledger_module._ledgers.get(str(run_id)) is None, "the run's ledger is dropped when the run ends"
     # The table shows what PDF.co billed; the refund of a failed job's submit is not reported by PDF.co.
     stats = emulator.stats()
-    assert stats["credits_used"] == total["work credits"] + total["check credits"] - stats["credits_refunded"]
+    assert stats["credits_used"] == total["credits"] + 2 * total["checks"] - stats["credits_refunded"]
 
     submitted = await _events("pdfco.job.submitted", f"pdfco.job.{job_id}")
     assert submitted
     assert submitted[0].resource["prefect.resource.name"] == f"PDF.co job {job_id} (pdf/convert/from/html)"
     succeeded = await _events("pdfco.job.succeeded", f"pdfco.job.{job_id}")
     assert succeeded[0].payload["operation"] == "pdf/convert/from/html"
-    assert succeeded[0].payload["check_credits"] == by_job[job_id]["check credits"]
+    assert succeeded[0].payload["check_credits"] == 2 * by_job[job_id_shown]["checks"]
     assert {"credits", "remaining_credits", "duration_seconds"} <= set(succeeded[0].payload)
     failed = await _events("pdfco.job.failed", f"pdfco.job.{failed_id}")
     assert failed[0].payload["message"] == "Invalid password"

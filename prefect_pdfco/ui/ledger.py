@@ -23,6 +23,7 @@ from prefect.context import FlowRunContext, TaskRunContext
 
 __all__ = [
     "CHECK_CREDITS",
+    "JOB_ID_SHOWN",
     "MAX_LEDGERS",
     "PUBLISH_INTERVAL_SECONDS",
     "JobRecord",
@@ -32,6 +33,7 @@ __all__ = [
     "publish_summary",
     "record_of",
     "safely",
+    "short_job_id",
 ]
 
 logger = logging.getLogger("prefect_pdfco")
@@ -56,17 +58,30 @@ class JobRecord:
     files: list[tuple[str, int]] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
-        """Eight columns, so the table fits a 1280 px screen; the balance and totals go in its description."""
+        """Seven narrow columns, so the table fits the artifact page on a 1280 px screen.
+
+        PDF.co's job ids are 40-odd characters: in full they alone would take half the page's width. The table
+        shows their first ``JOB_ID_SHOWN`` characters, which the logs, events and result links (full ids) start
+        with; totals, the balance and the downloaded files go in the table's description.
+        """
         return {
             "operation": self.operation,
-            "job id": self.job_id,
+            "job": short_job_id(self.job_id),
             "status": self.status,
             "pages": self.pages,
-            "work credits": self.job_credits,
-            "check credits": self.check_credits,
+            "credits": self.job_credits,
+            "checks": self.checks,
             "seconds": None if self.duration_seconds is None else round(self.duration_seconds, 1),
-            "downloaded": ", ".join(f"{name} ({_size(size)})" for name, size in self.files) or None,
         }
+
+
+#: Characters of a job id the jobs table shows (PDF.co's ids are 32 random characters and a suffix).
+JOB_ID_SHOWN = 10
+
+
+def short_job_id(job_id: str) -> str:
+    """``FX1DIPF1FX4FFQSQZV75...--151-300`` -> ``FX1DIPF1FX…``: how the jobs table names a job."""
+    return job_id if len(job_id) <= JOB_ID_SHOWN + 1 else f"{job_id[:JOB_ID_SHOWN]}…"
 
 
 def _size(size: int) -> str:
@@ -213,17 +228,18 @@ def _table_artifact(records: list[JobRecord], flow_run_id: UUID) -> ArtifactCrea
     work = sum(record.job_credits for record in records)
     waiting = sum(record.check_credits for record in records)
     checks = sum(record.checks for record in records)
-    rows.append(
-        {"operation": "total", "job id": f"{len(records)} job(s)", "work credits": work, "check credits": waiting}
-    )
+    rows.append({"operation": "total", "job": f"{len(records)} job(s)", "credits": work, "checks": checks})
     balances = [record.remaining_credits for record in records if record.remaining_credits is not None]
     left = f" {min(balances)} credits left." if balances else ""
+    files = [size for record in records for _, size in record.files]
+    landed = f" Downloaded {len(files)} file(s), {_size(sum(files))}." if files else ""
     return ArtifactCreate(
         type="table",
         key="pdfco-jobs",
         description=(
             f"PDF.co jobs of this flow run: {work} credits of work, {waiting} credits of waiting "
-            f"({checks} checks at {CHECK_CREDITS} credits).{left}"
+            f"({checks} checks at {CHECK_CREDITS} credits).{left}{landed} Jobs are named by the first "
+            f"{JOB_ID_SHOWN} characters of their id; logs, events and result links give it in full."
         ),
         data=json.dumps(rows),
         flow_run_id=flow_run_id,
