@@ -4,6 +4,7 @@ the event read back from Prefect, and every hostile request we could think of.""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -253,7 +254,8 @@ def test_hostile_requests_cost_no_check_and_emit_nothing(
 
     assert _post(good, content=chunks()).status_code == 413
     for junk in (b"not json", b"[1, 2]", b'{"status": "success"}', b'{"jobId": 7}', b'{"jobId": "../../etc"}',
-                 b'{"jobId": "' + b"A" * 500 + b'"}', b"[" * 100_00, b"\xff\xfe"):  # fmt: skip
+                 b'{"jobId": "' + b"A" * 500 + b'"}', b"[" * 100_00, b"\xff\xfe", b'{"jobId": "\xc3\xa9"}',
+                 b'{"jobId": "A", "n": ' + b"1" * 5000 + b"}", b'{"jobId": "A\\u0000"}'):  # fmt: skip
         assert _post(good, content=junk).status_code == 400, junk[:20]
     assert receiver.checks == 0 and emu.stats()["job_checks"] == 0 and emitted == []
 
@@ -316,6 +318,20 @@ def test_a_long_message_is_cut_in_the_event(
     assert _post(url, json={"jobId": "LONG--151-300", "status": "failed", "message": "x" * 60_000}).status_code == 202
     _until(lambda: len(emitted) == 1, "the event")
     assert len(emitted[0][1]["payload"]["message"]) == 500
+
+
+def test_a_body_that_drips_in_is_cut_off(
+    emu: PdfcoEmulator, receiver: CallbackReceiver, emitted: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(receiver_module, "BODY_TIMEOUT_SECONDS", 0.2)
+    host, port = receiver.url.removeprefix("http://").rsplit(":", 1)
+    token = new_token(callback_key(emu.api_key))
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = f"POST /{token} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 100\r\n\r\n"
+        sock.sendall(head.encode() + b'{"jobId": "SLOW--151-300", ')  # and the rest never comes
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:40]
+    assert receiver.handled == 0 and emitted == []
 
 
 def test_the_token_is_read_from_the_path_only(

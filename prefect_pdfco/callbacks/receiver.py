@@ -4,8 +4,8 @@ Every request is treated as hostile, since the receiver is reachable from the in
 
 - only ``POST <base>/<token>`` with a token this block made (``tokens.verify_token``) is read; any other method
   or path is 404, a bad token 401, and none of them costs a check or emits anything;
-- bodies are capped (64 KB by default: PDF.co's final result can carry the parsed invoice) and must be a JSON
-  object with a job id; anything else is 413 or 400;
+- bodies are capped (64 KB by default: PDF.co's final result can carry the parsed invoice), must arrive within
+  ``BODY_TIMEOUT_SECONDS`` and be a JSON object with a job id; anything else is 413, 408 or 400;
 - a token is honoured once: tokens already seen are kept in a bounded in-memory set, so a replay neither checks
   nor emits again. A restarted receiver has forgotten them and may emit a replayed token's event once more.
 
@@ -27,6 +27,7 @@ package never needs them.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -68,6 +69,8 @@ EVENT_BY_STATUS = {
 _JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _SEEN_CAPACITY = 100_000
 _MESSAGE_CHARS = 500
+#: PDF.co posts a small JSON body at once: a body still arriving after this long is a slow-drip attack (408).
+BODY_TIMEOUT_SECONDS = 10.0
 
 
 class _Handler:
@@ -105,7 +108,10 @@ class _Handler:
             return JSONResponse({"error": "not found"}, status_code=404)
         if not verify_token(self.key, request.path_params.get("token", "")):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
-        body = await self._read(request)
+        try:
+            body = await asyncio.wait_for(self._read(request), BODY_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            return JSONResponse({"error": "body too slow"}, status_code=408)
         if body is None:
             return JSONResponse({"error": "body too large"}, status_code=413)
         parsed = _parse(body)
