@@ -121,7 +121,7 @@ def _documents(jobs: int) -> list[dict[str, Any]]:
 
 
 def batch_flow(credentials: PdfcoCredentials, jobs: int, output: str) -> int:
-    """``run_batch``: two task runs whatever N."""
+    """``run_batch``: one task run whatever N."""
     return len(run_batch(credentials, "html_to_pdf", _documents(jobs), output).failed)
 
 
@@ -146,11 +146,12 @@ def run_one(way: str, base_url: str, jobs: int, output: str) -> None:
     """In a fresh process: one way over N jobs; prints seconds, failures and peak RSS as JSON."""
     credentials = PdfcoCredentials(api_key="test-key", base_url=base_url)
     with prefect_test_harness(server_startup_timeout=120):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         failed = WAYS[way](credentials, jobs, output)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "failed": failed, "rss_mb": rss}))
+    landed = sum(1 for path in Path(output).iterdir() if path.suffix == ".pdf")
+    print(json.dumps({"seconds": seconds, "failed": failed, "rss_mb": rss, "cpu_s": cpu, "landed": landed}))
 
 
 def _free_port() -> int:
@@ -181,7 +182,11 @@ def compare(sizes: list[int], typed_sizes: list[int], job_seconds: float) -> Non
             except OSError:
                 time.sleep(0.2)
         print(f"jobs of {job_seconds:.0f} s, emulator in its own process at {base_url}")
-        print(f"{'way':>10} | {'jobs':>5} | {'seconds':>7} | {'x raw':>5} | {'failed':>6} | {'RSS MB':>6}")
+        print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores shared)")
+        print(
+            f"{'way':>10} | {'jobs':>5} | {'seconds':>7} | {'x raw':>5} | {'failed':>6} | {'landed':>6} | "
+            f"{'client CPU s':>12} | {'RSS MB':>6} | {'load':>4}"
+        )
         for jobs in sorted(set(sizes) | set(typed_sizes)):
             ways = ["raw", "run_batch"] if jobs in sizes else ["raw"]
             ways += ["typed"] if jobs in typed_sizes else []
@@ -197,7 +202,7 @@ def compare(sizes: list[int], typed_sizes: list[int], job_seconds: float) -> Non
                 ratio = got["seconds"] / raw_seconds
                 print(
                     f"{way:>10} | {jobs:5d} | {got['seconds']:7.1f} | {ratio:5.2f} | {got['failed']:6d} | "
-                    f"{got['rss_mb']:6.0f}",
+                    f"{got['landed']:6d} | {got['cpu_s']:12.1f} | {got['rss_mb']:6.0f} | {os.getloadavg()[0]:4.1f}",
                     flush=True,
                 )
     finally:

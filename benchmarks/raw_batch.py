@@ -2,8 +2,8 @@
 
 Submits N HTML-to-PDF jobs (16 in flight), checks each job 2 s after its submit and then every second (the
 emulator's 429s are retried after a second), and downloads each PDF as soon as its job succeeds, all on one
-``httpx.AsyncClient``. Prints one JSON line: seconds, failures and peak RSS. ``fanout.py --compare`` runs it
-beside ``run_batch``.
+``httpx.AsyncClient``. Prints one JSON line: seconds, CPU seconds, files landed, failures and peak RSS.
+``fanout.py --compare`` runs it beside ``run_batch``.
 
 Run: python benchmarks/raw_batch.py --base-url http://127.0.0.1:PORT --jobs 200 --output /tmp/raw
 """
@@ -58,12 +58,14 @@ async def one(client: httpx.AsyncClient, slots: asyncio.Semaphore, index: int, o
 
 async def run(base_url: str, api_key: str, jobs: int, output: Path) -> dict[str, Any]:
     output.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with httpx.AsyncClient(base_url=base_url, headers={"x-api-key": api_key}, timeout=60) as client:
         slots = asyncio.Semaphore(IN_FLIGHT)
         done = await asyncio.gather(*(one(client, slots, index, output) for index in range(jobs)))
     return {
         "seconds": time.perf_counter() - started,
+        "cpu_s": time.process_time() - cpu,
+        "landed": sum(1 for path in output.iterdir() if path.suffix == ".pdf"),
         "failed": done.count(False),
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
