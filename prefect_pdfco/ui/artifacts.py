@@ -4,8 +4,8 @@
   ``pdfco.job.<job_id>`` (named after the operation), so automations can act on them; ``pdfco.credits.low``
   when the balance falls under the credentials block's ``low_credits_threshold``.
 - A link artifact per result (with its expiry; not inside ``run_batch``, see ``ui.logs.per_item_quiet``), a
-  markdown artifact per failure (PDF.co's message and what to do), and one table artifact per flow run that sums up every job: what the work cost and what the waiting
-  cost, separately.
+  markdown artifact per failure (PDF.co's message and what to do), and one table artifact per flow run that
+  sums up every job: what the work cost and what the waiting cost, separately.
 
 Nothing here may fail a task: the UI is a view of the work, not part of it. Errors are logged at debug level.
 Nothing here holds a secret: no API key, no request parameters; links appear only in link artifacts (they are
