@@ -7,6 +7,7 @@ import json
 import logging
 import types
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -459,3 +460,23 @@ async def test_check_job_with_callbacks_sleeps_on_the_end_event_within_its_retry
     assert len(timeouts) == 1 and 290 < timeouts[0] <= 300  # 5 minutes at most, within the 300 s of delays
     assert [forced(call.request) for call in check_route.calls] == [False, True]
     assert recorded.sleeps == []  # no polling sleep: the event is the wait
+
+
+async def test_check_job_takes_the_submission_itself_and_names_its_run_after_the_job_id(
+    credentials: PdfcoCredentials, check_route: respx.Route, recorded: RecordedSleeps
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    check_route.mock(side_effect=statuses(SUCCESS))
+    submission = JobSubmission(job_id="J1", endpoint="/v1/pdf/merge")
+
+    @flow
+    async def async_flow() -> Any:
+        return await fast_check(credentials, submission, return_state=True)
+
+    state = await async_flow()
+    assert (await state.result()).status is JobStatus.SUCCESS
+    async with get_client() as client:
+        task_run = await client.read_task_run(state.state_details.task_run_id)
+    assert task_run.name == "check-job-J1"
+    assert _learn.BOOK.estimate("pdf/merge") is not None  # its endpoint taught the book
