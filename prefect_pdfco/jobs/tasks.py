@@ -9,6 +9,9 @@
   Prefect retries it on a capped backoff. Every retry is a task state you see in the UI (AwaitingRetry).
 - ``wait_for_job`` does the same in one loop inside one task run: quiet logs, one state.
 - ``wait_for_jobs`` waits for a batch with one poller, one deadline and one progress artifact.
+
+None of them checks right after the submit: the first check is where the operation's jobs ended lately
+(``learn``), or after a first delay, or when the job's end event comes (``callback_url``; ``events``).
 """
 
 from __future__ import annotations
