@@ -18,17 +18,11 @@ from prefect_pdfco.credentials import PdfcoCredentials
 from prefect_pdfco.exceptions import InvalidParametersError
 from prefect_pdfco.files import DownloadedFile, download_result, download_result_files
 from prefect_pdfco.files.storage import Destination
-from prefect_pdfco.jobs.batch import (
-    DEFAULT_MAX_CONCURRENCY,
-    BatchItem,
-    BatchResult,
-from prefect_pdfco.operations.payload import check_payload
-    submit_batch,
-    wait_and_download_batch,
-)
+from prefect_pdfco.jobs.batch import DEFAULT_MAX_CONCURRENCY, BatchItem, BatchResult, batch_items
 from prefect_pdfco.jobs.tasks import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
 from prefect_pdfco.models import JobResult, JobSubmission
 from prefect_pdfco.operations.catalogue import Operation, OutputKind, get_operation
+from prefect_pdfco.operations.payload import check_payload
 from prefect_pdfco.ui.logs import run_logger
 
 __all__ = ["BatchItem", "BatchResult", "OperationResult", "check_job_for", "run_batch", "run_operation"]
@@ -118,27 +112,27 @@ async def run_operation(
     max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
     initial_poll_seconds: float | None = None,
 ) -> OperationResult:
-            Checked before any request with the model of the operation's typed task and sent as it sends them
-            (``pages=[0, "2-4"]`` as ``"0,2-4"``); names the model leaves out go to PDF.co as given.
     """Runs one PDF.co operation: submit, wait, and download the output when a destination is given.
 
     Args:
         credentials: The PDF.co credentials block.
         operation: A catalogue name (``"merge"``, ``"pdf_to_text"``) or a documented path (``"/v1/pdf/merge"``).
         params: PDF.co's parameters for the operation, as its docs name them (``url``, ``pages``, ``name``...).
+            Checked before any request with the model of the operation's typed task and sent as it sends them
+            (``pages=[0, "2-4"]`` as ``"0,2-4"``); names the model leaves out go to PDF.co as given.
         destination: A directory (``str`` or ``Path``), or a storage block (``LocalFileSystem``,
             ``RemoteFileSystem``, S3...); split and other multi-file outputs land as one file per part.
         max_wait_seconds: How long to wait for the job before ``JobTimeout`` (which keeps the job id).
         initial_poll_seconds: First delay between checks; by default the operation's own (2 s for page
             operations, 10 s for OCR...), growing by half up to 30 s.
-        InvalidParametersError: A parameter the operation's typed task would refuse (a local path as ``url``,
-            a bad page range), or a misspelt name (``paper_size`` for ``paperSize``): nothing is sent.
 
     Returns:
         The submission, the result and the downloaded files.
 
     Raises:
         UnknownOperationError: ``operation`` is not in the catalogue.
+        InvalidParametersError: A parameter the operation's typed task would refuse (a local path as ``url``,
+            a bad page range), or a misspelt name (``paper_size`` for ``paperSize``): nothing is sent.
         PdfcoAPIError: PDF.co refused the submit.
         JobFailed, JobAborted, JobNotFound, JobTimeout: The job did not succeed.
 
@@ -154,13 +148,13 @@ async def run_operation(
             credentials = PdfcoCredentials.load("pdfco")
             pdf = run_operation(credentials, "html_to_pdf", {"html": "<h1>Hello</h1>"})
             text = run_operation(credentials, "pdf_to_text", {"url": pdf.url}, destination="./output")
-    params = check_payload(spec, params)  # the typed task's model: bad or misspelt names cost nothing
             return [file.path for file in text.files]
 
         html_to_text()
         ```
     """
     spec = get_operation(operation)
+    params = check_payload(spec, params)  # the typed task's model: bad or misspelt names cost nothing
     submission = await submit_job.aio(credentials, spec.endpoint, params)
     result = await check_job_for(spec, max_wait_seconds, initial_poll_seconds).aio(credentials, submission.job_id)
     files: list[DownloadedFile] = []
