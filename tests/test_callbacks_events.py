@@ -7,6 +7,7 @@ Every test runs on its own event loop, so it gets its own subscription. Events a
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import secrets
 from collections.abc import Iterator
@@ -149,6 +150,15 @@ async def test_with_websockets_blocked_the_rest_sweep_still_finds_the_end(
     sub = await subscription()
     assert sub.connections == 0 and sub.sweeps >= 1
     assert "safety-net" in caplog.text
+
+
+async def test_a_job_that_ended_long_before_the_wait_is_found_by_the_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A job id kept from an earlier run: its end event is older than the minute the websocket replays.
+    monkeypatch.setattr(events_module, "SWEEP_SECONDS", 0.2)
+    job_id = _job()
+    long_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)
+    emit_event("pdfco.job.succeeded", resource={"prefect.resource.id": f"pdfco.job.{job_id}"}, occurred=long_ago)
+    assert await wait_for_end_event(CREDENTIALS, job_id, PATIENCE)
 
 
 async def test_an_idle_subscription_closes_and_the_next_wait_opens_it_again(monkeypatch: pytest.MonkeyPatch) -> None:

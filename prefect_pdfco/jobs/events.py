@@ -22,9 +22,10 @@ Events the stream does not bring:
   whose jobs end together loses some.
 
 So while waits are registered, every ``SWEEP_SECONDS`` the subscription also reads the end events of the jobs
-waited for through the REST API (from a minute before the oldest wait began, ``SWEEP_CHUNK`` ids a request):
-an end the stream missed is found within seconds of being stored, and a process whose websockets are blocked
-(a proxy) still learns of every end.
+waited for through the REST API (``SWEEP_CHUNK`` ids a request, by the server's index on event name, resource and
+time): an end the stream missed is found within seconds of being stored, and a process whose websockets are
+blocked (a proxy) still learns of every end. The sweep looks back ``LOOKBACK`` from the oldest wait, so a wait
+for a job id kept from an earlier run, whose end event is hours old, learns of it at the first sweep.
 
 Failing soft: when no subscription can be made (no Prefect API, a server that refuses websockets) the waits
 just sleep out their timeout, and their safety-net check finds the job's end. It is logged once per process.
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
     from prefect_pdfco.credentials import PdfcoCredentials
 
-__all__ = ["END_EVENTS", "LINGER_SECONDS", "MEMORY", "SWEEP_SECONDS", "Subscription", "wait_for_end_event"]
+__all__ = ["END_EVENTS", "LINGER_SECONDS", "LOOKBACK", "MEMORY", "SWEEP_SECONDS", "Subscription", "wait_for_end_event"]
 
 logger = logging.getLogger("prefect_pdfco.events")
 
@@ -70,8 +71,9 @@ PAGE_SIZE = 50
 MEMORY = 10_000
 #: Pauses between attempts to subscribe again after a failure; the last one repeats.
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
-#: How far before the oldest wait a sweep reads (the minute Prefect's subscriber replays on connect).
-BACKFILL = datetime.timedelta(minutes=1)
+#: How far before the oldest wait a sweep reads: a resumed job may have ended long before (events are kept 7 days
+#: by default; a day covers a re-run the next morning).
+LOOKBACK = datetime.timedelta(days=1)
 
 _warned = False
 
@@ -216,7 +218,7 @@ class Subscription:
                     continue
                 job_ids = list(self._since)
                 occurred = EventOccurredFilter(
-                    since=min(self._since.values()) - BACKFILL, until=_now() + datetime.timedelta(minutes=1)
+                    since=min(self._since.values()) - LOOKBACK, until=_now() + datetime.timedelta(minutes=1)
                 )
                 self.sweeps += 1
                 try:
