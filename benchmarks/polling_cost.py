@@ -5,6 +5,7 @@ Each /v1/job/check costs 2 credits. For job times of 1 s to 2 minutes this print
 - fixed 1 s and 3 s pollers (PDF.co's MCP server and n8n node): first check one tick after the submit;
 - cold: ``wait_for_job``'s loop with nothing learnt (a fresh process, or a new operation);
 - learned: the same loop after 3 warm-up jobs of the operation (measured jobs keep teaching it, as in a run);
+- learned, steady jobs: the same, job times within +-2% (``STEADY``);
 - learned without ``jobDuration``: the same, from an API that does not report durations (learnt from the
   checks' own timing only);
 - callbacks: ``benchmarks/_callback_cost.py`` (``measure``), when present;
@@ -221,6 +222,10 @@ def cell(row: Row | None) -> str:
     return "n/a" if row is None else f"{row[0]:5.2f} / {row[1]:5.1f}s"
 
 
+#: "Steady jobs": job times within +-2% (the emulator's jobs, or one operation on documents of one size).
+STEADY = 0.02
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200, help="measured jobs per job time (default 200)")
@@ -236,6 +241,7 @@ def main() -> None:
         "cold": measure_library(draws, mode="cold"),
         "learned": measure_library(draws, mode="learned"),
         "learned, no jobDuration": measure_library(draws, mode="learned", report_duration=False),
+        "learned, steady jobs": measure_library(draw(args.jobs, args.jitter, args.seed, STEADY), mode="learned"),
         "callbacks": measure_callbacks(draws),
         "best possible (15%)": best_possible(draws, 0.15),
     }
@@ -263,7 +269,23 @@ def verdicts(columns: dict[str, dict[float, Row] | None]) -> None:
             f"{'PASS' if ok else 'MISS'} learned {seconds:>4.0f}s: {checks:.2f} checks/job (<= 1.5), "
             f"p95 {late:.1f}s (<= {bound:.1f}s)"
         )
-    for seconds in [s for s in JOB_SECONDS if s >= 10]:
+    steady = columns["learned, steady jobs"]
+    assert steady is not None
+    for seconds in JOB_SECONDS:
+        checks, late = steady[seconds]
+        bound = max(3.0, 0.15 * seconds)
+        ok = checks <= 1.5 and late <= bound
+        print(
+            f"{'PASS' if ok else 'MISS'} learned, steady jobs {seconds:>4.0f}s: {checks:.2f} checks/job (<= 1.5), "
+            f"p95 {late:.1f}s (<= {bound:.1f}s)"
+        )
+    long_jobs = [s for s in JOB_SECONDS if s >= 10]
+    share = sum(cold[s][0] for s in long_jobs) / sum(fixed3[s][0] for s in long_jobs)
+    print(
+        f"{'PASS' if share <= 0.6 else 'MISS'} cold, all jobs of 10 s or more together: {share:.0%} of the 3 s "
+        "poller's credits (<= 60%)"
+    )
+    for seconds in long_jobs:
         checks, late = cold[seconds]
         share = checks / fixed3[seconds][0]
         bound = max(3.0, 0.25 * seconds)

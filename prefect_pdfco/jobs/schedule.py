@@ -15,7 +15,8 @@ seconds), grow by half each time, and stop growing at 30 s: a 30-minute wait the
   apart, so that a job is learnt of at most that late and the checks grow with the wait;
 - **cold** (nothing learnt yet): the backoff above, first check ``initial_seconds`` after the submit (not at
   once: a check right after the submit always reads ``working``), and no gap longer than ``cold_share``
-  (25%) of the time since the submit once the backoff has grown past ``2 x initial_seconds``;
+  (25%) of the time since the submit once the backoff has grown past ``1.5 x initial_seconds`` (3 s: a job of
+  12 s or less is then learnt of within 3 s);
 - **callbacks** (the block has a ``callback_url``): the waits sleep on the job's end event; the checks above
   are replaced by a safety-net check every ``safety_net_seconds`` (5 minutes; the first one sooner when the
   operation's durations are known: twice the expected end, or 30 s after it), so a lost callback costs time,
@@ -73,7 +74,7 @@ class PollPolicy:
         learned_share: Once the learnt first check found the job working, the checks are at most this share of
             the time since the submit apart (and so learn of the end at most that late).
         cold_share: With nothing learnt, no gap longer than this share of the time since the submit (a gap of
-            ``2 x initial_seconds`` is always allowed).
+            ``1.5 x initial_seconds`` is always allowed).
         safety_net_seconds: With callbacks, the longest sleep on the job's end event before a check anyway.
         learn: Learn from finished jobs and place the first check at their expected end; False: cold always.
     """
@@ -154,7 +155,7 @@ class Plan:
         if self.estimate is None:
             if checks == 0:
                 return max(0.0, policy.delay(1, rand) - since_submit)
-            bound = max(2 * policy.initial_seconds, policy.cold_share * since_submit)
+            bound = max(1.5 * policy.initial_seconds, policy.cold_share * since_submit)
             return min(policy.delay(checks + 1, rand), bound)
         tolerance = max(policy.initial_seconds, policy.learned_share * self.estimate.low)
         at = self.estimate.first_check(tolerance, policy.learned_share)
