@@ -255,9 +255,9 @@ class PdfcoClient:
 
     async def _wait_for_rate_limits(self) -> Ticket:
         if self.global_rate_limit:
-            from prefect.concurrency.asyncio import rate_limit  # needs a Prefect API: only imported when used
+            from prefect_pdfco._globalrate import take_rate_slot  # needs a Prefect API: only imported when used
 
-            await rate_limit(self.global_rate_limit, occupy=1, strict=False)
+            await take_rate_slot(self.global_rate_limit)
         # The process's own pacing last, right before the request leaves.
         return await self._limiter.acquire(self.requests_per_second)
 
