@@ -57,6 +57,8 @@ def main() -> None:
                     rate=args.rate,
                     global_limit=not args.no_global_limit,
                 )
+                if any(state != "COMPLETED" for state in outcome.states):
+                    print(processes.report(), file=sys.stderr)  # what the failed runs' workers said
             except BaseException:
                 print(processes.report(), file=sys.stderr)
                 raise
