@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--requests-per-second", type=float, default=None, help="client-side rate limit: 2 on free plans, 10 paid"
     )
+    parser.add_argument(
+        "--rate-limit-name",
+        default=None,
+        help="a Prefect global concurrency limit with slot decay that every process shares (prefect gcl create ...)",
+    )
     parser.add_argument("--timeout-seconds", type=float, default=30.0, help="seconds to wait for one HTTP answer")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing block of that name")
     parser.add_argument("--no-prompt", action="store_true", help=f"fail instead of prompting when ${ENV_VAR} is unset")
@@ -66,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             base_url=args.base_url,
             timeout_seconds=args.timeout_seconds,
             requests_per_second=args.requests_per_second,
+            rate_limit_name=args.rate_limit_name,
         )
     except ValueError as error:  # pydantic's ValidationError is a ValueError; it never echoes the SecretStr
         print(f"error: invalid settings: {error}", file=sys.stderr)
@@ -84,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: a block named {args.name!r} already exists; pass --overwrite to replace it", file=sys.stderr)
         return 1
     rate = f"{args.requests_per_second:g} requests/s" if args.requests_per_second else "no client-side rate limit"
+    if args.rate_limit_name:
+        rate += f", global limit {args.rate_limit_name!r}"
     print(
         f"Saved PdfcoCredentials block {args.name!r}: base_url={credentials.base_url}, "
         f"timeout={args.timeout_seconds:g} s, {rate}, api_key=********"
