@@ -242,7 +242,9 @@ class Soak:
         self.dice(batch, "download").downloads(len(ready), len(expiring))
         landed = await asyncio.gather(
             *(
-                download_result.aio(result, str(self.destination), filename=doc.name, credentials=self.credentials)
+                download_result.aio(
+                    result, str(self.destination), filename=doc.name, credentials=self.credentials, fingerprint=True
+                )
                 for doc, result in ready
             ),
             return_exceptions=True,

@@ -58,7 +58,8 @@ def on_job_succeeded(
     credentials = _credentials(block)
     # One attempt, forced: "unknown" (a made-up id) raises JobNotFound, "working" JobTimeout; no retry loop.
     result = check_job.with_options(retries=0, retry_delay_seconds=0)(credentials, job_id)
-    files = download_result_files(result, str(Path(output) / sanitize_filename(result.job_id, fallback="job")))
+    where = str(Path(output) / sanitize_filename(result.job_id, fallback="job"))
+    files = download_result_files(result, where, fingerprint=True)
     landed = [{"name": Path(f.path).name, "size": f.size, "sha256": f.sha256} for f in files]
     for item in landed:
         print(f"{operation} job {job_id}: {item['name']} ({item['size']} bytes)")

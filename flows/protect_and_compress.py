@@ -71,7 +71,7 @@ def protect_and_compress(
             allow_print_document=True,
             name="protected.pdf",
         )
-        landed = download_result(wait_for_job(credentials, protecting.job_id), storage)
+        landed = download_result(wait_for_job(credentials, protecting.job_id), storage, fingerprint=True)
     print(f"Stored {landed.path} ({landed.size} bytes, sha256 {landed.sha256[:16]}...)")
     return {"path": landed.path, "size": landed.size, "sha256": landed.sha256}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ async def test_a_destination_that_is_a_file_is_refused_before_any_request(tmp_pa
 async def test_a_full_disk_mid_download_is_a_destination_error_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def full(self: FileSink, chunk: bytes) -> None:
+    async def full(self: FileSink, chunks: Sequence[bytes], digest: object = None) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(FileSink, "write", full)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from prefect_pdfco import (
+    ChecksumMismatchError,
     FileTooLargeError,
     FileTransferError,
     JobResult,
@@ -133,7 +134,7 @@ DATA = os.urandom(200_000)
 
 async def download(host: Host, tmp_path: Path, url: str | None = None) -> Path:
     async with host.client() as http:
-        landed = await adownload_result(url or fresh_url(), tmp_path, http=http, retry_policy=FAST)
+        landed = await adownload_result(url or fresh_url(), tmp_path, http=http, retry_policy=FAST, fingerprint=True)
     path = Path(landed.path)
     assert landed.size == path.stat().st_size and landed.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     return path
@@ -238,7 +239,9 @@ async def test_a_job_result_with_urls_lands_every_part_under_distinct_names(tmp_
 async def test_a_json_result_that_is_not_a_list_of_links_is_one_file_fetched_once(tmp_path: Path) -> None:
     host = Host(whole(b'{"pages": 2}', **{"Content-Type": "application/json"}))
     async with host.client() as http:
-        parts = await adownload_result_files(fresh_url("info.json"), tmp_path, http=http, retry_policy=FAST)
+        parts = await adownload_result_files(
+            fresh_url("info.json"), tmp_path, http=http, retry_policy=FAST, fingerprint=True
+        )
     assert [Path(part.path).read_bytes() for part in parts] == [b'{"pages": 2}'] and len(host.requests) == 1
     assert parts[0].sha256 == hashlib.sha256(b'{"pages": 2}').hexdigest()
 
@@ -330,11 +333,16 @@ async def test_a_bad_presigned_answer_and_a_wrong_etag(emu: PdfcoEmulator, tmp_p
     async with emu.credentials().get_client() as client:
         with pytest.raises(UnexpectedResponseError, match="presignedUrl"):
             await aupload_file(client, tmp_path / "a.pdf")
-    wrong = Host(lambda request: httpx.Response(200, headers={"ETag": '"' + "0" * 32 + '"'}))
+    zeros = '"' + "0" * 32 + '"'
+    wrong = Host(*[lambda request: httpx.Response(200, headers={"ETag": zeros})] * 2)
     async with wrong.client() as http:
-        with pytest.raises(FileTransferError, match="ETag"):
-            await put_file(fresh_url(), tmp_path / "a.pdf", 13, "application/pdf", http=http, retry_policy=FAST)
-    sent = wrong.requests[0]
+        # Not compared unless asked for (an MD5 pass over the file costs ~1.4 s of CPU per GiB).
+        await put_file(fresh_url(), tmp_path / "a.pdf", 13, "application/pdf", http=http, retry_policy=FAST)
+        with pytest.raises(ChecksumMismatchError, match="ETag"):
+            await put_file(
+                fresh_url(), tmp_path / "a.pdf", 13, "application/pdf", http=http, retry_policy=FAST, verify_etag=True
+            )
+    sent = wrong.requests[1]
     assert sent.headers["content-length"] == "13" and "transfer-encoding" not in sent.headers
     assert sent.headers["content-type"] == "application/pdf" and "x-api-key" not in sent.headers
 

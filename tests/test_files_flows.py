@@ -48,7 +48,7 @@ def test_upload_split_and_download_in_a_sync_flow(emu: PdfcoEmulator, tmp_path: 
         url = upload_file(credentials, path)
         job = submit_job(credentials, "/v1/pdf/split", {"url": url, "pages": "*"})
         result = wait_for_job(credentials, job.job_id, initial_poll_seconds=0.05, max_poll_seconds=0.1)
-        parts = download_result_files(result, block)
+        parts = download_result_files(result, block, fingerprint=True)
         original = download_result(url, str(tmp_path / "copy"), filename="original.pdf")
         return parts, original, fetch_result_json(result)
 

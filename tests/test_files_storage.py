@@ -71,7 +71,7 @@ class BytesOnly:
 async def land(destination: Any, *, name: str = "result.pdf") -> tuple[Any, Host]:
     host = Host(whole(DATA))
     async with host.client() as http:
-        landed = await adownload_result(fresh_url(name), destination, http=http, retry_policy=FAST)
+        landed = await adownload_result(fresh_url(name), destination, http=http, retry_policy=FAST, fingerprint=True)
     assert landed.size == len(DATA) and landed.sha256 == DIGEST
     return landed, host
 

@@ -49,7 +49,7 @@ def check_landed(files: list[DownloadedFile], pages: list[int], read: callable) 
     for file in files:
         content = read(file)
         assert len(content) == file.size
-        assert hashlib.sha256(content).hexdigest() == file.sha256
+        assert file.sha256 is None  # no digest unless fingerprint=True: it costs ~0.85 s of CPU per GiB
 
 
 def test_the_issue_chain_in_one_flow(emulator: PdfcoEmulator, tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ def test_the_issue_chain_in_one_flow(emulator: PdfcoEmulator, tmp_path: Path) ->
         parts = run("split_pdf", {"url": merged.url, "pages": "*"}, out)
         stored = run("split", {"url": merged.url, "pages": "1-2,3"}, block)
         text = run("pdf_to_text", {"url": invoice.url}, out)
-        back = download_result(uploaded, tmp_path / "roundtrip")
+        back = download_result(uploaded, tmp_path / "roundtrip", fingerprint=True)
         return {"parts": parts, "stored": stored, "text": text, "merged": merged, "back": back}
 
     results = chain()

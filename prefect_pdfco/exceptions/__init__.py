@@ -20,6 +20,7 @@ The tree::
     │   └── JobTimeout              our deadline passed while the job was still "working"
     ├── JobStillWorking             not an outcome: the signal that drives check_job's retries (job_id)
     ├── FileTransferError           a result download or a presigned upload failed (url: host and path only)
+    │   ├── ChecksumMismatchError   the bytes moved differ from the MD5 in S3's ETag (verify_etag=True)
     │   ├── ResultExpiredError      the result link has expired (valid_till); refused without a request
     │   ├── ResultNotReadyError     404 NoSuchKey on a result link: the job is not done (or the file is gone)
     │   └── ResultTooLargeError     a text or JSON result over the size limit of fetch_result_text/json
@@ -55,6 +56,7 @@ from prefect_pdfco.exceptions._base import (
     PdfcoError,
 )
 from prefect_pdfco.exceptions._files import (
+    ChecksumMismatchError,
     FileTransferError,
     ResultExpiredError,
     ResultNotReadyError,
@@ -82,6 +84,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BlockNotFoundError",
+    "ChecksumMismatchError",
     "DestinationError",
     "FileTooLargeError",
     "FileTransferError",

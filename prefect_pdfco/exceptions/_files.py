@@ -25,7 +25,12 @@ class FileTransferError(PdfcoError):
         super().__init__(f"{url}: {message}" if url else message)
 
 
+class ChecksumMismatchError(FileTransferError):
+    """The bytes moved do not match the MD5 that the file host's ETag states (``verify_etag=True``).
 
+    S3 answers a single-part object's MD5 as its ETag; a difference means the bytes were damaged on the way
+    (or the object changed). Nothing is left at the destination; run the transfer again.
+    """
 
 
 class ResultExpiredError(FileTransferError):

@@ -1,16 +1,13 @@
-"""The steps behind the download tasks: their arguments, which links a result has, and landing one link.
+"""The steps behind the download tasks: their arguments, which links a result has, and fetching one into memory.
 
 Arguments are checked before anything else happens: a wrong type raises ``InvalidParametersError`` naming the
 argument, never an ``AttributeError`` from deep inside. Every link is checked against the ``LinkPolicy`` before
-it is fetched (see ``_netguard``), and a failure of the destination itself becomes ``DestinationError``, which
-says that the result's link still works.
+it is fetched (see ``_netguard``). Landing a link in a destination is ``landing``'s.
 """
 
 from __future__ import annotations
 
 import codecs
-import errno
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,29 +21,22 @@ from prefect_pdfco._redact import escape_control, safe_url
 from prefect_pdfco._retry import RetryPolicy
 from prefect_pdfco._validate import require_credentials
 from prefect_pdfco.exceptions import (
-    DestinationError,
     InvalidParametersError,
     ResultNotReadyError,
     ResultTooLargeError,
     UnexpectedResponseError,
 )
-from prefect_pdfco.files.names import dedupe_name, filename_from_url
 from prefect_pdfco.files.storage import (
-    DeliveryFailed,
-    Destination,
-    FileSink,
     MemorySink,
-    Target,
-    describe,
     resolve_destination,
-    staging,
 )
-from prefect_pdfco.files.transfer import Transfer, link_expiry, transfer
+from prefect_pdfco.files.transfer import Transfer, transfer
 from prefect_pdfco.models import JobResult, JobStatus
-from prefect_pdfco.ui.logs import run_logger
 
 __all__ = [
     "LINK_LIST_MAX_BYTES",
+    "NO_CHECKS",
+    "Checks",
     "DownloadedFile",
     "Parts",
     "ResultRef",
@@ -55,8 +45,6 @@ __all__ = [
     "check_type",
     "decode_text",
     "fetch_bytes",
-    "land",
-    "land_parts",
     "link_policy",
     "parse_json",
     "part_links",
@@ -75,18 +63,31 @@ class DownloadedFile(BaseModel):
     Attributes:
         path: The absolute local path, or the path within the storage block (as the block reports it).
         size: Its size in bytes.
-        sha256: The hex SHA-256 of its content, computed while it streamed.
+        sha256: The hex SHA-256 of its content, computed while it streamed: None unless ``fingerprint=True``.
         url: The link it came from, in safe form (scheme, host and path: never the signed query string).
         content_type: The Content-Type the file host declared, when it did.
+        etag_verified: True when ``verify_etag=True`` found the content's MD5 equal to the one S3's ETag states.
     """
 
     model_config = ConfigDict(frozen=True)
 
     path: str
     size: int
-    sha256: str
+    sha256: str | None = None
     url: str
     content_type: str | None = None
+    etag_verified: bool = False
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The digests a download computes (see ``transfer.Digests``); none by default."""
+
+    fingerprint: bool = False
+    verify_etag: bool = False
+
+
+NO_CHECKS = Checks()
 
 
 def check_type(value: object, name: str, kinds: tuple[type, ...], expected: str, *, caller: str) -> None:
@@ -136,6 +137,8 @@ def check_download_args(
     filename: object = None,
     max_bytes: object = 1,
     encoding: object = None,
+    fingerprint: object = False,
+    verify_etag: object = False,
 ) -> tuple[ResultRef, LinkPolicy]:
     """Checks the arguments of a download function before any request and any file.
 
@@ -151,6 +154,8 @@ def check_download_args(
     if max_bytes <= 0:  # type: ignore[operator]
         raise InvalidParametersError(caller, [f"max_bytes: must be more than zero, got {max_bytes}"])
     check_type(retry_policy, "retry_policy", (RetryPolicy,), "a RetryPolicy", caller=caller)
+    check_type(fingerprint, "fingerprint", (bool,), "True or False", caller=caller)
+    check_type(verify_etag, "verify_etag", (bool,), "True or False", caller=caller)
     return ref, link_policy(credentials, caller=caller)
 
 
@@ -184,83 +189,6 @@ def result_link(result: ResultRef) -> tuple[str, datetime | None]:
     return _checked_url(result.url), result.output_link_valid_till
 
 
-_REASONS = {
-    "ENOSPC": "the disk is full",
-    "EDQUOT": "the disk quota is exhausted",
-    "EACCES": "permission denied",
-    "EPERM": "permission denied",
-    "EROFS": "the file system is read-only",
-    "EEXIST": "a file has the directory's name",
-    "ENOTDIR": "a file stands where a directory should be",
-    "EISDIR": "a directory has the result's name",
-    "ENOENT": "the temporary file was removed while it was written (was the process told to end?)",
-}
-
-
-def destination_error(
-    error: BaseException, target: Target, url: str, *, valid_till: datetime | None, job_id: str | None
-) -> DestinationError:
-    """The error for a result that arrived (or was arriving) but could not be written at ``target``."""
-    code = error.errno if isinstance(error, OSError) else None
-    detail = str(error)
-    if isinstance(error, OSError) and code is not None:
-        name = errno.errorcode.get(code, str(code))
-        detail = f"{_REASONS.get(name, error.strerror)} ({name}: {error.strerror})"
-    expiry = link_expiry(url, valid_till)
-    until = f"until {expiry.strftime('%Y-%m-%dT%H:%M:%SZ')}" if expiry else "until it expires"
-    job = f" of job {escape_control(job_id)}" if job_id else ""
-    return DestinationError(
-        f"could not write the result{job} to {describe(target)}: {escape_control(detail)}. The result is still "
-        f"at {safe_url(url)} {until}: fix the destination and download it again (the job need not run again)",
-        destination=describe(target),
-        url=safe_url(url),
-        job_id=job_id,
-        valid_till=expiry,
-        errno=code,
-    )
-
-
-async def land(
-    http: httpx.AsyncClient,
-    url: str,
-    destination: Destination,
-    name: str,
-    *,
-    valid_till: datetime | None,
-    retry_policy: RetryPolicy,
-    content: bytes | None = None,
-    content_type: str | None = None,
-    policy: LinkPolicy = DEFAULT_LINK_POLICY,
-    job_id: str | None = None,
-) -> DownloadedFile:
-    """Streams ``url`` (or writes ``content`` already fetched from it) to ``destination`` under ``name``.
-
-    ``name`` must be sanitised already. Nothing is left behind when this fails or is cancelled.
-
-    Raises:
-        DestinationError: The destination could not take the file; the link and ``job_id`` are in the error.
-    """
-    target = resolve_destination(destination)
-    if content is None:
-        policy.check_url(url, final=False)
-    try:
-        async with staging(target) as stage:
-            if content is None:
-                sink = FileSink(stage.handle)
-                done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy)
-            else:
-                await stage.handle.write(content)
-                digest = hashlib.sha256(content).hexdigest()
-                done = Transfer(size=len(content), sha256=digest, content_type=content_type)
-            where = await stage.deliver(name)
-    except (OSError, DeliveryFailed) as error:
-        cause = error.__cause__ if isinstance(error, DeliveryFailed) else error  # the block's own exception
-        raise destination_error(error, target, url, valid_till=valid_till, job_id=job_id) from cause
-    safe = safe_url(url)
-    run_logger().info("Downloaded %s to %s (%d bytes, sha256 %s)", safe, escape_control(where), done.size, done.sha256)
-    return DownloadedFile(path=where, size=done.size, sha256=done.sha256, url=safe, content_type=done.content_type)
-
-
 async def fetch_bytes(
     http: httpx.AsyncClient,
     url: str,
@@ -269,11 +197,20 @@ async def fetch_bytes(
     retry_policy: RetryPolicy,
     max_bytes: int,
     policy: LinkPolicy = DEFAULT_LINK_POLICY,
+    checks: Checks = NO_CHECKS,
 ) -> tuple[bytes, Transfer]:
     """The whole content of a link, refused beyond ``max_bytes`` (see ``ResultTooLargeError``)."""
     policy.check_url(url, final=False)
     sink = MemorySink(max_bytes, url)
-    done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy)
+    done = await transfer(
+        http,
+        url,
+        sink,
+        valid_till=valid_till,
+        retry_policy=retry_policy,
+        fingerprint=checks.fingerprint,
+        verify_etag=checks.verify_etag,
+    )
     return bytes(sink.data), done
 
 
@@ -308,16 +245,23 @@ def _link_list(content: bytes) -> list[str] | None:
 
 @dataclass(frozen=True)
 class Parts:
-    """The links of a result's files; ``content`` holds the single file when probing fetched it already."""
+    """The links of a result's files; ``content`` holds the single file when probing fetched it already
+    (``verified``: its MD5 matched the ETag)."""
 
     links: list[str]
     valid_till: datetime | None
     content: bytes | None = None
     content_type: str | None = None
+    verified: bool = False
 
 
 async def part_links(
-    http: httpx.AsyncClient, result: ResultRef, *, retry_policy: RetryPolicy, policy: LinkPolicy = DEFAULT_LINK_POLICY
+    http: httpx.AsyncClient,
+    result: ResultRef,
+    *,
+    retry_policy: RetryPolicy,
+    policy: LinkPolicy = DEFAULT_LINK_POLICY,
+    checks: Checks = NO_CHECKS,
 ) -> Parts:
     """Every file of a result: ``urls`` when the result lists them, the links inside an async split's JSON
     list, else the result's one link.
@@ -333,45 +277,20 @@ async def part_links(
         return Parts([url], valid_till)
     try:
         content, done = await fetch_bytes(
-            http, url, valid_till=valid_till, retry_policy=retry_policy, max_bytes=LINK_LIST_MAX_BYTES, policy=policy
+            http,
+            url,
+            valid_till=valid_till,
+            retry_policy=retry_policy,
+            max_bytes=LINK_LIST_MAX_BYTES,
+            policy=policy,
+            checks=Checks(verify_etag=checks.verify_etag),  # the SHA-256, if wanted, is taken when it lands
         )
     except ResultTooLargeError:
         return Parts([url], valid_till)  # too big to be a list of links: an ordinary (large) JSON result
     links = _link_list(content)
     if links is None:
-        return Parts([url], valid_till, content=content, content_type=done.content_type)
+        return Parts([url], valid_till, content=content, content_type=done.content_type, verified=done.etag_verified)
     return Parts(links, valid_till)
-
-
-async def land_parts(
-    http: httpx.AsyncClient,
-    parts: Parts,
-    destination: Destination,
-    *,
-    retry_policy: RetryPolicy,
-    policy: LinkPolicy = DEFAULT_LINK_POLICY,
-    job_id: str | None = None,
-) -> list[DownloadedFile]:
-    """Lands every part, one after the other, under distinct sanitised names."""
-    taken: set[str] = set()
-    landed: list[DownloadedFile] = []
-    for link in parts.links:
-        name = dedupe_name(filename_from_url(link), taken)
-        landed.append(
-            await land(
-                http,
-                link,
-                destination,
-                name,
-                valid_till=parts.valid_till,
-                retry_policy=retry_policy,
-                content=parts.content,
-                content_type=parts.content_type,
-                policy=policy,
-                job_id=job_id,
-            )
-        )
-    return landed
 
 
 def parse_json(content: bytes, url: str) -> Any:

@@ -40,6 +40,8 @@ async def download_results(
     credentials: PdfcoCredentials | None = None,
     max_concurrency: int = DEFAULT_DOWNLOADS_IN_FLIGHT,
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    fingerprint: bool = False,
+    verify_etag: bool = False,
 ) -> list[DownloadedFile | PdfcoError]:
     """Downloads many results into one destination in one task run, ``max_concurrency`` at once.
 
@@ -55,6 +57,8 @@ async def download_results(
         credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
         max_concurrency: Files in flight at once.
         retry_policy: Attempts and delays for transient failures of each file.
+        fingerprint, verify_etag: As for ``download_result``: the SHA-256 of each file, a check of each file's
+            MD5 against S3's ETag; each priced there, both off by default.
 
     Returns:
         In the order of ``results``, where each file landed, or the typed error its download ended with.
@@ -93,7 +97,14 @@ async def download_results(
             return result
         async with slots:
             try:
-                return await adownload_result(result, destination, credentials=credentials, retry_policy=retry_policy)
+                return await adownload_result(
+                    result,
+                    destination,
+                    credentials=credentials,
+                    retry_policy=retry_policy,
+                    fingerprint=fingerprint,
+                    verify_etag=verify_etag,
+                )
             except PdfcoError as error:
                 return error
 
