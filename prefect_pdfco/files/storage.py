@@ -26,7 +26,6 @@ import functools
 import inspect
 import os
 import shutil
-import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -267,19 +266,10 @@ def _default_file_mode() -> int:
 Feed: TypeAlias = "Callable[[Sequence[bytes]], None] | None"
 
 
-def _write_batch(file: Any, start: int, chunks: Sequence[bytes], feed: Feed) -> None:
+def _write_batch(file: Any, chunks: Sequence[bytes], feed: Feed) -> None:
     if feed is not None:
         feed(chunks)
     file.writelines(chunks)
-    if _START_WRITEBACK is not None:
-        # Linux starts writing these pages to disk now (without waiting), so the fsync before the rename finds
-        # little left to do: the disk works while the next batch arrives, not after the last one.
-        file.flush()
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(file.fileno(), start, sum(len(chunk) for chunk in chunks), _START_WRITEBACK)
-
-
-_START_WRITEBACK: int | None = getattr(os, "POSIX_FADV_DONTNEED", None) if sys.platform == "linux" else None
 
 
 def _retrieve(task: asyncio.Task[None]) -> None:
@@ -299,7 +289,6 @@ class FileSink:
     def __init__(self, handle: anyio.AsyncFile[bytes]) -> None:
         self.handle = handle
         self._pending: asyncio.Task[None] | None = None
-        self._size = 0
 
     def expect(self, size: int) -> None:
         """Takes any size: the disk says when it is full."""
@@ -307,10 +296,9 @@ class FileSink:
     async def write(self, chunks: Sequence[bytes], digest: Feed = None) -> None:
         """Waits for the previous batch (raising its error), then starts writing ``chunks`` in a worker thread."""
         await self.flush()
-        start, self._size = self._size, self._size + sum(len(chunk) for chunk in chunks)
         # anyio's thread call is not abandoned when cancelled: whoever awaits it waits for the write to end.
         self._pending = asyncio.ensure_future(
-            anyio.to_thread.run_sync(_write_batch, self.handle.wrapped, start, chunks, digest)
+            anyio.to_thread.run_sync(_write_batch, self.handle.wrapped, chunks, digest)
         )
         self._pending.add_done_callback(_retrieve)
 
@@ -325,7 +313,6 @@ class FileSink:
         await self.flush()
         await self.handle.seek(0)
         await self.handle.truncate()
-        self._size = 0
 
 
 class MemorySink:
