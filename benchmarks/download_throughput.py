@@ -3,12 +3,13 @@
 Download: a loopback server in a subprocess (127.0.0.1 only, ``os.sendfile``, keep-alive, an S3-style MD5
 ETag) serves a file of --megabytes (random bytes, written to /tmp and deleted at the end). Each round runs,
 interleaved: a raw ``httpx.stream`` copy to disk (``iter_raw`` + ``file.write``), ``download_result(url,
-directory)`` as a user calls it (its coroutine, the default: no digest), with ``fingerprint=True`` (SHA-256)
-and with ``verify_etag=True`` (MD5 against the ETag). ``download_result`` fsyncs the file before renaming it
-into place (a crash must not leave a named, empty file); the raw copy does not, so a raw copy that also
-fsyncs is printed for reference (no verdict). Upload: the emulator (a subprocess) takes the same file
-through its presigned PUT: a raw ``httpx.put`` of the open file against ``aupload_file`` (default and
-``verify_etag=True``). Every landed file is deleted before the next run.
+directory)`` as a user calls it (its coroutine, the default: no digest), with ``fingerprint=True`` (SHA-256),
+with ``verify_etag=True`` (MD5 against the ETag) and with ``durable=False``. ``download_result`` fsyncs the
+file before renaming it into place (a crash of the machine must not leave a named, partial file); the raw copy
+does not, so a raw copy that also fsyncs is printed for reference (no verdict), and ``durable=False`` (no
+fsync, like the raw copy). Upload: the emulator (a subprocess) takes the same file through its presigned PUT:
+a raw ``httpx.put`` of the open file against ``aupload_file`` (default and ``verify_etag=True``). Every landed
+file is deleted before the next run.
 
 Printed per way: the best of --rounds in MiB/s, its ratio to the raw way, the RSS growth of this process
 (sampled every 5 ms: peak minus the level before the run) and PASS/MISS against 0.8x and 64 MiB, beside the
@@ -161,6 +162,7 @@ async def downloads(source: Path, folder: Path, rounds: int) -> None:
             "download_result(url, directory)": lambda: adownload_result(url, out),
             "download_result(..., fingerprint=True)": lambda: adownload_result(url, out, fingerprint=True),
             "download_result(..., verify_etag=True)": lambda: adownload_result(url, out, verify_etag=True),
+            "download_result(..., durable=False)": lambda: adownload_result(url, out, durable=False),
         }
         results: dict[str, list[tuple[float, int]]] = {way: [] for way in ways}
         await adownload_result(url, out)  # warm-up: the shared link client, the page cache of the source

@@ -1,4 +1,5 @@
-"""Digests are a choice: none by default, SHA-256 with ``fingerprint=True``, S3's MD5 ETag with ``verify_etag=True``.
+"""Digests are a choice: none by default, SHA-256 with ``fingerprint=True``, S3's MD5 ETag with ``verify_etag=True``;
+and so is the fsync before the rename (``durable``, on by default).
 
 A scripted file host (see test_files_errors) answers chosen ETags; the emulator answers the real MD5 of what it
 stores, as S3 does for a single-part object.
@@ -17,6 +18,7 @@ import pytest
 
 from prefect_pdfco import ChecksumMismatchError, FileTransferError, InvalidParametersError
 from prefect_pdfco.files import adownload_result, adownload_result_files, adownload_results, aupload_file
+from prefect_pdfco.files import storage as storage_module
 from prefect_pdfco.files import transfer as transfer_module
 from prefect_pdfco.files.transfer import CHUNK_SIZE
 from prefect_pdfco.files.upload import put_file
@@ -119,8 +121,28 @@ async def test_an_upload_whose_stored_bytes_differ_is_refused_only_when_asked(tm
     assert [len(request.content) for request in host.requests] == [len(DATA)] * 2
 
 
-@pytest.mark.parametrize("option", ["fingerprint", "verify_etag"])
+@pytest.mark.parametrize("option", ["fingerprint", "verify_etag", "durable"])
 async def test_the_options_take_only_booleans(tmp_path: Path, option: str) -> None:
     with pytest.raises(InvalidParametersError, match=option):
         await adownload_result(fresh_url(), tmp_path, **{option: "yes"})
     assert only_files(tmp_path) == []
+
+
+async def test_durable_fsyncs_before_the_rename_unless_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(storage_module.os, "fsync", counting)
+    host = Host(answer(f'"{MD5}"'), answer(f'"{MD5}"'))
+    async with host.client() as http:
+        await adownload_result(fresh_url("a.pdf"), tmp_path, http=http, retry_policy=FAST)
+        assert len(synced) == 1
+        landed = await adownload_result(fresh_url("b.pdf"), tmp_path, http=http, retry_policy=FAST, durable=False)
+    assert len(synced) == 1 and Path(landed.path).read_bytes() == DATA
+    assert only_files(tmp_path) == ["a.pdf", "b.pdf"]

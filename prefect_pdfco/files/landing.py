@@ -112,7 +112,7 @@ async def land(
                 await stage.handle.write(content)
                 digest = hashlib.sha256(content).hexdigest() if checks.fingerprint else None
                 done = Transfer(len(content), digest, content_type, etag_verified=verified)
-            where = await stage.deliver(name)
+            where = await stage.deliver(name, durable=checks.durable)
     except (OSError, DeliveryFailed) as error:
         cause = error.__cause__ if isinstance(error, DeliveryFailed) else error  # the block's own exception
         raise destination_error(error, target, url, valid_till=valid_till, job_id=job_id) from cause

@@ -81,10 +81,12 @@ class DownloadedFile(BaseModel):
 
 @dataclass(frozen=True)
 class Checks:
-    """The digests a download computes (see ``transfer.Digests``); none by default."""
+    """What a download computes and guarantees beyond an atomic landing: digests (see ``transfer.Digests``, none
+    by default) and ``durable`` (fsynced before the rename into a directory, by default)."""
 
     fingerprint: bool = False
     verify_etag: bool = False
+    durable: bool = True
 
 
 NO_CHECKS = Checks()
@@ -139,6 +141,7 @@ def check_download_args(
     encoding: object = None,
     fingerprint: object = False,
     verify_etag: object = False,
+    durable: object = True,
 ) -> tuple[ResultRef, LinkPolicy]:
     """Checks the arguments of a download function before any request and any file.
 
@@ -156,6 +159,7 @@ def check_download_args(
     check_type(retry_policy, "retry_policy", (RetryPolicy,), "a RetryPolicy", caller=caller)
     check_type(fingerprint, "fingerprint", (bool,), "True or False", caller=caller)
     check_type(verify_etag, "verify_etag", (bool,), "True or False", caller=caller)
+    check_type(durable, "durable", (bool,), "True or False", caller=caller)
     return ref, link_policy(credentials, caller=caller)
 
 

@@ -42,6 +42,7 @@ async def download_results(
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     fingerprint: bool = False,
     verify_etag: bool = False,
+    durable: bool = True,
 ) -> list[DownloadedFile | PdfcoError]:
     """Downloads many results into one destination in one task run, ``max_concurrency`` at once.
 
@@ -57,8 +58,9 @@ async def download_results(
         credentials: A credentials block whose ``allowed_result_hosts`` applies (its API key is not used).
         max_concurrency: Files in flight at once.
         retry_policy: Attempts and delays for transient failures of each file.
-        fingerprint, verify_etag: As for ``download_result``: the SHA-256 of each file, a check of each file's
-            MD5 against S3's ETag; each priced there, both off by default.
+        fingerprint, verify_etag, durable: As for ``download_result``: the SHA-256 of each file, a check of each
+            file's MD5 against S3's ETag (each priced there, both off by default), an fsync before each rename
+            (on by default).
 
     Returns:
         In the order of ``results``, where each file landed, or the typed error its download ended with.
@@ -104,6 +106,7 @@ async def download_results(
                     retry_policy=retry_policy,
                     fingerprint=fingerprint,
                     verify_etag=verify_etag,
+                    durable=durable,
                 )
             except PdfcoError as error:
                 return error

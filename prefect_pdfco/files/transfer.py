@@ -174,11 +174,8 @@ class Sink(Protocol):
         """Raises when ``size`` bytes are more than it takes (``ResultTooLargeError``)."""
 
     async def write(self, chunks: Sequence[bytes], digest: Callable[[Sequence[bytes]], None] | None) -> None:
-        """Appends ``chunks`` (about ``CHUNK_SIZE`` bytes in all), feeding them to ``digest`` first when given.
-
-        A file sink may still be writing when this returns (``flush`` waits); it raises a failed write at the
-        next call at the latest.
-        """
+        """Appends ``chunks`` (about ``CHUNK_SIZE`` bytes), fed to ``digest`` first; a file sink may still be
+        writing when this returns, and raises a failed write at the next call or ``flush``."""
 
     async def flush(self) -> None:
         """Returns once everything handed to ``write`` is written (raising what a write raised)."""
