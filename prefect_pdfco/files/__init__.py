@@ -3,9 +3,10 @@
 - ``upload``: ``upload_file`` and ``aupload_file`` (presigned URL, streamed PUT);
 - ``download``: ``download_result``, ``download_result_files``, ``fetch_result_text``, ``fetch_result_json``
   and their ``a``-prefixed coroutines; ``many``: ``download_results`` (a batch's files in one task run);
-- below them: ``links`` (argument checks, a result's links, landing one), ``transfer`` (a streamed GET:
-  retries, Range resume, S3's errors), ``linkclient`` (the keyless client shared per process), ``expiry``,
-  ``storage``, ``names`` and ``tempfiles`` (where files land, under safe names, never half-written).
+- below them: ``links`` (argument checks, a result's links), ``landing`` (one link into a destination),
+  ``transfer`` (a streamed GET: retries, Range resume, S3's errors, optional digests), ``linkclient`` (the
+  keyless client shared per process), ``expiry``, ``storage``, ``names`` and ``tempfiles`` (where files land,
+  under safe names, never half-written).
 """
 
 from __future__ import annotations
