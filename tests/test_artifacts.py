@@ -248,3 +248,53 @@ def test_ledgers_of_runs_never_seen_ending_are_bounded(monkeypatch: pytest.Monke
             _ledger_module._ledger(f"run-{n}")
     assert len(_ledger_module._ledgers) == _ledger_module.MAX_LEDGERS
     assert "run-0" not in _ledger_module._ledgers and f"run-{_ledger_module.MAX_LEDGERS + 9}" in _ledger_module._ledgers
+
+
+def test_wait_for_jobs_lists_its_results_in_one_artifact_and_one_log_line(emulator: PdfcoEmulator) -> None:
+    credentials = emulator.credentials()
+
+    @flow
+    def batch() -> tuple[UUID, list[Any]]:
+        run_id = get_run_context().flow_run.id  # type: ignore[union-attr]
+        jobs = [submit_job(credentials, "/v1/pdf/convert/from/html", {"html": f"<p>{n}</p>"}) for n in range(3)]
+        emulator.inject_job_outcome("failed", message="damaged")
+        bad = submit_job(credentials, "/v1/pdf/convert/from/html", {"html": "<p>bad</p>"})
+        ids = [job.job_id for job in jobs] + [bad.job_id]
+        return run_id, wait_for_jobs(credentials, ids, initial_poll_seconds=0.05, max_poll_seconds=0.1)
+
+    run_id, results = batch()
+    done = [result for result in results if isinstance(result, JobResult)]
+    assert len(done) == 3 and isinstance(results[3], JobFailed)
+    artifacts = asyncio.run(_artifacts_of(run_id))
+    listed = [a for a in artifacts if a.type == "markdown" and "| job | result |" in str(a.data)]
+    assert len(listed) == 1 and listed[0].key is None
+    for result in done:  # no link artifact per result: each would be one more Prefect API call
+        assert [a for a in artifacts if str(result.url) in str(a.data)] == listed
+    assert all(result.job_id in str(listed[0].data) and str(result.url) in str(listed[0].data) for result in done)
+    assert "Results of 3 PDF.co job(s) of 4" in (listed[0].description or "")
+    assert len([a for a in artifacts if a.type == "markdown" and "What to do" in str(a.data)]) == 1
+    logs = asyncio.run(_logs_of(run_id))
+    assert any("3 of 4 job(s) succeeded (1 JobFailed) after 4 check(s) (8 credits)" in line for line in logs)
+    assert not any("succeeded: 1 check(s)" in line for line in logs), "no INFO line per job"
+
+
+async def test_a_batch_announces_its_submits_together_and_each_end_on_its_own(
+    emulator: PdfcoEmulator, tmp_path: Path
+) -> None:
+    from prefect_pdfco.flows import run_batch
+
+    items = [{"html": f"<p>{n}</p>", "name": f"d{n}.pdf"} for n in range(3)]
+
+    @flow
+    async def nightly() -> list[str]:
+        batch = await run_batch.aio(emulator.credentials(), "html_to_pdf", items, tmp_path)
+        return [str(item.job_id) for item in batch.items]
+
+    job_ids = await nightly()
+    announced = await _events("pdfco.batch.submitted")
+    mine = [event for event in announced if set(event.payload["job_ids"]) & set(job_ids)]
+    assert sorted(job for event in mine for job in event.payload["job_ids"]) == sorted(job_ids)
+    assert mine[0].payload["operation"] == "html_to_pdf" and mine[0].resource.id.startswith("pdfco.batch.")
+    for job_id in job_ids:
+        assert await _events("pdfco.job.succeeded", f"pdfco.job.{job_id}")
+    assert not await _events("pdfco.job.submitted", f"pdfco.job.{job_ids[0]}", expected=0)

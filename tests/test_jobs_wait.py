@@ -546,3 +546,40 @@ async def test_a_job_submitted_after_its_wait_began_is_checked_from_its_own_subm
         job_id = await _job(client, emulator)
         await wait.follow(JobWatch(job_id))
     assert virtual.sleeps == [46.0] and emulator.stats()["job_checks"] == 1
+
+
+async def test_a_batch_wakes_its_cold_sleepers_when_its_first_job_teaches_what_the_jobs_take(
+    emulator: PdfcoEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    naps: list[tuple[float, asyncio.Future[None]]] = []
+
+    async def sleep(seconds: float) -> None:  # each sleep of the waits ends only when the test says so
+        nap: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        naps.append((seconds, nap))
+        await nap
+
+    async def until(count: int) -> None:
+        for _ in range(1000):  # a bound, not a timing
+            if len(naps) >= count:
+                return
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(_wait, "asyncio", types.SimpleNamespace(**{**vars(asyncio), "sleep": sleep}))
+    _learn.BOOK.clear()
+    _learn.forget_submits()
+    try:
+        async with PdfcoClient(emulator.api_key, base_url=emulator.base_url) as client:
+            first, second = await _job(client, emulator), await _job(client, emulator)
+            polling = asyncio.ensure_future(poll_many(client, [first, second], max_wait_seconds=600, policy=STEADY))
+            await until(2)
+            (_, first_nap), (cold, second_nap) = naps
+            first_nap.set_result(None)  # the first job is checked, has ended, and the batch learns from it
+            await until(3)
+            assert second_nap.cancelled(), "the second job's cold sleep was cut short"
+            assert naps[2][0] <= cold, "and planned again from what was learnt, never later than planned"
+            naps[2][1].set_result(None)
+            results = await polling
+    finally:
+        _learn.BOOK.clear()
+    assert all(result.status is JobStatus.SUCCESS for result in results if not isinstance(result, Exception))
+    assert emulator.stats()["job_checks"] == 2

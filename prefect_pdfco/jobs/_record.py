@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,8 @@ class SubmitRecord:
     endpoint: str
     expiration: timedelta | None = None
     sent_at: datetime | None = None
+    _resolved: tuple[Path, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _template: Any = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def for_current_task(cls, endpoint: str, item_key: str | None = None) -> SubmitRecord | None:
@@ -163,18 +165,32 @@ class SubmitRecord:
         }
         local = self._local_path()
         if local is not None:
-            _replace_file(local, self.store.create_result_record(content, key=self.key).serialize())
+            _replace_file(local, self._local_record(content).serialize())
         else:
             await self.store.awrite(obj=content, key=self.key)
 
+    def _local_record(self, content: dict[str, Any]) -> Any:
+        """What ``store.create_result_record`` makes for this key: made once (it resolves the path twice), then
+        copied with each new content."""
+        if self._template is None:
+            self._template = self.store.create_result_record(content, key=self.key)
+            return self._template
+        return self._template.model_copy(update={"result": content})
+
     def _local_path(self) -> Path | None:
         """Where the record lives when the result storage is a local directory (and nothing else is involved:
-        no separate metadata storage, no locks); None for any other storage, which the store reads and writes."""
-        store = self.store
-        storage = store.result_storage
-        if isinstance(storage, LocalFileSystem) and store.metadata_storage is None and store.lock_manager is None:
-            return storage._resolve_path(self.key)
-        return None
+        no separate metadata storage, no locks); None for any other storage, which the store reads and writes.
+
+        Resolved once per record: a batch reads and writes each of its records three times, and resolving
+        (a ``stat`` per part of the path) cost more than the write."""
+        if self._resolved is None:
+            store = self.store
+            storage = store.result_storage
+            local = (
+                isinstance(storage, LocalFileSystem) and store.metadata_storage is None and store.lock_manager is None
+            )
+            self._resolved = (storage._resolve_path(self.key),) if local else ()  # type: ignore[union-attr]
+        return self._resolved[0] if self._resolved else None
 
 
 def _replace_file(path: Path, content: bytes) -> None:

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from prefect.context import TaskRunContext
 from prefect.transactions import get_transaction
 from pydantic import BaseModel, ConfigDict
 
@@ -35,6 +36,7 @@ from prefect_pdfco.jobs.submit import SUBMIT_TASK_OPTIONS, submit_and_record
 from prefect_pdfco.jobs.wait import JobWatch, _BatchProgress, _Wait
 from prefect_pdfco.models import JobResult
 from prefect_pdfco.operations.catalogue import OutputKind, get_operation
+from prefect_pdfco.ui.artifacts import BatchSubmits
 from prefect_pdfco.ui.logs import per_item_quiet
 
 __all__ = ["BatchItem", "BatchResult", "batch_items"]
@@ -160,6 +162,7 @@ async def batch_items(
     # the connection pool, which httpcore scans on every request.
     requests, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
     progress = _BatchProgress(len(items), f"PDF.co documents done, of {len(items)}")
+    announce = BatchSubmits(_task_run_id(), operation)
     await progress.start()
 
     async def land(result: JobResult) -> list[DownloadedFile]:
@@ -174,10 +177,11 @@ async def batch_items(
         async with requests:
             try:
                 submission = await submit_and_record(
-                    credentials, endpoint, params, operation=operation, item_key=f"batch-{index}"
+                    credentials, endpoint, params, operation=operation, item_key=f"batch-{index}", client=wait.client
                 )
             except PdfcoError as error:
                 return BatchItem(index=index, error=error)
+        announce.add(submission.job_id)
         item = BatchItem(index=index, job_id=submission.job_id)
         try:
             result = await wait.follow(JobWatch(submission.job_id))
@@ -202,10 +206,16 @@ async def batch_items(
             outcomes = await _gather_or_cancel([one(wait, index, params) for index, params in enumerate(items)])
     finally:
         per_item_quiet.reset(quiet)
+        announce.flush()
     await progress.flush()
     if any(not item.ok for item in outcomes):
         _not_cached()
     return outcomes
+
+
+def _task_run_id() -> str:
+    ctx = TaskRunContext.get()
+    return str(ctx.task_run.id) if ctx is not None else "local"
 
 
 def _not_cached() -> None:

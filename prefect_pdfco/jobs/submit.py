@@ -45,6 +45,7 @@ from prefect_pdfco.ui import artifacts as _artifacts
 from prefect_pdfco.ui.logs import run_logger
 
 if TYPE_CHECKING:
+    from prefect_pdfco.client import PdfcoClient
     from prefect_pdfco.credentials import PdfcoCredentials
 
 __all__ = ["RECORD_SUFFIX", "SUBMIT_TASK_OPTIONS", "SubmitCachePolicy", "refused", "submit_and_record"]
@@ -66,6 +67,7 @@ async def submit_and_record(
     *,
     operation: str | None = None,
     item_key: str | None = None,
+    client: PdfcoClient | None = None,
 ) -> JobSubmission:
     """Submits one job at most once per submit key, logs one line (never the parameters), emits the event.
 
@@ -79,6 +81,7 @@ async def submit_and_record(
         operation: How the UI names the operation; defaults to the endpoint without its version.
         item_key: Names this submit among the several one task run makes (``run_batch``: ``"batch-17"``); its
             record is the task's key with this appended.
+        client: The shared client of ``credentials`` when the caller holds it already (a batch); else borrowed.
 
     Raises:
         SubmitOutcomeUnknown: An earlier attempt sent this submit and its outcome is unknown.
@@ -94,7 +97,7 @@ async def submit_and_record(
     name = operation or _artifacts.operation_name(endpoint)
     record = SubmitRecord.for_current_task(endpoint, item_key)
     if record is None:
-        return await _send(credentials, endpoint, params, name, None)
+        return await _send(credentials, endpoint, params, name, None, client)
     await warn_if_storage_is_local(record.store)
     async with _claimed(record.key):
         earlier = await record.read()
@@ -113,7 +116,7 @@ async def submit_and_record(
             if not _resend_requested():
                 raise unknown
             run_logger().warning("Sending again as asked (resend_if_unknown=True): %s", unknown)
-        return await _send(credentials, endpoint, params, name, record)
+        return await _send(credentials, endpoint, params, name, record, client)
 
 
 async def _send(
@@ -122,11 +125,12 @@ async def _send(
     params: Mapping[str, Any] | None,
     name: str,
     record: SubmitRecord | None,
+    held: PdfcoClient | None = None,
 ) -> JobSubmission:
     # The callback's token is fresh per send and added only here: the submit key (computed from the task's
     # inputs) never sees it, so a re-run finds the same record.
     params = with_callback(credentials, params)
-    async with shared_client(credentials) as client:
+    async with _borrowed(credentials, held) as client:
         try:
             submission = await client.submit(
                 endpoint, params, before_send=record.mark_in_flight if record is not None else None
@@ -148,6 +152,15 @@ async def _send(
     _artifacts.record_submission(submission, name)
     _artifacts.note_balance(client)
     return submission
+
+
+@asynccontextmanager
+async def _borrowed(credentials: PdfcoCredentials, held: PdfcoClient | None) -> AsyncIterator[PdfcoClient]:
+    if held is not None:
+        yield held
+        return
+    async with shared_client(credentials) as client:
+        yield client
 
 
 def _resend_requested() -> bool:

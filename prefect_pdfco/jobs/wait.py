@@ -38,7 +38,7 @@ from prefect_pdfco.jobs import learn as _learn
 from prefect_pdfco.jobs.schedule import DEFAULT_POLL_POLICY, Plan, PollPolicy
 from prefect_pdfco.models import JobResult, JobStatus
 from prefect_pdfco.ui import artifacts as _artifacts
-from prefect_pdfco.ui.logs import run_logger
+from prefect_pdfco.ui.logs import per_item_quiet, run_logger
 
 __all__ = [
     "CONCURRENT_CHECKS",
@@ -187,6 +187,7 @@ class _Wait:
     started: float = field(default_factory=lambda: time.monotonic())  # read at call time: a patched clock works
     credentials: PdfcoCredentials | None = None
     book: _learn.DurationBook = field(default_factory=lambda: _learn.BOOK)
+    _cold_sleepers: set[asyncio.Future[None]] = field(default_factory=set, repr=False)
 
     async def follow(self, watch: JobWatch, on_working: Callable[[float], Awaitable[None]] | None = None) -> JobResult:
         """Checks one job until it ends; the check at the deadline is the last (forced) one.
@@ -202,6 +203,7 @@ class _Wait:
         origin = entry.at if entry is not None else self.started
         learning = entry if self.policy.learn else None
         callbacks = self.credentials is not None and bool(getattr(self.credentials, "callback_url", None))
+        not_after = float("inf")  # when a cold sleep cut short by learning had planned to check
         while True:
             remaining = max(0.0, deadline - time.monotonic())
             plan = Plan(self.policy, self.book.estimate(learning.key) if learning is not None else None)
@@ -209,7 +211,13 @@ class _Wait:
                 net = plan.safety_net(time.monotonic() - origin, watch.checks)
                 callbacks = await self._sleep_on_event(watch.job_id, min(net, remaining))
             if not callbacks:
-                await asyncio.sleep(min(plan.delay(time.monotonic() - origin, watch.checks), remaining))
+                delay = min(plan.delay(time.monotonic() - origin, watch.checks), remaining)
+                delay = max(0.0, min(delay, not_after - time.monotonic()))
+                planned = time.monotonic() + delay
+                if await self._sleep(delay, cold=learning is not None and plan.estimate is None):
+                    not_after = planned
+                    continue  # the batch learnt what its jobs take: plan again, never later than planned
+                not_after = float("inf")
             async with self.slots:  # the deadline is read once the slot is ours: a queued check may pass it
                 now = time.monotonic()
                 waited = now - self.started
@@ -218,11 +226,32 @@ class _Wait:
                 if learning is not None:
                     share, duration = self.policy.learned_share, final.job_duration
                     _learn.observe_end(learning, ended_by=now, job_duration_ms=duration, share=share, book=self.book)
+                    if plan.estimate is None and self.book.estimate(learning.key) is not None:
+                        self._wake_cold_sleepers()
                 return final
             if entry is not None and watch.status is JobStatus.WORKING and watch.inconclusive is None:
                 entry.last_working = now
             if on_working is not None:
                 await on_working(waited)
+
+    async def _sleep(self, seconds: float, *, cold: bool) -> bool:
+        """Sleeps ``seconds``; True when a cold sleep (nothing learnt yet) was cut short by ``_wake_cold_sleepers``:
+        a batch's first jobs to end tell the others, asleep on cold gaps, to check at their learnt end instead."""
+        if not cold:
+            await asyncio.sleep(seconds)
+            return False
+        nap = asyncio.ensure_future(asyncio.sleep(seconds))
+        self._cold_sleepers.add(nap)
+        try:
+            await asyncio.wait({nap})
+        finally:
+            self._cold_sleepers.discard(nap)
+            nap.cancel()
+        return nap.cancelled()
+
+    def _wake_cold_sleepers(self) -> None:
+        for nap in list(self._cold_sleepers):
+            nap.cancel()
 
     async def _sleep_on_event(self, job_id: str, timeout: float) -> bool:
         """Sleeps until the job's end event or ``timeout``; False when events cannot be had (poll instead)."""
@@ -310,10 +339,12 @@ async def poll_many(
     progress = _BatchProgress(len(job_ids), f"PDF.co jobs finished, of {len(job_ids)}")
     await progress.start()
 
-    async def one(index: int, job_id: str) -> JobResult | JobError:
+    watches = [JobWatch(job_id) for job_id in job_ids]
+
+    async def one(index: int, watch: JobWatch) -> JobResult | JobError:
         ended: JobResult | JobError
         try:
-            ended = await wait.follow(JobWatch(job_id))
+            ended = await wait.follow(watch)
         except JobError as error:
             ended = error
         if on_end is not None:
@@ -321,9 +352,16 @@ async def poll_many(
         await progress.advance()
         return ended
 
-    async with _learn.kept_in(learn_variable):
-        results = await _gather_or_cancel([one(index, job_id) for index, job_id in enumerate(job_ids)])
+    # One log line and one artifact of result links for the lot, rather than a line and a link artifact per job
+    # (each a Prefect API call, made while the check's slot is held); the jobs table lists every job.
+    quiet = per_item_quiet.set(True)
+    try:
+        async with _learn.kept_in(learn_variable):
+            results = await _gather_or_cancel([one(index, watch) for index, watch in enumerate(watches)])
+    finally:
+        per_item_quiet.reset(quiet)
     await progress.flush()
+    await _artifacts.record_results(results, sum(watch.checks for watch in watches), time.monotonic() - wait.started)
     return results
 
 

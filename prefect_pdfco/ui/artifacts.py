@@ -1,11 +1,14 @@
 """What the Prefect UI shows of PDF.co work: events and artifacts (the jobs table is in ``ui.ledger``).
 
 - Events ``pdfco.job.submitted|succeeded|failed|aborted|timed-out|not-found`` with resource
-  ``pdfco.job.<job_id>`` (named after the operation), so automations can act on them; ``pdfco.credits.low``
-  when the balance falls under the credentials block's ``low_credits_threshold``.
-- A link artifact per result (with its expiry; not inside ``run_batch``, see ``ui.logs.per_item_quiet``), a
-  markdown artifact per failure (PDF.co's message and what to do), and one table artifact per flow run that
-  sums up every job: what the work cost and what the waiting cost, separately.
+  ``pdfco.job.<job_id>`` (named after the operation), so automations can act on them; inside ``run_batch`` the
+  submits are announced together (``pdfco.batch.submitted``, ``BatchSubmits``) while each end keeps its event;
+  ``pdfco.credits.low`` when the balance falls under the credentials block's ``low_credits_threshold``.
+- A link artifact per result (with its expiry) of ``check_job`` and ``wait_for_job``; ``wait_for_jobs`` makes one
+  markdown artifact with every result link instead (``record_results``: one Prefect API call, not one per job),
+  and ``run_batch`` none (see ``ui.logs.per_item_quiet``); a markdown artifact per failure (PDF.co's message and
+  what to do), and one table artifact per flow run that sums up every job: what the work cost and what the
+  waiting cost, separately.
 
 Nothing here may fail a task: the UI is a view of the work, not part of it. Errors are logged at debug level.
 Nothing here holds a secret: no API key, no request parameters; links appear only in link artifacts (they are
@@ -16,6 +19,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from prefect.artifacts import (
@@ -46,19 +52,21 @@ from prefect_pdfco.ui.ledger import (
     record_of,
     safely,
 )
-from prefect_pdfco.ui.logs import per_item_quiet
+from prefect_pdfco.ui.logs import per_item_quiet, run_logger
 
 if TYPE_CHECKING:
     from prefect_pdfco.client import PdfcoClient
 
 __all__ = [
     "CHECK_CREDITS",
+    "BatchSubmits",
     "Progress",
     "note_balance",
     "operation_name",
     "record_check",
     "record_download",
     "record_failure",
+    "record_results",
     "record_submission",
     "record_success",
     "slug",
@@ -148,7 +156,47 @@ def record_submission(submission: JobSubmission, operation: str) -> None:
         record = JobRecord(job_id=submission.job_id, operation=operation)
     record.job_credits += submission.credits or 0
     record.remaining_credits = submission.remaining_credits
-    _emit("pdfco.job.submitted", record)
+    if not per_item_quiet.get():  # a batch announces its submits together: see BatchSubmits
+        _emit("pdfco.job.submitted", record)
+
+
+class BatchSubmits:
+    """A batch's submits, announced together: ``pdfco.batch.submitted`` with the job ids submitted since the
+    last one, at most once per ``interval`` seconds (and at most ``most`` ids per event), rather than one
+    ``pdfco.job.submitted`` per document. Each job's end keeps its own event.
+
+    Args:
+        batch_id: Names the batch in the event's resource (``pdfco.batch.<batch_id>``): its task run id.
+        operation: The catalogue name of the operation.
+    """
+
+    def __init__(self, batch_id: str, operation: str, *, interval: float = 1.0, most: int = 100) -> None:
+        self.batch_id, self.operation, self.interval, self.most = batch_id, operation, interval, most
+        self.pending: list[str] = []
+        self.announced_at = time.monotonic()
+
+    def add(self, job_id: str) -> None:
+        """Notes a submitted job; announces the pending ones if ``interval`` passed or ``most`` are pending."""
+        self.pending.append(job_id)
+        if len(self.pending) >= self.most or time.monotonic() - self.announced_at >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Announces the pending jobs, if any."""
+        job_ids, self.pending, self.announced_at = self.pending, [], time.monotonic()
+        if not job_ids or flow_run_id() is None:
+            return
+        try:
+            emit_event(
+                "pdfco.batch.submitted",
+                resource={
+                    "prefect.resource.id": f"pdfco.batch.{self.batch_id}",
+                    "prefect.resource.name": f"PDF.co batch ({self.operation.replace('_', ' ')})",
+                },
+                payload={"operation": self.operation, "count": len(job_ids), "job_ids": job_ids},
+            )
+        except Exception:  # the UI must never fail the work
+            logger.debug("could not emit pdfco.batch.submitted", exc_info=True)
 
 
 def record_check(job_id: str, result: JobResult | None) -> JobRecord:
@@ -214,6 +262,42 @@ async def record_failure(job_id: str, error: PdfcoError, *, waited_seconds: floa
         )
     )
     await publish_summary()
+
+
+#: The result links one ``record_results`` artifact lists; the rest are in the results the task returned.
+RESULT_LINKS_LISTED = 500
+
+
+async def record_results(results: Sequence[JobResult | PdfcoError], checks: int, seconds: float) -> None:
+    """Many jobs ended (``wait_for_jobs``): one log line and one markdown artifact with the result links, rather
+    than a line and a link artifact (a Prefect API call) per job."""
+    failed = Counter(type(result).__name__ for result in results if not isinstance(result, JobResult))
+    line = f"{len(results) - sum(failed.values())} of {len(results)} job(s) succeeded"
+    if failed:
+        line += " (" + ", ".join(f"{count} {name}" for name, count in sorted(failed.items())) + ")"
+    run_logger().info("%s after %d check(s) (%d credits), %.1f s", line, checks, checks * CHECK_CREDITS, seconds)
+    done = [result for result in results if isinstance(result, JobResult) and result.url]
+    if flow_run_id() is None or not done:
+        return
+    rows = [
+        f"| `{result.job_id}` | [{safe_url(result.url or '').rsplit('/', 1)[-1] or 'result'}]({result.url}) |"
+        for result in done[:RESULT_LINKS_LISTED]
+    ]
+    more = len(done) - len(rows)
+    tail = f"\n\n{more} more in the results the task returned." if more > 0 else ""
+    expiries = [result.output_link_valid_till for result in done if result.output_link_valid_till]
+    valid = (
+        f"valid until {min(expiries).isoformat(timespec='seconds')} or later"
+        if expiries
+        else "valid for about 60 minutes (PDF.co's default)"
+    )
+    await safely(
+        # No key, like the per-job links: a card per batch would flood the Artifacts page.
+        acreate_markdown_artifact(
+            markdown="| job | result |\n|---|---|\n" + "\n".join(rows) + tail,
+            description=f"Results of {len(done)} PDF.co job(s) of {len(results)}; the links are {valid}.",
+        )
+    )
 
 
 async def record_download(job_id: str | None, name: str, size: int) -> None:
