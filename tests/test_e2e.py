@@ -56,8 +56,9 @@ REPO = Path(__file__).resolve().parents[1]
 # PDFCO_E2E_QUICKSTART runs the same test against another flow file with the quickstart's contract.
 QUICKSTART = Path(os.environ.get("PDFCO_E2E_QUICKSTART", REPO / "flows" / "quickstart.py")).resolve()
 DEPLOYMENT = "pdfco-quickstart/quickstart"
-#: Long enough that the first check of a job finds it working, so check_job goes through AwaitingRetry.
-JOB_SECONDS = 1.5
+#: Longer than the first delay of a wait with nothing learnt (2 s): the first jobs' first checks find them
+#: working, so check_job goes through AwaitingRetry (later jobs are checked first at their learnt end).
+JOB_SECONDS = 3.0
 #: Generous for a slow CI machine; the whole chain takes about 20 s here.
 RUN_TIMEOUT = 180.0
 
