@@ -99,15 +99,8 @@ async def land(
         async with staging(target) as stage:
             if content is None:
                 sink = FileSink(stage.handle)
-                done = await transfer(
-                    http,
-                    url,
-                    sink,
-                    valid_till=valid_till,
-                    retry_policy=retry_policy,
-                    fingerprint=checks.fingerprint,
-                    verify_etag=checks.verify_etag,
-                )
+                options = checks.digests()
+                done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy, **options)
             else:
                 await stage.handle.write(content)
                 digest = hashlib.sha256(content).hexdigest() if checks.fingerprint else None

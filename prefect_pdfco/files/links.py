@@ -11,7 +11,7 @@ import codecs
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -87,6 +87,17 @@ class Checks:
     fingerprint: bool = False
     verify_etag: bool = False
     durable: bool = True
+
+    def digests(self) -> DigestOptions:
+        """The digest options, as ``transfer`` takes them."""
+        return {"fingerprint": self.fingerprint, "verify_etag": self.verify_etag}
+
+
+class DigestOptions(TypedDict):
+    """``transfer``'s digest options (see ``Checks.digests``)."""
+
+    fingerprint: bool
+    verify_etag: bool
 
 
 NO_CHECKS = Checks()
@@ -206,15 +217,7 @@ async def fetch_bytes(
     """The whole content of a link, refused beyond ``max_bytes`` (see ``ResultTooLargeError``)."""
     policy.check_url(url, final=False)
     sink = MemorySink(max_bytes, url)
-    done = await transfer(
-        http,
-        url,
-        sink,
-        valid_till=valid_till,
-        retry_policy=retry_policy,
-        fingerprint=checks.fingerprint,
-        verify_etag=checks.verify_etag,
-    )
+    done = await transfer(http, url, sink, valid_till=valid_till, retry_policy=retry_policy, **checks.digests())
     return bytes(sink.data), done
 
 
