@@ -4,10 +4,10 @@ Download: a loopback server in a subprocess (127.0.0.1 only, ``os.sendfile``, ke
 ETag) serves a file of --megabytes (random bytes, written to /tmp and deleted at the end). Each round runs,
 interleaved: a raw ``httpx.stream`` copy to disk (``iter_raw`` + ``file.write``), ``download_result(url,
 directory)`` as a user calls it (its coroutine, the default: no digest), with ``fingerprint=True`` (SHA-256),
-with ``verify_etag=True`` (MD5 against the ETag) and with ``durable=False``. ``download_result`` fsyncs the
-file before renaming it into place (a crash of the machine must not leave a named, partial file); the raw copy
-does not, so a raw copy that also fsyncs is printed for reference (no verdict), and ``durable=False`` (no
-fsync, like the raw copy). Upload: the emulator (a subprocess) takes the same file through its presigned PUT:
+with ``verify_etag=True`` (MD5 against the ETag) and with ``durable=True`` (an fsync before the rename into
+place, so that a crash of the machine cannot leave a named, partial file; the default and the raw copy leave
+the file in the page cache). A raw copy that also fsyncs is printed beside it for reference.
+Upload: the emulator (a subprocess) takes the same file through its presigned PUT:
 a raw ``httpx.put`` of the open file against ``aupload_file`` (default and ``verify_etag=True``). Every landed
 file is deleted before the next run.
 
@@ -162,7 +162,7 @@ async def downloads(source: Path, folder: Path, rounds: int) -> None:
             "download_result(url, directory)": lambda: adownload_result(url, out),
             "download_result(..., fingerprint=True)": lambda: adownload_result(url, out, fingerprint=True),
             "download_result(..., verify_etag=True)": lambda: adownload_result(url, out, verify_etag=True),
-            "download_result(..., durable=False)": lambda: adownload_result(url, out, durable=False),
+            "download_result(..., durable=True)": lambda: adownload_result(url, out, durable=True),
         }
         results: dict[str, list[tuple[float, int]]] = {way: [] for way in ways}
         await adownload_result(url, out)  # warm-up: the shared link client, the page cache of the source

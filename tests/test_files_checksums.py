@@ -1,5 +1,5 @@
 """Digests are a choice: none by default, SHA-256 with ``fingerprint=True``, S3's MD5 ETag with ``verify_etag=True``;
-and so is the fsync before the rename (``durable``, on by default).
+and so is the fsync before the rename (``durable=True``; off by default).
 
 A scripted file host (see test_files_errors) answers chosen ETags; the emulator answers the real MD5 of what it
 stores, as S3 does for a single-part object.
@@ -128,7 +128,7 @@ async def test_the_options_take_only_booleans(tmp_path: Path, option: str) -> No
     assert only_files(tmp_path) == []
 
 
-async def test_durable_fsyncs_before_the_rename_unless_turned_off(
+async def test_durable_fsyncs_before_the_rename_only_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced: list[int] = []
@@ -142,7 +142,7 @@ async def test_durable_fsyncs_before_the_rename_unless_turned_off(
     host = Host(answer(f'"{MD5}"'), answer(f'"{MD5}"'))
     async with host.client() as http:
         await adownload_result(fresh_url("a.pdf"), tmp_path, http=http, retry_policy=FAST)
-        assert len(synced) == 1
-        landed = await adownload_result(fresh_url("b.pdf"), tmp_path, http=http, retry_policy=FAST, durable=False)
+        assert synced == []
+        landed = await adownload_result(fresh_url("b.pdf"), tmp_path, http=http, retry_policy=FAST, durable=True)
     assert len(synced) == 1 and Path(landed.path).read_bytes() == DATA
     assert only_files(tmp_path) == ["a.pdf", "b.pdf"]

@@ -112,7 +112,7 @@ async def download_result(
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     fingerprint: bool = False,
     verify_etag: bool = False,
-    durable: bool = True,
+    durable: bool = False,
 ) -> DownloadedFile:
     """Downloads one result file into a directory or a Prefect storage block.
 
@@ -142,10 +142,11 @@ async def download_result(
             pass, about 1.4 s of one core per GiB (~0.6-0.8 GiB/s). An ETag that states no MD5 (multipart) is
             logged as unverifiable and the file lands; ``DownloadedFile.etag_verified`` says which happened.
         durable: In a directory, fsync the file before renaming it into place, so that even a crash of the
-            machine cannot leave the name pointing at a partial file. It costs the disk's write time of the
-            whole file after the last byte arrived (a large file then lands at about the disk's speed, not the
-            network's); ``False`` keeps the rename atomic for readers and for the process's death, not for a
-            power cut. Blocks get the staged file either way.
+            machine (power, kernel) cannot leave the name pointing at a partial file. Off by default: the
+            rename is atomic for every reader and survives the process's death either way, and the fsync costs
+            the disk's write time of the whole file after the last byte arrived (a 1 GiB download then lands
+            at about half the speed here: ``benchmarks/download_throughput.py``). Blocks get the staged file
+            either way.
 
     Returns:
         Where the file landed, its size, and its SHA-256 when ``fingerprint=True``.
@@ -214,7 +215,7 @@ async def download_result_files(
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     fingerprint: bool = False,
     verify_etag: bool = False,
-    durable: bool = True,
+    durable: bool = False,
 ) -> list[DownloadedFile]:
     """Downloads every file of a result: each part of a split, or the one file of anything else.
 

@@ -82,11 +82,11 @@ class DownloadedFile(BaseModel):
 @dataclass(frozen=True)
 class Checks:
     """What a download computes and guarantees beyond an atomic landing: digests (see ``transfer.Digests``, none
-    by default) and ``durable`` (fsynced before the rename into a directory, by default)."""
+    by default) and ``durable`` (fsynced before the rename into a directory; off by default)."""
 
     fingerprint: bool = False
     verify_etag: bool = False
-    durable: bool = True
+    durable: bool = False
 
     def digests(self) -> DigestOptions:
         """The digest options, as ``transfer`` takes them."""
@@ -152,7 +152,7 @@ def check_download_args(
     encoding: object = None,
     fingerprint: object = False,
     verify_etag: object = False,
-    durable: object = True,
+    durable: object = False,
 ) -> tuple[ResultRef, LinkPolicy]:
     """Checks the arguments of a download function before any request and any file.
 

@@ -42,7 +42,7 @@ async def download_results(
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     fingerprint: bool = False,
     verify_etag: bool = False,
-    durable: bool = True,
+    durable: bool = False,
 ) -> list[DownloadedFile | PdfcoError]:
     """Downloads many results into one destination in one task run, ``max_concurrency`` at once.
 

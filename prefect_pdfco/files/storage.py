@@ -162,7 +162,7 @@ class Staging:
         self.path = path
         self.delivered = False
 
-    async def deliver(self, name: str, *, durable: bool = True) -> str:
+    async def deliver(self, name: str, *, durable: bool = False) -> str:
         """Puts the staged file at ``name`` (already sanitised) in the destination and returns where it is.
 
         In a directory, ``durable`` fsyncs the file before the rename (see ``_land_in_directory``).
@@ -221,7 +221,7 @@ async def staging(target: Target) -> AsyncIterator[Staging]:
         yield Staging(target, handle, path)
 
 
-def _land_in_directory(file: Any, path: Path, final: Path, durable: bool = True) -> None:
+def _land_in_directory(file: Any, path: Path, final: Path, durable: bool = False) -> None:
     """Puts the staged file ``path`` (open as ``file``) at ``final`` and closes it; ``durable``: fsynced first.
 
     Without the fsync the rename is still atomic for every reader and survives the process's death, but a crash
