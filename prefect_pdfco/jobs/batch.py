@@ -11,7 +11,9 @@ re-attaches to the jobs already paid for and sends only what never left. A batch
 cached under that key (a re-run hands it back without a check); one with failures is not, so a re-run tries its
 failed items again, re-attaching to their jobs rather than paying for them twice.
 
-One client per process carries it all (``_apipool``, ``linkclient``): no SSL context per document.
+One client per process carries it all (``_apipool``, ``linkclient``): no SSL context per document. The UI
+hears of the batch, not of each document: a summary line, the jobs table, ``pdfco.batch.submitted`` for the
+submits (``ui.artifacts.BatchSubmits``); only each job's end keeps an event of its own, for automations.
 """
 
 from __future__ import annotations

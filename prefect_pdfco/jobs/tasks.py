@@ -300,6 +300,9 @@ async def wait_for_jobs(
 ) -> list[JobResult | JobError]:
     """Waits for many PDF.co jobs in one task run: one poller, one deadline, one progress artifact.
 
+    The UI gets one log line for the lot and one artifact listing the result links (not one per job); each job's
+    end keeps its event (``pdfco.job.succeeded``...), and the flow run's jobs table lists every job.
+
     Cheaper than one ``wait_for_job`` per job for large batches (one task run, one connection pool, the
     account's rate limit respected in one place). Each job is checked as in ``wait_for_job`` (learnt first
     check, or callbacks), and each ends with a forced check at the deadline. The jobs that are due are checked

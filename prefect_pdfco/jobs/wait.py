@@ -319,7 +319,7 @@ async def poll_many(
     credentials: PdfcoCredentials | None = None,
     learn_variable: str | None = None,
 ) -> list[JobResult | JobError]:
-    """One poller for many jobs: each on its own backoff, one deadline, one progress artifact.
+    """One poller for many jobs: each on its own backoff, one deadline, one progress artifact, one summary.
 
     The jobs that are due are checked at once, ``concurrency`` checks in flight at most (the client's rate
     limiter paces them for the account). A job's end counts towards the progress artifact, which is updated at
