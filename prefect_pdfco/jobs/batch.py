@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect.context import TaskRunContext
 from prefect.transactions import get_transaction
@@ -35,7 +34,7 @@ from prefect_pdfco.files.links import DownloadedFile
 from prefect_pdfco.files.storage import Destination
 from prefect_pdfco.jobs.keys import SubmitCachePolicy, submit_task
 from prefect_pdfco.jobs.submit import SUBMIT_TASK_OPTIONS, submit_and_record
-from prefect_pdfco.jobs.wait import JobWatch, _BatchProgress, _Wait
+from prefect_pdfco.jobs.wait import JobWatch, _BatchProgress, _gather_or_cancel, _Wait
 from prefect_pdfco.models import JobResult
 from prefect_pdfco.operations.catalogue import OutputKind, get_operation
 from prefect_pdfco.ui.artifacts import BatchSubmits
@@ -43,7 +42,6 @@ from prefect_pdfco.ui.logs import per_item_quiet
 
 __all__ = ["BatchItem", "BatchResult", "batch_items"]
 
-T = TypeVar("T")
 
 #: Submits in flight at once by default; the client's rate limiter paces them to what the account admits.
 DEFAULT_MAX_CONCURRENCY = 16
@@ -225,15 +223,3 @@ def _not_cached() -> None:
     transaction = get_transaction()
     if transaction is not None:
         transaction.write_on_commit = False
-
-
-async def _gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """``asyncio.gather`` that cancels the others when one raises: nothing is sent or paid for after that."""
-    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

@@ -389,7 +389,7 @@ class _BatchProgress:
 
 
 async def _gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """``asyncio.gather`` that cancels the others when one raises: no check is paid for after the wait failed."""
+    """``asyncio.gather`` that cancels the others when one raises: nothing is sent or paid for after that."""
     tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
     try:
         return list(await asyncio.gather(*tasks))
