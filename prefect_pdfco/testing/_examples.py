@@ -69,6 +69,8 @@ def local_server_patience(seconds: int = FIRST_START_SECONDS) -> Iterator[None]:
         "Set PREFECT_API_URL to use a running Prefect server instead.",
         flush=True,
     )
+    # The examples run offline: the local server it starts must not try to send Prefect's telemetry out.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if chosen:
         yield
         return
