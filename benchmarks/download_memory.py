@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -24,15 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _standalone import standalone_emulator
 
 from prefect_pdfco import PdfcoClient
 from prefect_pdfco.files import adownload_result, aupload_file
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def peak(label: str, action: Callable[[], Awaitable[Any]], size: int) -> None:
@@ -46,44 +38,28 @@ async def peak(label: str, action: Callable[[], Awaitable[Any]], size: int) -> N
 
 
 async def main(megabytes: int) -> None:
-    port, key = free_port(), "bench-key"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect_pdfco.testing", "--port", str(port), "--api-key", key],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base_url}/v1/account/credit/balance", headers={"x-api-key": key})
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        with tempfile.TemporaryDirectory() as folder:
-            source = Path(folder, "big.pdf")
-            with source.open("wb") as handle:
-                for _ in range(megabytes):
-                    handle.write(os.urandom(1024 * 1024))
-            size = source.stat().st_size
-            print(f"{megabytes} MB file; peaks traced by tracemalloc in this process (the emulator is separate)")
-            async with PdfcoClient(key, base_url=base_url) as client:
-                link: list[str] = []
+    key = "bench-key"
+    with standalone_emulator(key) as base_url, tempfile.TemporaryDirectory() as folder:
+        source = Path(folder, "big.pdf")
+        with source.open("wb") as handle:
+            for _ in range(megabytes):
+                handle.write(os.urandom(1024 * 1024))
+        size = source.stat().st_size
+        print(f"{megabytes} MB file; peaks traced by tracemalloc in this process (the emulator is separate)")
+        async with PdfcoClient(key, base_url=base_url) as client:
+            link: list[str] = []
 
-                async def upload() -> None:
-                    link.append(await aupload_file(client, source))
+            async def upload() -> None:
+                link.append(await aupload_file(client, source))
 
-                await peak("upload_file (streamed PUT)", upload, size)
-            await peak("download_result (streamed)", lambda: adownload_result(link[0], Path(folder, "out")), size)
+            await peak("upload_file (streamed PUT)", upload, size)
+        await peak("download_result (streamed)", lambda: adownload_result(link[0], Path(folder, "out")), size)
 
-            async def whole() -> None:
-                async with httpx.AsyncClient() as http:
-                    Path(folder, "whole.pdf").write_bytes((await http.get(link[0])).content)
+        async def whole() -> None:
+            async with httpx.AsyncClient() as http:
+                Path(folder, "whole.pdf").write_bytes((await http.get(link[0])).content)
 
-            await peak("reference: httpx .content", whole, size)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        await peak("reference: httpx .content", whole, size)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import asyncio
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from _standalone import free_port, standalone_emulator
 
 from prefect_pdfco import PdfcoClient
 from prefect_pdfco.files import adownload_result, aupload_file
@@ -83,12 +83,6 @@ SERVER = textwrap.dedent(
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss() -> int:
@@ -179,20 +173,8 @@ async def downloads(source: Path, folder: Path, rounds: int) -> None:
 
 
 async def uploads(source: Path, rounds: int) -> None:
-    port, key = free_port(), "bench-key"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect_pdfco.testing", "--port", str(port), "--api-key", key],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base_url}/v1/account/credit/balance", headers={"x-api-key": key})
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    key = "bench-key"
+    with standalone_emulator(key) as base_url:
         async with PdfcoClient(key, base_url=base_url) as client:
             stored: list[str] = []
 
@@ -225,9 +207,6 @@ async def uploads(source: Path, rounds: int) -> None:
         table(
             "Uploads to the emulator's presigned PUT", source.stat().st_size, results, "raw httpx.put of the open file"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 async def main(megabytes: int, rounds: int, upload_too: bool) -> None:
