@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,13 @@ from pypdf import PdfReader
 
 from prefect_pdfco import JobNotFound
 from prefect_pdfco.testing import PdfcoEmulator
+from tests.test_examples import load
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _flow_module() -> Any:
-    spec = importlib.util.spec_from_file_location("example_on_job_succeeded", REPO / "flows" / "on_job_succeeded.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("on_job_succeeded")
 
 
 @pytest.fixture
