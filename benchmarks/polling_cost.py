@@ -259,26 +259,19 @@ def main() -> None:
 
 
 def verdicts(columns: dict[str, dict[float, Row] | None]) -> None:
-    fixed3, cold, learned = columns["fixed 3 s"], columns["cold"], columns["learned"]
-    assert fixed3 is not None and cold is not None and learned is not None
-    for seconds in JOB_SECONDS:
-        checks, late = learned[seconds]
-        bound = max(3.0, 0.15 * seconds)
-        ok = checks <= 1.5 and late <= bound
-        print(
-            f"{'PASS' if ok else 'MISS'} learned {seconds:>4.0f}s: {checks:.2f} checks/job (<= 1.5), "
-            f"p95 {late:.1f}s (<= {bound:.1f}s)"
-        )
-    steady = columns["learned, steady jobs"]
-    assert steady is not None
-    for seconds in JOB_SECONDS:
-        checks, late = steady[seconds]
-        bound = max(3.0, 0.15 * seconds)
-        ok = checks <= 1.5 and late <= bound
-        print(
-            f"{'PASS' if ok else 'MISS'} learned, steady jobs {seconds:>4.0f}s: {checks:.2f} checks/job (<= 1.5), "
-            f"p95 {late:.1f}s (<= {bound:.1f}s)"
-        )
+    fixed3, cold = columns["fixed 3 s"], columns["cold"]
+    assert fixed3 is not None and cold is not None
+    for name in ("learned", "learned, steady jobs"):
+        learned = columns[name]
+        assert learned is not None
+        for seconds in JOB_SECONDS:
+            checks, late = learned[seconds]
+            bound = max(3.0, 0.15 * seconds)
+            ok = checks <= 1.5 and late <= bound
+            print(
+                f"{'PASS' if ok else 'MISS'} {name} {seconds:>4.0f}s: {checks:.2f} checks/job (<= 1.5), "
+                f"p95 {late:.1f}s (<= {bound:.1f}s)"
+            )
     long_jobs = [s for s in JOB_SECONDS if s >= 10]
     share = sum(cold[s][0] for s in long_jobs) / sum(fixed3[s][0] for s in long_jobs)
     print(
