@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 __all__ = [
     "ManagedProcess",
@@ -25,6 +26,7 @@ __all__ = [
     "Processes",
     "free_port",
     "prefect_cli",
+    "processes",
     "start_prefect_server",
 ]
 
@@ -169,6 +171,16 @@ class Processes:
         except BaseException:
             print(self.report(), file=sys.stderr)
             raise
+
+
+@pytest.fixture(scope="module")
+def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
+    """Every subprocess a module starts, stopped (with their children) at its end whatever happens."""
+    group = Processes(log_dir=tmp_path_factory.mktemp("e2e-logs"))
+    try:
+        yield group
+    finally:
+        group.stop_all()
 
 
 @dataclass

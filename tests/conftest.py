@@ -20,6 +20,7 @@ import pytest
 import respx
 
 from prefect_pdfco import PdfcoCredentials
+from tests._e2e_support import processes  # noqa: F401 (the end-to-end tests' shared fixture)
 from tests._emulator_support import api, emu  # noqa: F401 (the emulator tests' shared fixtures)
 
 API = "https://api.pdf.co"

@@ -64,16 +64,6 @@ RUN_TIMEOUT = 180.0
 
 
 @pytest.fixture(scope="module")
-def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
-    """Every subprocess the module starts, stopped (with their children) at the end whatever happens."""
-    group = Processes(log_dir=tmp_path_factory.mktemp("e2e-logs"))
-    try:
-        yield group
-    finally:
-        group.stop_all()
-
-
-@pytest.fixture(scope="module")
 def server(processes: Processes, tmp_path_factory: pytest.TempPathFactory) -> PrefectServer:
     """One real ``prefect server start`` for the module (about 10 s to start here)."""
     with processes.report_on_failure():

@@ -15,7 +15,6 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,15 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 DEPLOYMENT = "pdfco-on-job-succeeded/triggered"
 #: Generous for a slow machine: deploy, worker start and a flow run subprocess. No test measures it.
 PATIENCE = 240.0
-
-
-@pytest.fixture(scope="module")
-def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
-    group = Processes(log_dir=tmp_path_factory.mktemp("e2e-trigger-logs"))
-    try:
-        yield group
-    finally:
-        group.stop_all()
 
 
 def _check(result: object, what: str) -> None:
