@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from prefect_pdfco import JobNotFound
 from prefect_pdfco.testing import PdfcoEmulator
-from tests.test_examples import load
+from tests.test_examples import emulator_in_env, load
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,10 +25,7 @@ def _flow_module() -> Any:
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[PdfcoEmulator]:
-    """No `pdfco` block on the test server: the flow takes PDFCO_API_KEY and PDFCO_BASE_URL, this emulator."""
-    with PdfcoEmulator(job_duration=30) as emu:
-        monkeypatch.setenv("PDFCO_API_KEY", emu.api_key)
-        monkeypatch.setenv("PDFCO_BASE_URL", emu.base_url)
+    with emulator_in_env(monkeypatch, job_duration=30) as emu:
         yield emu
 
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,18 @@ def load(name: str) -> Any:
     return module
 
 
-@pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[PdfcoEmulator]:
+@contextmanager
+def emulator_in_env(monkeypatch: pytest.MonkeyPatch, job_duration: float) -> Iterator[PdfcoEmulator]:
     """The flows find no `pdfco` block here, so they take PDFCO_API_KEY (and PDFCO_BASE_URL): this emulator."""
-    with PdfcoEmulator(job_duration=0.2) as emu:
+    with PdfcoEmulator(job_duration=job_duration) as emu:
         monkeypatch.setenv("PDFCO_API_KEY", emu.api_key)
         monkeypatch.setenv("PDFCO_BASE_URL", emu.base_url)
+        yield emu
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[PdfcoEmulator]:
+    with emulator_in_env(monkeypatch, job_duration=0.2) as emu:
         yield emu
 
 
