@@ -71,7 +71,10 @@ HTML = "/v1/pdf/convert/from/html"
 
 
 def twice(
-    credentials: PdfcoCredentials, items: list[dict[str, Any]], *, first_concurrency: int = 4
+    credentials: PdfcoCredentials,
+    items: list[dict[str, Any]],
+    *,
+    first_concurrency: int = _batch.DEFAULT_MAX_CONCURRENCY,
 ) -> tuple[list[BatchItem], list[BatchItem]]:
     """The batch task called twice in one flow run, as a re-run of the flow run would call it."""
 
