@@ -1,0 +1,300 @@
+"""Small pieces the whole package leans on: secrets kept out of text, argument checks, a clock, a per-loop cache."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import ipaddress
+import math
+import os
+import threading
+import time
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import httpx
+from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from prefect_pdfco._exceptions import InvalidParametersError
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+# --- secrets -------------------------------------------------------------------------------------------------
+
+#: Parameter names (lower case, no separators) whose values are secrets: never logged, keyed only as an HMAC.
+SENSITIVE_PARAMS = frozenset(
+    {
+        "password",
+        "userpassword",
+        "ownerpassword",
+        "httppassword",
+        "httpusername",
+        "smtppassword",
+        "dataencryptionkey",
+        "datadecryptionkey",
+        "profiles",
+    }
+)
+
+
+def is_sensitive(name: str) -> bool:
+    """Whether a parameter (``http_password`` or PDF.co's ``httpPassword``) holds a secret."""
+    return name.lower().replace("_", "").replace("-", "") in SENSITIVE_PARAMS
+
+
+def jsonable(value: Any) -> Any:
+    """A copy of ``value`` fit for ``json=``: ``SecretStr`` revealed (for the wire only), containers copied."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def redact_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of request parameters safe to log: secrets masked, links cut to host and path."""
+    safe: dict[str, Any] = {}
+    for key, value in params.items():
+        if is_sensitive(key) or isinstance(value, SecretStr):
+            safe[key] = "**********"
+        elif isinstance(value, str) and value.startswith(("http://", "https://")):
+            safe[key] = ",".join(safe_url(part) for part in value.split(","))
+        else:
+            safe[key] = value
+    return safe
+
+
+def safe_url(url: str) -> str:
+    """``scheme://host/path`` of a URL, without its query string (presigned signatures) or user info."""
+    try:
+        parsed = httpx.URL(str(url).strip())
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "<invalid url>"
+    if not parsed.host:
+        return parsed.path
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
+
+
+def escape_control(text: str) -> str:
+    """``text`` with control characters shown as escapes, so an id or a name cannot split or forge a log line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (and its IPv4-mapped form) or the name localhost."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+# --- argument checks -----------------------------------------------------------------------------------------
+
+#: The longest wait anything accepts: PDF.co runs a job for 45 minutes at most, so a week is a typo.
+MAX_WAIT_SECONDS = 7 * 24 * 3600.0
+
+
+def _invalid(caller: str, problem: str) -> InvalidParametersError:
+    from prefect_pdfco._exceptions import InvalidParametersError  # the tree imports this module
+
+    return InvalidParametersError(caller, [problem])
+
+
+def check_number(
+    value: object, name: str, *, caller: str, allow_zero: bool = False, maximum: float | None = None
+) -> float:
+    """``value`` as a float when it is a finite number above zero (or zero, with ``allow_zero``), up to ``maximum``.
+
+    Raises:
+        InvalidParametersError: NaN, infinite, negative, zero (unless allowed), too big, or not a number.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _invalid(caller, f"{name}: expected a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:  # 10**400
+        raise _invalid(caller, f"{name}: {str(value)[:20]}... is too large") from None
+    if not math.isfinite(number):
+        raise _invalid(caller, f"{name}: must be a finite number, got {number}")
+    if number < 0 or (number == 0 and not allow_zero):
+        raise _invalid(caller, f"{name}: must be {'zero or more' if allow_zero else 'more than zero'}, got {number:g}")
+    if maximum is not None and number > maximum:
+        raise _invalid(caller, f"{name}: must be at most {maximum:g}, got {number:g}")
+    return number
+
+
+def check_wait_seconds(value: object, name: str, *, caller: str) -> float:
+    """A deadline or interval in seconds: finite, above zero, at most a week (``MAX_WAIT_SECONDS``)."""
+    return check_number(value, name, caller=caller, maximum=MAX_WAIT_SECONDS)
+
+
+def check_job_id(value: object, *, caller: str, name: str = "job_id") -> str:
+    """``value`` stripped, when it is a non-empty string without control characters."""
+    if not isinstance(value, str):
+        raise _invalid(caller, f"{name}: expected a PDF.co job id (str), got {type(value).__name__}")
+    job_id = value.strip()
+    if not job_id:
+        raise _invalid(caller, f"{name}: is empty")
+    if escape_control(job_id) != job_id:
+        raise _invalid(caller, f"{name}: holds control characters: {escape_control(job_id)}")
+    return job_id
+
+
+def check_job_ids(values: object, *, caller: str) -> list[str]:
+    """A list of checked job ids from any iterable of them (a lone string is refused, not split into letters)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise _invalid(caller, f"job_ids: expected a list of job ids, got {type(values).__name__}")
+    return [check_job_id(value, caller=caller, name=f"job_ids[{index}]") for index, value in enumerate(values)]
+
+
+# --- time ----------------------------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """Where waits, pacing and retries read the time and sleep; tests inject a virtual one."""
+
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock: ``time.monotonic``, ``time.time`` and ``asyncio.sleep``."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+# --- one object per event loop -------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _LoopEntry(Generic[K, V]):
+    loop: asyncio.AbstractEventLoop
+    objects: dict[K, V] = field(default_factory=dict)
+    closer: AsyncGenerator[None, None] | None = None
+
+
+class LoopCache(Generic[K, V]):
+    """One ``make(key)`` per key and running event loop, closed with ``close`` when the loop shuts down.
+
+    An ``httpx.AsyncClient`` belongs to the loop that opened its connections, and Prefect runs tasks on several
+    loops, so the shared clients are kept per loop. A loop's objects are closed when it closes its async
+    generators (``asyncio.run`` does), or at exit for loops still running (Prefect's daemon loop threads).
+    """
+
+    def __init__(
+        self, make: Callable[[K], V], close: Callable[[V], Awaitable[None]], is_closed: Callable[[V], bool]
+    ) -> None:
+        self._make, self._close, self._is_closed = make, close, is_closed
+        self._lock = threading.Lock()
+        self._by_loop: dict[asyncio.AbstractEventLoop, _LoopEntry[K, V]] = {}
+        atexit.register(self.close_at_exit)
+        _caches.add(self)
+
+    async def get(self, key: K) -> V:
+        """The object for ``key`` on the running loop, made (and its loop's closer armed) on first use."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._by_loop:
+            self._drop_closed_loops()
+        with self._lock:
+            entry = self._by_loop.get(loop)
+            new_loop = entry is None
+            if entry is None:
+                entry = self._by_loop[loop] = _LoopEntry(loop)
+            value = entry.objects.get(key)
+            if value is None or self._is_closed(value):
+                value = entry.objects[key] = self._make(key)
+        if new_loop:
+            entry.closer = self._close_with_loop(entry)
+            await entry.closer.__anext__()  # now the loop's shutdown_asyncgens() closes it
+        return value
+
+    def count(self) -> int:
+        """How many objects are cached now, over every event loop."""
+        with self._lock:
+            return sum(len(entry.objects) for entry in self._by_loop.values())
+
+    def _forget(self, entry: _LoopEntry[K, V]) -> list[V]:
+        with self._lock:
+            if self._by_loop.get(entry.loop) is entry:
+                del self._by_loop[entry.loop]
+            values, entry.objects = list(entry.objects.values()), {}
+        return values
+
+    async def _close_with_loop(self, entry: _LoopEntry[K, V]) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            for value in self._forget(entry):
+                if not entry.loop.is_closed():
+                    with contextlib.suppress(Exception):  # a connection the loop already tore down
+                        await self._close(value)
+
+    def _drop_closed_loops(self) -> None:
+        with self._lock:
+            closed = [entry for entry in self._by_loop.values() if entry.loop.is_closed()]
+        for entry in closed:
+            if entry.closer is None:
+                self._forget(entry)
+                continue
+            with contextlib.suppress(StopIteration, RuntimeError):
+                entry.closer.aclose().send(None)  # its finally sees the closed loop: nothing to await
+
+    def close_at_exit(self) -> None:
+        """Closes the objects of loops that still run (at interpreter exit, from another thread)."""
+        with self._lock:
+            entries = list(self._by_loop.values())
+        for entry in entries:
+            loop, closer = entry.loop, entry.closer
+            if closer is None or loop.is_closed() or not loop.is_running() or loop is asyncio._get_running_loop():
+                continue
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(_aclose(closer), loop).result(timeout=2.0)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # the parent's lock may have been held by a thread that did not come along
+        self._by_loop.clear()
+
+
+async def _aclose(generator: AsyncGenerator[None, None]) -> None:
+    await generator.aclose()
+
+
+_caches: weakref.WeakSet[LoopCache[Any, Any]] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for cache in list(_caches):
+        cache._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
