@@ -13,9 +13,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from prefect_pdfco._redact import safe_url
-from prefect_pdfco.testing._callbacks import call_back, loopback_url
-from prefect_pdfco.testing._catalogue import (
+from ._callbacks import call_back
+from ._catalogue import (
     ASYNC_ONLY,
     CREDIT_COSTS,
     DEFAULT_CREDIT_COST,
@@ -24,20 +23,20 @@ from prefect_pdfco.testing._catalogue import (
     MULTI_OUTPUT,
     default_output_name,
 )
-from prefect_pdfco.testing._http import Call, Runtime
-from prefect_pdfco.testing._inputs import InputError, check_input_urls, resolve_inputs, split_urls
-from prefect_pdfco.testing._processing import (
+from ._http import Call, Runtime, not_served
+from ._inputs import InputError, check_input_urls, loopback_url, resolve_inputs, safe_url, split_urls
+from ._processing import (
     InputFile,
     NotEmulated,
     ProcessingError,
     ProcessingResult,
     process,
 )
-from prefect_pdfco.testing._state import Job
+from ._state import Job
 
 __all__ = ["JOB_DURATION_HEADER", "balance", "check_job", "run_processing"]
 
-logger = logging.getLogger("prefect_pdfco.testing")
+logger = logging.getLogger("pdfco_emulator")
 
 #: Request header that sets how long this one async job stays ``working`` (seconds), for tests.
 JOB_DURATION_HEADER = "x-emulator-job-duration"
@@ -81,8 +80,8 @@ async def _process(call: Call, urls: list[str]) -> ProcessingResult:
 def _not_emulated(path: str, error: NotEmulated) -> str:
     """What the emulator cannot do, said plainly: the whole endpoint, or the input or option of it named."""
     if error.message.startswith(f"{error.endpoint} is not emulated"):
-        return f"{path} is a documented PDF.co endpoint that the emulator does not emulate"
-    return f"{path}: {error.message}"
+        return not_served(path)
+    return not_served(path, error.message)
 
 
 #: Endpoints whose input comes inline instead of by ``url``, and the parameters that can carry it (``text`` is the
@@ -121,7 +120,7 @@ async def run_processing(call: Call) -> Response:
     if missing is not None:
         return call.error(400, missing)
     try:
-        check_input_urls(urls)
+        check_input_urls(call.state, urls)
     except InputError as error:
         return call.error(error.status, error.message)
     if call.path in ASYNC_ONLY or call.params.flag("async"):
@@ -198,12 +197,13 @@ async def _submit(call: Call, urls: list[str]) -> Response:
     lifetime = link_lifetime(call)
     url, expires_at = state.signer.sign(placeholder.key, now=now, lifetime=lifetime)
     never = fault is not None and fault.outcome == "never"
+    duration = state.job_duration(call.path, _duration_override(call))
     job = Job(
         job_id=job_id,
         endpoint=call.path,
         name=name,
         submitted_at=now,
-        due_at=None if never else now + state.job_duration(call.path, _duration_override(call)),
+        due_at=None if never else now + duration,
         cost=cost,
         submit_credits=first,
         inline=call.params.flag("inline"),
@@ -215,7 +215,9 @@ async def _submit(call: Call, urls: list[str]) -> Response:
         outcome_message=fault.message if fault else None,
     )
     state.add_job(job)
-    if fault is None:
+    if fault is None and duration == 0:
+        await _run_job(call, job, urls)  # a job of no duration is done when its submit answers
+    elif fault is None:
         _background(call.rt, _run_job(call, job, urls))
     if callback is not None:
         _background(call.rt, call_back(call.rt, job, callback, final_body))

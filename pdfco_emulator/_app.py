@@ -10,6 +10,8 @@ control API for standalone mode and needs no key either.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -22,19 +24,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from prefect_pdfco.testing._api import balance, check_job, run_processing
-from prefect_pdfco.testing._catalogue import DOCUMENTED_ENDPOINTS, DOCUMENTED_PREFIXES
-from prefect_pdfco.testing._faults import ResponseFault
-from prefect_pdfco.testing._files import count_link_request, file_endpoint, serve_link
-from prefect_pdfco.testing._http import Call, Runtime, pdfco_error
-from prefect_pdfco.testing._params import ParamError, parse_params
-from prefect_pdfco.testing._processing import EMULATED_ENDPOINTS
-from prefect_pdfco.testing._s3 import LINK_PREFIX
-from prefect_pdfco.testing._state import EmulatorState
+from ._api import balance, check_job, run_processing
+from ._catalogue import DOCUMENTED_ENDPOINTS, DOCUMENTED_PREFIXES
+from ._faults import ResponseFault
+from ._files import count_link_request, file_endpoint, serve_link
+from ._http import Call, Runtime, pdfco_error
+from ._params import ParamError, parse_params
+from ._processing import EMULATED_ENDPOINTS
+from ._s3 import LINK_PREFIX
+from ._state import EmulatorState
 
 __all__ = ["MAX_REQUEST_BYTES", "RATE_LIMIT_MESSAGE", "build_app"]
 
-logger = logging.getLogger("prefect_pdfco.testing")
+logger = logging.getLogger("pdfco_emulator")
 
 #: PDF.co refuses API requests over 4 MB (https://developer.pdf.co/api/account-info/index.html, footnote 3);
 #: large inputs go in by URL.
@@ -183,9 +185,12 @@ def build_app(state: EmulatorState) -> Starlette:
                 state.set_job_duration(float(payload["seconds"]), payload.get("path"))
             elif kind == "clock":
                 state.advance_clock(float(payload["seconds"]))
+            elif kind == "remote_file":
+                content = base64.b64decode(str(payload["content_base64"]), validate=True)
+                state.add_remote_file(str(payload["url"]), content, payload.get("content_type"))
             else:
                 state.faults.add_from_json(payload)
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
             return JSONResponse({"error": True, "status": 400, "message": str(error)}, status_code=400)
         return JSONResponse({"ok": True, "pending_faults": state.faults.pending()})
 

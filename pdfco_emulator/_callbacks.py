@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from prefect_pdfco.credentials import _is_loopback
-from prefect_pdfco.testing._http import Runtime
-from prefect_pdfco.testing._state import Job
+from ._http import Runtime
+from ._inputs import loopback_url
+from ._state import Job
 
-__all__ = ["RETRIES", "call_back", "loopback_url"]
+__all__ = ["RETRIES", "call_back"]
 
 #: PDF.co retries a callback "up to 3 times" when the receiver fails or does not answer in 20-30 s.
 RETRIES = 3
@@ -26,14 +26,6 @@ _ATTEMPT_TIMEOUT = 20.0
 _TICK = 0.02
 _PAUSE = 0.05
 
-
-def loopback_url(url: str) -> bool:
-    """Whether ``url`` is http(s) to a loopback address: the only place the emulator may call."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return False
-    return parsed.scheme in ("http", "https") and bool(parsed.host) and _is_loopback(parsed.host)
 
 
 async def call_back(rt: Runtime, job: Job, url: str, body_of: Callable[[Job, str], dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prefect_pdfco.testing._pdfco_params import DOCUMENTED_PREFIXES, ENDPOINTS, LEGACY_PATHS
+from ._pdfco_params import DOCUMENTED_PREFIXES, ENDPOINTS, LEGACY_PATHS
 
 __all__ = [
     "ASYNC_ONLY",

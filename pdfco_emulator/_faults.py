@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from prefect_pdfco.testing._catalogue import normalize_path
+from ._catalogue import normalize_path
 
 __all__ = ["JOB_OUTCOMES", "CallbackFault", "DownloadFault", "FaultBook", "JobFault", "JobOutcome", "ResponseFault"]
 

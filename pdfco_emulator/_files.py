@@ -16,12 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from prefect_pdfco.testing._api import iso, link_lifetime
-from prefect_pdfco.testing._http import Call
-from prefect_pdfco.testing._inputs import InputError, fetch_input
-from prefect_pdfco.testing._s3 import LINK_PREFIX, s3_error
-from prefect_pdfco.testing._state import EmulatorState
-from prefect_pdfco.testing._store import StoredFile, safe_name
+from ._api import iso, link_lifetime
+from ._http import Call
+from ._inputs import InputError, fetch_input
+from ._s3 import LINK_PREFIX, s3_error
+from ._state import EmulatorState
+from ._store import StoredFile, safe_name
 
 __all__ = ["PRESIGNED_PUT_TTL", "file_endpoint", "serve_link"]
 

@@ -11,11 +11,11 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from prefect_pdfco.testing._params import Params
-from prefect_pdfco.testing._pdfco_params import documented_spelling, undocumented_names
-from prefect_pdfco.testing._state import EmulatorState
+from ._params import Params
+from ._pdfco_params import documented_spelling, undocumented_names
+from ._state import EmulatorState
 
-__all__ = ["Call", "Runtime", "http_status_for", "pdfco_error"]
+__all__ = ["Call", "Runtime", "http_status_for", "not_served", "pdfco_error"]
 
 
 @dataclass
@@ -123,13 +123,21 @@ class Call:
             unknownParameters=unknown,
         )
 
-    def not_emulated(self, detail: str | None = None) -> JSONResponse:
-        """400 naming a documented endpoint (or an option of one) the emulator does not implement.
+    def not_emulated(self) -> JSONResponse:
+        """400 naming a documented endpoint the emulator does not serve, with ``notEmulated: true``.
 
-        400, not 501: a 5xx reads as "PDF.co is down, retry later" to clients (ours retries idempotent
-        calls on 5xx), while this answer will never change; a 400 stops the caller at once.
+        400, not 501: a 5xx reads as "PDF.co is down, retry later" to clients, while this answer will never
+        change; a 400 stops the caller at once. The message itself says it is the emulator's limit, so a client
+        needs no special case to tell it from a bad request.
         """
-        message = f"{self.path} is a documented PDF.co endpoint that the emulator does not emulate"
-        if detail:
-            message = f"{message}: {detail}"
-        return self.error(400, message, notEmulated=True)
+        return self.error(400, not_served(self.path), notEmulated=True)
+
+
+def not_served(path: str, detail: str | None = None) -> str:
+    """The message of a ``notEmulated`` answer: the emulator's limit, said so, never the request's fault."""
+    if detail is None:
+        return (
+            f"Not served by the PDF.co emulator: {path} is a documented PDF.co endpoint that this emulator does "
+            "not implement (a limit of the emulator, not an error in the request)"
+        )
+    return f"Not served by the PDF.co emulator: {path}: {detail} (a limit of the emulator, not of PDF.co)"

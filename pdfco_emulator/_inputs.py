@@ -13,12 +13,21 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import anyio
 import httpx
 
-from prefect_pdfco.testing._catalogue import MULTI_INPUT
-from prefect_pdfco.testing._processing import InputFile
-from prefect_pdfco.testing._s3 import LINK_PREFIX
-from prefect_pdfco.testing._state import EmulatorState
+from ._catalogue import MULTI_INPUT
+from ._processing import InputFile
+from ._s3 import LINK_PREFIX
+from ._state import EmulatorState, remote_key
 
-__all__ = ["InputError", "check_input_urls", "fetch_input", "is_loopback", "resolve_inputs", "split_urls"]
+__all__ = [
+    "InputError",
+    "check_input_urls",
+    "fetch_input",
+    "is_loopback",
+    "loopback_url",
+    "resolve_inputs",
+    "safe_url",
+    "split_urls",
+]
 
 #: The most one fetched input may weigh (PDF.co's presigned uploads stop at 2 GB; the emulator is for tests).
 MAX_INPUT_BYTES = 512 * 1024 * 1024
@@ -34,15 +43,40 @@ class InputError(Exception):
 
 
 def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ``::1``."""
-    if not host:
+    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8, ``::1`` (and its IPv4-mapped form)."""
+    name = (host or "").strip("[]").rstrip(".").lower()
+    if not name:
         return False
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def loopback_url(url: str) -> bool:
+    """Whether ``url`` is http(s) to a loopback address: the only place the emulator may call or fetch."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return parsed.scheme in ("http", "https") and is_loopback(parsed.host)
+
+
+def safe_url(url: str) -> str:
+    """``scheme://host/path`` of a URL, without its query string (presigned signatures) or user info."""
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError):
+        return "<invalid url>"
+    if not parsed.host:
+        return parsed.path
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
 
 
 def split_urls(endpoint: str, raw: str) -> list[str]:
@@ -52,19 +86,15 @@ def split_urls(endpoint: str, raw: str) -> list[str]:
     return [raw.strip()]
 
 
-def _clean(url: str) -> str:
-    # ``cache:`` turns on PDF.co's URL cache; it is not part of the URL.
-    return url[len("cache:") :] if url.lower().startswith("cache:") else url
-
-
-def check_input_urls(urls: list[str]) -> None:
+def check_input_urls(state: EmulatorState, urls: list[str]) -> None:
     """Refuses URLs the emulator will never fetch, before any job exists (a 400 at submit time).
 
     Raises:
-        InputError: A ``filetoken://`` link, a non-HTTP URL or a host that is not loopback.
+        InputError: A ``filetoken://`` link, a non-HTTP URL or a host that is neither loopback nor a link
+            given content with ``add_remote_file``.
     """
     for original in urls:
-        url = _clean(original)
+        url = remote_key(original)
         if url.lower().startswith("filetoken://"):
             raise InputError(
                 f"{url}: filetoken:// links point to PDF.co Built-In Files Storage, which the emulator does "
@@ -73,11 +103,11 @@ def check_input_urls(urls: list[str]) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InputError(f"Invalid URL {url!r}: an http(s) URL is required", 400)
-        if not is_loopback(parts.hostname):
+        if not is_loopback(parts.hostname) and state.remote_file(url) is None:
             raise InputError(
                 f"Cannot fetch {parts.scheme}://{parts.hostname}{parts.path}: only loopback URLs can be fetched "
-                "by the emulator (127.0.0.0/8, localhost, ::1). Upload the file to the emulator first, or serve "
-                "it from a local HTTP server."
+                "by the emulator (127.0.0.0/8, localhost, ::1). Upload the file to the emulator first, serve "
+                "it from a local HTTP server, or give this link its content with add_remote_file."
             )
 
 
@@ -89,9 +119,14 @@ async def fetch_input(
     Raises:
         InputError: The URL is refused, expired, not ready or unreachable.
     """
-    url = _clean(url.strip())
-    check_input_urls([url])
+    url = remote_key(url)
+    check_input_urls(state, [url])
     parts = urlsplit(url)
+    remote = state.remote_file(url)
+    if remote is not None:
+        state.bump("remote_fetches")
+        name = unquote(parts.path.rsplit("/", 1)[-1]) or "file"
+        return InputFile(name=name, content=remote[0], content_type=remote[1] or mimetypes.guess_type(name)[0])
     if parts.port == state.signer.port and parts.path.startswith(LINK_PREFIX):
         key = unquote(parts.path[len(LINK_PREFIX) :])
         checked = state.signer.verify(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
@@ -9,21 +10,19 @@ import threading
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import uvicorn
 
-from prefect_pdfco.testing._app import build_app
-from prefect_pdfco.testing._faults import JobOutcome
-from prefect_pdfco.testing._state import EmulatorConfig, EmulatorState
-
-if TYPE_CHECKING:
-    from prefect_pdfco.credentials import PdfcoCredentials
+from ._app import build_app
+from ._faults import JobOutcome
+from ._inputs import is_loopback
+from ._state import EmulatorConfig, EmulatorState
 
 __all__ = ["STRICT_ENV", "PdfcoEmulator"]
 
-#: Environment variable that turns strict mode on (``1``, ``true``, ``yes``, ``on``) for emulators built
-#: without an explicit ``strict=``: how a test suite runs every emulator it starts, its subprocesses' too, strict.
+#: Environment variable read when ``strict`` is not given: ``0``, ``false``, ``no`` or ``off`` make emulators
+#: lenient, anything else (or nothing) leaves them strict. It reaches emulators started in subprocesses too.
 STRICT_ENV = "PDFCO_EMULATOR_STRICT"
 
 _DROP_MESSAGE = "ASGI callable returned without completing response."
@@ -42,8 +41,19 @@ def _quiet_drops() -> None:
         uvicorn_logger.addFilter(_QuietDrops())
 
 
-def _strict_from_env() -> bool:
-    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+def strict_from_env() -> bool:
+    """Strict unless ``PDFCO_EMULATOR_STRICT`` says ``0``, ``false``, ``no`` or ``off``."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _bind_address(host: str) -> tuple[socket.AddressFamily, str]:
+    if not is_loopback(host):
+        raise ValueError(f"host must be a loopback address (127.0.0.1, ::1 or localhost), not {host!r}")
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return socket.AF_INET, "127.0.0.1"
+    family = socket.AF_INET6 if ipaddress.ip_address(name).version == 6 else socket.AF_INET
+    return family, name
 
 
 class PdfcoEmulator:
@@ -51,34 +61,37 @@ class PdfcoEmulator:
 
     It really processes documents, keeps jobs, credits and expiring signed result links, and injects faults
     on demand. It serves on ``http://127.0.0.1:<port>`` from a background thread (Starlette on uvicorn).
+    Point any PDF.co client at ``base_url`` (instead of ``https://api.pdf.co``) with ``api_key``.
 
     Args:
         api_key: The only API key accepted (``x-api-key`` header, or the ``x-api-key`` query parameter the
             older docs allow).
         credits: The account's starting balance.
         job_duration: Seconds an async job stays ``working`` (override per endpoint with
-            ``set_job_duration``, per request with the ``x-emulator-job-duration`` header).
+            ``set_job_duration``, per request with the ``x-emulator-job-duration`` header). A job of 0 seconds
+            is done when its submit answers.
         rate_limit: Requests per second per key (None: unlimited); excess calls get PDF.co's 429.
         link_ttl: Lifetime of result and upload links in seconds (whole seconds, like ``X-Amz-Expires``);
             PDF.co's ``expiration`` parameter (minutes) overrides it per call.
         retry_after: When set, 429 answers carry ``Retry-After: <seconds>``. PDF.co documents none, so the
             default sends none.
         port: The port to listen on; 0 picks a free one.
+        host: The loopback address to listen on (``127.0.0.1``, another 127.x address, ``::1``); anything else
+            is refused: the emulator is for this machine only.
         link_host: The host name in file links. ``localhost`` by default, so links are on a different host
             than the API (``127.0.0.1``) as PDF.co's S3 links are: a client that sends its API key to result
             links is caught (``stats()["result_link_requests_with_api_key"]``). Set ``"127.0.0.1"`` where
-            ``localhost`` does not resolve to 127.0.0.1 (the server listens on 127.0.0.1 only).
+            ``localhost`` does not resolve to 127.0.0.1.
         strict: Refuse parameter names PDF.co does not document for the endpoint, with PDF.co's 454 "invalid
             parameters" (HTTP 400, ``errorCode`` 454, ``unknownParameters``), letter case included: the
             reference tables' spelling, the lower-case one of PDF.co's OpenAPI description, and the spellings
-            PDF.co's own clients send are accepted (``prefect_pdfco.testing._pdfco_params``). Off by default:
-            PDF.co itself is not documented to refuse them, so a lenient emulator is the faithful one for
-            users. None reads ``PDFCO_EMULATOR_STRICT`` from the environment.
+            PDF.co's own clients send are accepted. On by default; ``False`` ignores unknown names, as PDF.co
+            may. None reads ``PDFCO_EMULATOR_STRICT`` (strict unless it says ``0``/``false``).
 
     Example:
         ```python
         import httpx
-        from prefect_pdfco.testing import PdfcoEmulator
+        from pdfco_emulator import PdfcoEmulator
 
         with PdfcoEmulator(api_key="test-key", credits=1000, job_duration=0.1) as emu:
             answer = httpx.get(f"{emu.base_url}/v1/account/credit/balance", headers={"x-api-key": emu.api_key})
@@ -96,11 +109,16 @@ class PdfcoEmulator:
         *,
         retry_after: float | None = None,
         port: int = 0,
-        link_host: str = "localhost",
+        host: str = "127.0.0.1",
+        link_host: str | None = None,
         strict: bool | None = None,
     ) -> None:
         if rate_limit is not None and rate_limit <= 0:
             raise ValueError("rate_limit must be positive (or None for no limit)")
+        if job_duration < 0:
+            raise ValueError("job_duration must be >= 0")
+        self._family, self._host = _bind_address(host)
+        default_link_host = "localhost" if self._family == socket.AF_INET else f"[{self._host}]"
         self.api_key = api_key
         self._config = EmulatorConfig(
             api_key=api_key,
@@ -109,8 +127,8 @@ class PdfcoEmulator:
             rate_limit=rate_limit,
             link_ttl=link_ttl,
             retry_after=retry_after,
-            link_host=link_host,
-            strict=_strict_from_env() if strict is None else strict,
+            link_host=link_host or default_link_host,
+            strict=strict_from_env() if strict is None else strict,
         )
         self._port = port
         self._state: EmulatorState | None = None
@@ -125,9 +143,9 @@ class PdfcoEmulator:
             raise RuntimeError("the emulator is already running")
         # IPPROTO_TCP stated: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it every
         # answer on a reused connection waits ~40 ms (Nagle against the client's delayed ACK).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock = socket.socket(self._family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self._port))
+        sock.bind((self._host, self._port))
         port = sock.getsockname()[1]
         state = EmulatorState(self._config, port)
         config = uvicorn.Config(
@@ -140,8 +158,7 @@ class PdfcoEmulator:
             ws="none",
             timeout_graceful_shutdown=2,
             # Idle connections outlive httpx's 5 s pool expiry, as behind a real load balancer (60 s and more):
-            # with uvicorn's 5 s the server could close a pooled connection just as a client reuses it, and a
-            # submit would fail as "may have reached PDF.co" after a long wait in the rate limiter.
+            # with uvicorn's 5 s the server could close a pooled connection just as a client reuses it.
             timeout_keep_alive=30,
         )
         server = uvicorn.Server(config)
@@ -185,14 +202,14 @@ class PdfcoEmulator:
 
     def __repr__(self) -> str:
         where = self.base_url if self._thread is not None else "stopped"
-        return f"PdfcoEmulator({where}{', strict' if self.strict else ''})"
+        return f"PdfcoEmulator({where}{', strict' if self.strict else ', lenient'})"
 
     @property
     def strict(self) -> bool:
         """Whether undocumented parameter names are refused (see ``strict`` above)."""
         return self._config.strict
 
-    # --- what tests need ---------------------------------------------------------------------------------
+    # --- what clients need -------------------------------------------------------------------------------
     @property
     def _live(self) -> EmulatorState:
         if self._state is None:
@@ -206,19 +223,14 @@ class PdfcoEmulator:
 
     @property
     def base_url(self) -> str:
-        """The API root, ``http://127.0.0.1:<port>`` (no trailing slash)."""
-        return f"http://127.0.0.1:{self.port}"
+        """The API root to give clients instead of ``https://api.pdf.co``: ``http://127.0.0.1:<port>``."""
+        host = f"[{self._host}]" if self._family == socket.AF_INET6 else self._host
+        return f"http://{host}:{self.port}"
 
     @property
     def link_base_url(self) -> str:
         """The origin of file links, ``http://<link_host>:<port>``."""
         return self._live.signer.origin
-
-    def credentials(self) -> PdfcoCredentials:
-        """A ``PdfcoCredentials`` block pointing at this emulator."""
-        from prefect_pdfco.credentials import PdfcoCredentials
-
-        return PdfcoCredentials(api_key=self.api_key, base_url=self.base_url)
 
     def stats(self) -> dict[str, Any]:
         """Counters since start.
@@ -231,14 +243,28 @@ class PdfcoEmulator:
         carrying an ``x-api-key`` header: a client should never send one), ``presigned_put_requests`` and
         ``presigned_put_requests_with_api_key``, ``uploads`` (files stored by any upload route),
         ``rate_limited`` (429s), ``unauthorized`` (401s), ``undocumented_parameters`` (names strict mode
-        refused), ``faults_served`` (scripted answers sent),
-        ``downloads_dropped``, ``callback_attempts`` (callback POSTs made), ``callbacks_delivered`` (answered
-        2xx), ``callbacks_failed`` (every retry spent), ``callbacks_dropped`` (lost by a fault), ``jobs``
-        ({status: count} now), ``jobs_by_name`` ({output ``name``: async jobs
+        refused), ``faults_served`` (scripted answers sent), ``downloads_dropped``, ``remote_fetches``
+        (inputs served from ``add_remote_file``), ``callback_attempts`` (callback POSTs made),
+        ``callbacks_delivered`` (answered 2xx), ``callbacks_failed`` (every retry spent), ``callbacks_dropped``
+        (lost by a fault), ``jobs`` ({status: count} now), ``jobs_by_name`` ({output ``name``: async jobs
         created}: give each document its own name to see how many jobs, so how many bills, it got) and
         ``pending_faults`` ({kind: uses left}).
         """
         return self._live.stats()
+
+    def add_remote_file(self, url: str, content: bytes, *, content_type: str | None = None) -> None:
+        """Serves ``content`` wherever a request names ``url`` as an input, without leaving the machine.
+
+        PDF.co fetches any public link; the emulator fetches only loopback ones. Code under test that passes
+        fixed links (``https://example.com/invoice.pdf``, a bucket, a demo file) runs unchanged once each link
+        is given its content here. The URL matches exactly (a ``cache:`` prefix aside).
+
+        Args:
+            url: The http(s) link as the client sends it.
+            content: What fetching it returns.
+            content_type: Its Content-Type (guessed from the name when None).
+        """
+        self._live.add_remote_file(url, content, content_type)
 
     # --- fault injection ---------------------------------------------------------------------------------
     def inject(
@@ -277,8 +303,10 @@ class PdfcoEmulator:
             drop: Hang up instead of answering: the status line and headers go out, then the connection closes
                 before the body (httpx raises ``RemoteProtocolError``), as when a connection drops mid-answer.
             takes_effect: Run the real call first (a submit creates and bills its job), then send the scripted
-                answer or drop instead of its answer: PDF.co did the work and the answer was lost (a gateway's
-                502, a dropped connection).
+                answer or drop instead of its answer: PDF.co did the work and the answer was lost.
+
+        Raises:
+            ValueError: Nothing to inject, or contradictory options.
         """
         self._live.faults.add_response(
             path, status=status, json=json, body=body, content_type=content_type, delay=delay, times=times,

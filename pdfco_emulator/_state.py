@@ -11,17 +11,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefect_pdfco.testing._catalogue import CreditCost, normalize_path
-from prefect_pdfco.testing._faults import FaultBook
-from prefect_pdfco.testing._s3 import LinkSigner
-from prefect_pdfco.testing._store import FileStore, StoredFile
+from ._catalogue import CreditCost, normalize_path
+from ._faults import FaultBook
+from ._s3 import LinkSigner
+from ._store import FileStore, StoredFile
 
-__all__ = ["EmulatorConfig", "EmulatorState", "Job"]
+__all__ = ["EmulatorConfig", "EmulatorState", "Job", "remote_key"]
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 #: Callbacks (``_callbacks``): POST attempts, delivered (a 2xx answer), failed (every retry spent), dropped
 #: (lost on purpose by a fault).
 _CALLBACK_COUNTERS = ("callback_attempts", "callbacks_delivered", "callbacks_failed", "callbacks_dropped")
+
+
+def remote_key(url: str) -> str:
+    """How remote links are matched: as sent, without surrounding spaces or PDF.co's ``cache:`` prefix."""
+    url = url.strip()
+    return url[len("cache:") :] if url.lower().startswith("cache:") else url
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class EmulatorConfig:
     link_ttl: float
     retry_after: float | None
     link_host: str
-    strict: bool = False
+    strict: bool = True
 
 
 @dataclass
@@ -117,6 +123,7 @@ class EmulatorState:
         self._buckets: dict[str, _TokenBucket] = {}
         self.requests: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
+        self._remote: dict[str, tuple[bytes, str | None]] = {}
 
     # --- clock -------------------------------------------------------------------------------------------
     def now(self) -> float:
@@ -145,6 +152,20 @@ class EmulatorState:
             return max(0.0, override)
         with self.lock:
             return self._job_durations.get(path, self._job_duration)
+
+    # --- remote inputs ------------------------------------------------------------------------------------
+    def add_remote_file(self, url: str, content: bytes, content_type: str | None = None) -> None:
+        """Serves ``content`` for the input link ``url`` (see ``PdfcoEmulator.add_remote_file``)."""
+        key = remote_key(url)
+        if not key.lower().startswith(("http://", "https://")):
+            raise ValueError(f"a remote file needs an http(s) URL, not {url!r}")
+        with self.lock:
+            self._remote[key] = (bytes(content), content_type)
+
+    def remote_file(self, url: str) -> tuple[bytes, str | None] | None:
+        """The content given for ``url`` (and its type), or None."""
+        with self.lock:
+            return self._remote.get(remote_key(url))
 
     # --- money and limits --------------------------------------------------------------------------------
     def charge(self, amount: int) -> bool:
@@ -245,6 +266,7 @@ class EmulatorState:
                 "unauthorized": self.counters["unauthorized"],
                 "undocumented_parameters": self.counters["undocumented_parameters"],
                 "faults_served": self.counters["faults_served"],
+                "remote_fetches": self.counters["remote_fetches"],
                 "downloads_dropped": self.counters["downloads_dropped"],
                 **{name: self.counters[name] for name in _CALLBACK_COUNTERS},
                 "jobs": dict(job_states),

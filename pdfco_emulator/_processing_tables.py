@@ -1,0 +1,3 @@
+"""placeholder"""
+def make_sample_table_pdf() -> bytes:
+    raise NotImplementedError
