@@ -2,79 +2,64 @@
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
+import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
 from prefect.blocks.abstract import CredentialsBlock
 from prefect.exceptions import ObjectNotFound
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
+from prefect_pdfco._client import DEFAULT_BASE_URL, PdfcoClient
 from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
-from prefect_pdfco._netguard import LinkPolicy
-from prefect_pdfco._retry import RetryPolicy
-from prefect_pdfco.client import DEFAULT_BASE_URL, PdfcoClient
-from prefect_pdfco.exceptions import BlockNotFoundError
+from prefect_pdfco._exceptions import BlockNotFoundError
+from prefect_pdfco._linkguard import LinkPolicy
+from prefect_pdfco._util import LoopCache, is_loopback
+from prefect_pdfco.models import RetryPolicy
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
-    from prefect.client.schemas.objects import BlockType
     from typing_extensions import Self
-
-__all__ = ["PdfcoCredentials"]
-
-
-def _on_prefect_cloud() -> bool:
-    """Whether the block type is being registered on Prefect Cloud (as Prefect's own client tells)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_CLOUD_API_URL
-
-    api = PREFECT_API_URL.value()
-    return bool(api) and str(api).startswith(PREFECT_CLOUD_API_URL.value())
 
 
 class PdfcoCredentials(CredentialsBlock):
-    """Credentials for the PDF.co API: the API key, the API root, and how hard to push it.
+    """Credentials for the PDF.co API: the key, the API root, and how hard to push it.
 
     Tasks take this block as their first argument and share one ``PdfcoClient`` per process, settings and event
-    loop (one connection pool, closed with its loop or at exit).
+    loop (one connection pool). ``get_client()`` builds a client of your own.
 
     Attributes:
         api_key: The PDF.co API key, sent only in the ``x-api-key`` header to ``base_url``'s host.
-        base_url: The API root: ``https://``, or ``http://`` only on a loopback address (the key never
-            crosses a network in clear text).
+        base_url: The API root: ``https://``, or ``http://`` only on a loopback address.
         timeout_seconds: Read/write timeout of one HTTP call.
-        requests_per_second: Client-side rate limit shared by every task of this process.
-        rate_limit_name: A Prefect global concurrency limit (with slot decay) used as a cross-process rate limit.
+        requests_per_second: A hard cap on this account's requests in each process (at least 0.1).
         low_credits_threshold: Emit ``pdfco.credits.low`` when the balance falls under this.
         rate_limit_budget_seconds: How long one call keeps retrying after 429 answers before it fails.
-        allowed_result_hosts: Where result links may lead (host names, ``*.suffix`` patterns, IP networks);
-            empty for anywhere but link-local and cloud metadata addresses.
+        allowed_result_hosts: Where result links may lead (names, ``*.suffix`` patterns, IP networks); empty
+            for anywhere but link-local and cloud metadata addresses.
         callback_url: Where PDF.co calls back when a job ends (``prefect_pdfco.callbacks``); None to poll.
 
     Example:
-        Load saved credentials and check the balance in a flow:
         ```python
         from prefect import flow
+
         from prefect_pdfco import PdfcoCredentials
+
 
         @flow
         def show_balance() -> int:
             credentials = PdfcoCredentials.load("BLOCK_NAME")
             return credentials.check_connection()
-
-        show_balance()
         ```
     """
 
     _block_type_name = "PDF.co Credentials"
     _block_type_slug = "pdfco-credentials"
-    # PDF.co's icon lives on the internet, so a Prefect server's UI without internet showed a broken image. Prefect
-    # takes only http(s) logos, checked when the block type is registered and on every read of it (a data: URI
-    # breaks `load`), and serves no file of ours: the logo is registered on Prefect Cloud, whose UI is online
-    # anyway; any other server's UI shows its own block icon (`_to_block_type`).
     _logo_url = "https://pdf.co/favicon.ico"  # type: ignore[assignment]
     _description = "Stores a PDF.co API key and builds clients for the PDF.co REST API."
-    _documentation_url = "https://github.com/prefect-pdfco/prefect-pdfco#readme"  # type: ignore[assignment]
+    _documentation_url = "https://prefect-pdfco.github.io/prefect-pdfco/reference/credentials/"  # type: ignore[assignment]
     _code_example = """
 ```python
 from prefect_pdfco import PdfcoCredentials
@@ -84,146 +69,99 @@ print(credentials.check_connection())  # remaining credits
 ```
 """
 
-    api_key: SecretStr = Field(
-        default=...,
-        title="API key",
-        description="The PDF.co API key, from https://app.pdf.co/ under API.",
-    )
+    api_key: SecretStr = Field(default=..., title="API key", description="The PDF.co API key (app.pdf.co > API).")
     base_url: str = Field(
         default=DEFAULT_BASE_URL,
         title="Base URL",
-        description=(
-            "The root of the PDF.co API; change it only to point at the emulator or a proxy. Must be https://, "
-            "or http:// on a loopback address (127.0.0.1, ::1, localhost), so the key never crosses a network "
-            "in clear text."
-        ),
+        description="The root of the PDF.co API: https://, or http:// on a loopback address (an emulator).",
     )
     timeout_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        allow_inf_nan=False,
-        description="Seconds to wait for one HTTP response from PDF.co before giving up on it.",
+        default=30.0, gt=0, le=3600, allow_inf_nan=False, description="Seconds to wait for one HTTP response."
     )
     requests_per_second: float | None = Field(
         default=None,
-        gt=0,
+        ge=0.1,
+        le=1000,
         allow_inf_nan=False,
-        description=(
-            "Client-side rate limit for this account in each process: 2 on free plans, 10 on paid plans. "
-            "Leave empty for no limit."
-        ),
-    )
-    rate_limit_name: str | None = Field(
-        default=None,
-        description=(
-            "Name of a Prefect global concurrency limit with slot decay that every request takes a slot from, "
-            "to rate-limit across processes and machines (create it with `prefect gcl create pdfco --limit 10 "
-            "--slot-decay-per-second 10`)."
-        ),
+        description="A hard cap on this account's requests per second in each process; empty for none.",
     )
     low_credits_threshold: int | None = Field(
-        default=None,
-        ge=0,
-        description="Emit a pdfco.credits.low event when the remaining credits fall under this number.",
+        default=None, ge=0, description="Emit a pdfco.credits.low event when the balance falls under this."
     )
     rate_limit_budget_seconds: float = Field(
         default=120.0,
         ge=0,
+        le=3600,
         allow_inf_nan=False,
-        description=(
-            "Seconds one call keeps retrying after PDF.co answers 429 (too many requests) before it fails. PDF.co "
-            "says no Retry-After, so the client backs off with jitter and slows this process's requests down "
-            "until they fit the plan's rate. 0 fails on the first 429."
-        ),
+        description="Seconds one call keeps retrying after PDF.co answers 429 (too many requests); 0 fails at once.",
     )
-
     allowed_result_hosts: list[str] = Field(
         default_factory=list,
-        description=(
-            "Where result downloads may connect. Empty: any host except link-local and cloud metadata addresses "
-            "(169.254.0.0/16, fd00:ec2::254, metadata.google.internal...), checked after DNS resolution and on "
-            "every redirect. Otherwise only the hosts listed: names (pdf-temp-files.s3.us-west-2.amazonaws.com), "
-            "patterns (*.amazonaws.com), or IP addresses and networks (10.0.0.0/8); listing a blocked address or "
-            "name explicitly allows it. Pass the block to the download tasks (credentials=...) to apply it."
-        ),
+        description="Where result downloads may connect (names, *.suffix patterns, IP networks); empty for anywhere "
+        "but link-local and cloud metadata addresses.",
     )
-
     callback_url: str | None = Field(
         default=None,
         title="Callback URL",
-        description=(
-            "The public base URL of a callback receiver (python -m prefect_pdfco.callbacks) or of a Prefect "
-            "Cloud webhook. When set, every submit asks PDF.co to POST to it when the job ends, at "
-            "<callback_url>/<token> (or with the token in place of {token}), where the token is a fresh "
-            "per-job value the receiver verifies. https://, or http:// on a loopback address."
-        ),
+        description="The public base URL of a callback receiver or a Prefect Cloud webhook; empty to poll.",
     )
-
-    @field_validator("callback_url")
-    @classmethod
-    def _callback_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        return cls._http_url(value)
+    _loaded_as: str | None = PrivateAttr(default=None)
 
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        lowered = value.lower()
-        if lowered.startswith("https://"):
+        if value.lower().startswith("https://"):
             return value
-        if not lowered.startswith("http://"):
+        if not value.lower().startswith("http://"):
             raise ValueError("base_url must start with https:// (or http:// for a local emulator)")
         try:
             host = httpx.URL(value).host
         except httpx.InvalidURL as error:
-            raise ValueError(f"base_url is not a URL: {error}") from error
-        if not _is_loopback(host):
+            raise ValueError(f"base_url is not a URL: {error}") from None
+        if not is_loopback(host):
             raise ValueError(
                 f"base_url {value!r} is plain http to {host or 'no host'}: the API key would cross the network in "
                 "clear text. Use https://, or http:// only on a loopback address (127.0.0.1, ::1, localhost)."
             )
         return value
 
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_url(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else cls._http_url(value)
+
     @field_validator("allowed_result_hosts")
     @classmethod
     def _link_policy_entries(cls, value: list[str]) -> list[str]:
-        LinkPolicy.from_entries(value)  # raises ValueError on an entry that is neither a host nor a network
+        LinkPolicy.from_entries(value)  # a ValueError for an entry that is neither a host nor a network
         return [entry.strip() for entry in value if entry.strip()]
 
-    @classmethod
-    def _to_block_type(cls) -> BlockType:
-        block_type = super()._to_block_type()
-        if not _on_prefect_cloud():
-            return block_type.model_copy(update={"logo_url": None})
-        return block_type
+    @property
+    def described(self) -> str:
+        """How logs name these credentials: the block's name (when loaded) and the API host, never the key."""
+        host = httpx.URL(self.base_url).host
+        return f"block {self._loaded_as!r} ({host})" if self._loaded_as else f"credentials for {host}"
 
     def get_client(self) -> PdfcoClient:
-        """A new ``PdfcoClient`` for this account; use it as ``async with credentials.get_client() as c``.
-
-        Each call builds a client of its own (a connection pool that its ``async with`` closes). The package's
-        tasks borrow one shared client per process, settings and event loop instead.
-        """
+        """A new ``PdfcoClient`` for this account: ``async with credentials.get_client() as client: ...``."""
         return PdfcoClient(
             self.api_key,
             base_url=self.base_url,
             timeout_seconds=self.timeout_seconds,
             requests_per_second=self.requests_per_second,
-            global_rate_limit=self.rate_limit_name,
-            low_credits_threshold=self.low_credits_threshold,
             retry_policy=RetryPolicy(rate_limit_budget_seconds=self.rate_limit_budget_seconds),
+            link_policy=LinkPolicy.from_entries(self.allowed_result_hosts),
         )
 
     async def acheck_connection(self) -> int:
-        """Async ``check_connection``: calls ``GET /v1/account/credit/balance`` and returns the credits."""
+        """Checks the key against PDF.co (free of charge) and returns the remaining credits."""
         async with self.get_client() as client:
             return await client.credit_balance()
 
     if TYPE_CHECKING:
-        # Prefect types its context-dispatching methods as "the value or a coroutine of it", which no sync flow
-        # can pass to a task: typed here as what sync code gets, like our tasks. Async code awaits the twins
-        # (``aload``, whose client-injecting decorator mypy cannot see through, and ``acheck_connection``).
+        # Prefect types its dispatching methods as "the value or a coroutine of it", which no sync flow can pass
+        # on: typed here as what sync code gets; async code awaits aload and acheck_connection.
 
         @classmethod
         def load(cls, name: str, validate: bool = True, client: PrefectClient | None = None) -> Self: ...
@@ -237,34 +175,33 @@ print(credentials.check_connection())  # remaining credits
 
         @classmethod
         async def aload(cls, name, validate=True, client=None):
-            """Prefect's ``Block.aload``, but a name that was never saved raises ``BlockNotFoundError``."""
+            """Prefect's ``Block.aload``; a name never saved raises ``BlockNotFoundError`` naming the fix."""
             try:
-                return await super().aload(name, validate=validate, client=client)
+                block = await super().aload(name, validate=validate, client=client)
             except ValueError as error:
                 if not isinstance(error.__cause__, ObjectNotFound):
-                    raise  # a saved document that no longer validates: Prefect's own words are the right ones
-                raise BlockNotFoundError(name, cls.get_block_type_slug()) from None  # its words say it all
+                    raise
+                raise BlockNotFoundError(name, cls.get_block_type_slug()) from None
+            block._loaded_as = name
+            return block
 
         @classmethod
         @async_dispatch(aload)
         def load(cls, name, validate=True, client=None):
-            """Prefect's ``Block.load``, but a name that was never saved raises ``BlockNotFoundError``.
-
-            Prefect's own answer is a bare ``ValueError``; ours is one too, and says how to save the block.
-            """
+            """Prefect's ``Block.load``; a name never saved raises ``BlockNotFoundError`` naming the fix."""
             try:
-                return super().load(name, validate=validate, client=client, _sync=True)
+                block = super().load(name, validate=validate, client=client, _sync=True)
             except ValueError as error:
                 if not isinstance(error.__cause__, ObjectNotFound):
-                    raise  # a saved document that no longer validates: Prefect's own words are the right ones
-                raise BlockNotFoundError(name, cls.get_block_type_slug()) from None  # its words say it all
+                    raise
+                raise BlockNotFoundError(name, cls.get_block_type_slug()) from None
+            block._loaded_as = name
+            return block
 
         @async_dispatch(acheck_connection)
         def check_connection(self) -> int:
-            """Checks the key against PDF.co and returns the remaining credits.
-
-            Works from sync and async code: in an async context it returns a coroutine to await (typed
-            spelling: ``await credentials.acheck_connection()``).
+            """Checks the key against PDF.co and returns the remaining credits (``acheck_connection`` in async
+            code).
 
             Raises:
                 AuthenticationError: The key is wrong.
@@ -273,15 +210,26 @@ print(credentials.check_connection())  # remaining credits
             return run_coro_as_sync(self.acheck_connection())
 
 
-def _is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 (and its IPv4-mapped form) or the name localhost."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+def _fingerprint(credentials: PdfcoCredentials) -> str:
+    settings = json.dumps(credentials.model_dump(mode="json", exclude={"api_key"}), sort_keys=True, default=str)
+    return hashlib.sha256(credentials.api_key.get_secret_value().encode() + b"\0" + settings.encode()).hexdigest()
+
+
+async def _aclose(client: PdfcoClient) -> None:
+    await client.aclose()
+
+
+@dataclass(frozen=True)
+class _Key:
+    """Equal for blocks that would build equal clients; the block rides along to build one."""
+
+    fingerprint: str
+    credentials: PdfcoCredentials = field(compare=False, hash=False)
+
+
+_clients: LoopCache[_Key, PdfcoClient] = LoopCache(lambda key: key.credentials.get_client(), _aclose, lambda c: c.is_closed)
+
+
+async def shared_client(credentials: PdfcoCredentials) -> PdfcoClient:
+    """The process's client for ``credentials`` on the running loop (one SSL context and pool); never close it."""
+    return await _clients.get(_Key(_fingerprint(credentials), credentials))

@@ -1,0 +1,351 @@
+"""What the Prefect UI shows of PDF.co work: run logs, the jobs table, result and failure artifacts, and events.
+
+Nothing here may fail the work (errors are logged at debug level) or hold a secret (no key, no parameters; result
+links only in link artifacts). See docs/guides/ui.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from prefect.artifacts import acreate_link_artifact, acreate_markdown_artifact, acreate_progress_artifact
+from prefect.artifacts import aupdate_progress_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
+from prefect.context import FlowRunContext
+from prefect.events import emit_event
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+
+from prefect_pdfco._exceptions import JobAborted, JobError, JobNotFound, JobStillWorking, JobTimeout, PdfcoAPIError
+from prefect_pdfco._util import escape_control
+from prefect_pdfco.models import JobResult, JobSubmission
+
+logger = logging.getLogger("prefect_pdfco")
+#: What one job check costs (PDF.co documents 2 credits).
+CHECK_CREDITS = 2
+#: True while a batch works its documents: lines about one document go to DEBUG, no artifact per result.
+quiet_items: ContextVar[bool] = ContextVar("pdfco_quiet_items", default=False)
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[Any]:
+    """The run logger inside Prefect runs (lines reach the UI), else the package's logger."""
+    try:
+        run = get_run_logger()
+    except MissingContextError:
+        return logger
+    return _ItemsAtDebug(run.logger, run.extra) if quiet_items.get() else run
+
+
+class _ItemsAtDebug(logging.LoggerAdapter[Any]):
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.debug(msg, *args, **kwargs)
+
+
+class _StillWorkingReadsAsWaiting(logging.Filter):
+    """Prefect logs each retry of check_job as "Task run failed with exception: JobStillWorking(...)": alarming
+    words for a job that is simply not done yet. Those lines are rewritten to say what is happening."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) >= 2 and isinstance(args[1], JobStillWorking):
+            record.msg, record.args = "%s; checking again %s", (str(args[1]).split(" (check")[0], args[-1])
+        return True
+
+
+logging.getLogger("prefect.task_runs").addFilter(_StillWorkingReadsAsWaiting())
+
+
+# --- the jobs table --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class JobRow:
+    """One job as the jobs table shows it."""
+
+    job_id: str
+    operation: str
+    document: str = ""
+    status: str = "submitted"
+    pages: int | None = None
+    credits: int = 0
+    checks: int = 0
+    seconds: float | None = None
+    remaining_credits: int | None = None
+    files: list[tuple[str, int]] = field(default_factory=list)
+    error: str = ""
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "document": self.document or self.job_id[:10],
+            "operation": self.operation,
+            "status": self.status,
+            "pages": self.pages,
+            "credits": self.credits + self.checks * CHECK_CREDITS,
+            "checks": self.checks,
+            "seconds": None if self.seconds is None else round(self.seconds, 1),
+            "error": self.error[:120],
+        }
+
+
+@dataclass
+class _Ledger:
+    rows: OrderedDict[str, JobRow] = field(default_factory=OrderedDict)
+    low_credit_alerted: set[str] = field(default_factory=set)
+
+
+_ledgers: OrderedDict[str, _Ledger] = OrderedDict()
+_lock = threading.Lock()
+
+
+#: The flow run that called our flows (run_batch, run_operation) as subflows: their jobs join its table, so the
+#: user's own flow run page shows every document. Set by ``PdfcoFlow`` where the call is made.
+root_flow_run: ContextVar[str | None] = ContextVar("pdfco_root_flow_run", default=None)
+
+
+def _flow_run() -> tuple[str, str] | None:
+    """(this flow run's id, the id of the flow run whose jobs table it joins)."""
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return None
+    return str(ctx.flow_run.id), root_flow_run.get() or str(ctx.flow_run.id)
+
+
+def _ledger() -> _Ledger | None:
+    run = _flow_run()
+    if run is None:
+        return None
+    with _lock:
+        ledger = _ledgers.pop(run[1], None) or _Ledger()
+        _ledgers[run[1]] = ledger  # the most recently used last: the oldest go first
+        while len(_ledgers) > 256:
+            _ledgers.popitem(last=False)
+    return ledger
+
+
+def row_of(job_id: str, operation: str = "job") -> JobRow:
+    """The job's row in the current flow run's table (a detached row outside flow runs)."""
+    ledger = _ledger()
+    if ledger is None:
+        return JobRow(job_id, operation)
+    with _lock:
+        return ledger.rows.setdefault(job_id, JobRow(job_id, operation))
+
+
+def document_of(job_id: str) -> str:
+    """How the UI names a job: its document (an output name, an input file, a batch item), else its id's start."""
+    return row_of(job_id).document or job_id[:10]
+
+
+async def publish_table() -> None:
+    """Writes the jobs table of the current (root) flow run as its "pdfco-jobs" artifact."""
+    run, ledger = _flow_run(), _ledger()
+    if run is None or ledger is None or not ledger.rows:
+        return
+    with _lock:
+        rows = sorted(ledger.rows.values(), key=lambda row: row.status in ("succeeded", "submitted"))  # failed first
+    failed = sum(1 for row in rows if row.error)
+    files = [size for row in rows for _, size in row.files]
+    balances = [row.remaining_credits for row in rows if row.remaining_credits is not None]
+    description = (
+        f"PDF.co jobs of this flow run: {len(rows)} document(s), {failed} failed (listed first); "
+        f"{sum(row.credits for row in rows)} credits of work, {sum(row.checks for row in rows) * CHECK_CREDITS} "
+        f"of checks." + (f" {min(balances)} credits left." if balances else "")
+        + (f" Downloaded {len(files)} file(s), {sum(files):,} bytes." if files else "")
+    )  # fmt: skip
+    artifact = ArtifactCreate(
+        type="table",
+        key="pdfco-jobs",
+        description=description,
+        data=json.dumps([row.row() for row in rows]),
+        flow_run_id=UUID(run[1]),
+    )
+    await _safely(_create(artifact))
+
+
+async def _create(artifact: ArtifactCreate) -> None:
+    async with get_client() as client:
+        await client.create_artifact(artifact)
+
+
+async def _safely(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except Exception:  # the UI must never fail the work
+        logger.debug("could not write a Prefect artifact", exc_info=True)
+        return None
+
+
+# --- events ----------------------------------------------------------------------------------------------------
+
+EVENT_BY_ERROR: Sequence[tuple[type[JobError], str]] = (
+    (JobAborted, "pdfco.job.aborted"),
+    (JobTimeout, "pdfco.job.timed-out"),
+    (JobNotFound, "pdfco.job.not-found"),
+    (JobError, "pdfco.job.failed"),
+)
+ADVICE = {
+    "pdfco.job.failed": "Check the input (damaged? password-protected? reachable by PDF.co?) and the parameters.",
+    "pdfco.job.aborted": "Run it again; if it keeps happening, contact PDF.co support with the job id.",
+    "pdfco.job.timed-out": "The job may still finish: pass its id to wait_for_job later instead of paying again.",
+    "pdfco.job.not-found": "PDF.co does not know this job (a typo, another account, or an expired job).",
+}
+
+
+def _emit(event: str, row: JobRow, **payload: Any) -> None:
+    if _flow_run() is None:
+        return  # outside a run nobody listens, and emitting would start a temporary server
+    what = f"{row.document} ({row.operation.replace('_', ' ')})" if row.document else row.operation.replace("_", " ")
+    message = payload.get("message")
+    name = f"PDF.co job {row.job_id[:10]}: {what}" + (f": {message}"[:200] if message else "")
+    try:
+        emit_event(
+            event,
+            resource={"prefect.resource.id": f"pdfco.job.{row.job_id}", "prefect.resource.name": name},
+            payload={"job_id": row.job_id, "operation": row.operation, "document": row.document,
+                     "credits": row.credits + row.checks * CHECK_CREDITS, "checks": row.checks, **payload},
+        )  # fmt: skip
+    except Exception:
+        logger.debug("could not emit %s", event, exc_info=True)
+
+
+def note_balance(remaining: int | None, threshold: int | None, account: str) -> None:
+    """``pdfco.credits.low`` once per flow run and account when the balance falls under ``threshold``."""
+    ledger = _ledger()
+    if remaining is None or threshold is None or remaining >= threshold or ledger is None:
+        return
+    if account in ledger.low_credit_alerted:
+        return
+    ledger.low_credit_alerted.add(account)
+    try:
+        emit_event(
+            "pdfco.credits.low",
+            resource={"prefect.resource.id": f"pdfco.account.{account}", "prefect.resource.name": account},
+            payload={"remaining_credits": remaining, "threshold": threshold},
+        )
+    except Exception:
+        logger.debug("could not emit pdfco.credits.low", exc_info=True)
+
+
+def submitted(
+    job: JobSubmission, operation: str, document: str | None, *, account: str, threshold: int | None = None
+) -> None:
+    """A job was submitted: one log line (never the parameters), its row, its event."""
+    row = row_of(job.job_id, operation)
+    row.operation, row.document = operation, document or row.document
+    row.credits += job.credits or 0
+    row.remaining_credits = job.remaining_credits
+    left = job.remaining_credits if job.remaining_credits is not None else "?"
+    run_logger().info("Submitted %s as job %s (%s credits left)", row.document or operation, job.job_id, left)
+    if not quiet_items.get():
+        _emit("pdfco.job.submitted", row)
+    note_balance(job.remaining_credits, threshold, account)
+
+
+class Observer:
+    """What a wait tells the UI (a ``_waiting.WaitObserver``): each check counted, each end told once."""
+
+    def __init__(self, *, link_artifacts: bool = True) -> None:
+        self.link_artifacts = link_artifacts and not quiet_items.get()
+
+    def checked(self, job_id: str, result: JobResult | None) -> None:
+        row = row_of(job_id)
+        row.checks += 1
+        if result is not None:
+            # Under PDF.co's older billing, the check that first reports success also bills the remaining pages.
+            row.credits += max(0, (result.credits or 0) - CHECK_CREDITS)
+            row.remaining_credits = result.remaining_credits or row.remaining_credits
+            row.status = result.status.value
+
+    async def ended(self, job_id: str, outcome: JobResult | JobError, checks: int, waited: float) -> None:
+        row = row_of(job_id)
+        row.seconds = waited
+        what = row.document or job_id
+        if isinstance(outcome, JobResult):
+            row.status, row.pages = "succeeded", outcome.page_count
+            run_logger().info("%s is done: job %s, %d check(s), %.1f s", what, job_id, checks, waited)
+            _emit("pdfco.job.succeeded", row, pages=outcome.page_count)
+            if self.link_artifacts and outcome.url and _flow_run() is not None:
+                until = outcome.output_link_valid_till
+                valid = f"valid until {until:%Y-%m-%d %H:%M} UTC" if until else "valid for about an hour"
+                await _safely(
+                    acreate_link_artifact(
+                        link=outcome.url,
+                        link_text=f"{what} ({row.operation.replace('_', ' ')})",
+                        description=f"Result of {what}: PDF.co job `{job_id}`; the link is {valid}.",
+                    )
+                )
+        else:
+            event = next(name for kind, name in EVENT_BY_ERROR if isinstance(outcome, kind))
+            row.status, row.error = event.rsplit(".", 1)[-1], outcome.message or str(outcome)
+            run_logger().warning("%s did not succeed: %s", what, escape_control(str(outcome)))
+            _emit(event, row, message=row.error)
+            if _flow_run() is not None and not quiet_items.get():
+                code = outcome.status or "-"
+                await _safely(
+                    acreate_markdown_artifact(
+                        markdown=f"## {what}: {row.status}\n\n| | |\n|---|---|\n| job | `{job_id}` |\n"
+                        f"| operation | `{row.operation}` |\n| status | `{code}` |\n"
+                        f"| PDF.co says | {row.error.replace('|', '/')} |\n\n**What to do:** {ADVICE[event]}\n",
+                        description=f"Why {what} did not succeed",
+                    )
+                )
+
+
+async def results_artifact(results: Sequence[JobResult | JobError], checks: int, seconds: float) -> None:
+    """Many jobs ended (``wait_for_jobs``): one log line and one artifact of result links for the lot."""
+    failed = Counter(type(result).__name__ for result in results if not isinstance(result, JobResult))
+    line = f"{len(results) - sum(failed.values())} of {len(results)} job(s) succeeded"
+    line += " (" + ", ".join(f"{n} {name}" for name, n in sorted(failed.items())) + ")" if failed else ""
+    run_logger().info("%s after %d check(s), %.1f s", line, checks, seconds)
+    done = [result for result in results if isinstance(result, JobResult) and result.url]
+    if _flow_run() is None or not done:
+        return
+    rows = [f"| {document_of(r.job_id)} | `{r.job_id}` | [result]({r.url}) |" for r in done[:500]]
+    await _safely(
+        acreate_markdown_artifact(
+            markdown="| document | job | link |\n|---|---|---|\n" + "\n".join(rows),
+            description=f"Results of {len(done)} PDF.co job(s) of {len(results)}; the links expire (about an hour).",
+        )
+    )
+
+
+def downloaded(job_id: str | None, name: str, size: int) -> None:
+    """A result file landed: add it to its job's row."""
+    if job_id is not None:
+        row_of(job_id).files.append((name, size))
+
+
+def failure_line(error: BaseException) -> str:
+    """A typed error as the UI tells it: its class and message, control characters escaped."""
+    code = f" ({error.error_code})" if isinstance(error, PdfcoAPIError) else ""
+    return escape_control(f"{type(error).__name__}{code}: {error}")
+
+
+class Progress:
+    """A progress artifact for a long wait or a batch, updated at most once a second; never failing the work."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self.total, self.done, self.description = max(total, 1), 0, description
+        self._id: Any = None
+        self._shown_at = 0.0
+
+    async def start(self) -> None:
+        if _flow_run() is not None:
+            self._id = await _safely(acreate_progress_artifact(0.0, description=self.description))
+
+    async def advance(self, count: int = 1, *, force: bool = False) -> None:
+        self.done = min(self.total, self.done + count)
+        if self._id is not None and (force or time.monotonic() - self._shown_at >= 1.0):
+            self._shown_at = time.monotonic()
+            await _safely(aupdate_progress_artifact(self._id, 100.0 * self.done / self.total))
+

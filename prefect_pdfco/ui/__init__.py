@@ -1,1 +1,0 @@
-"""What the Prefect UI shows of PDF.co work: artifacts and events (``artifacts``), and run logs (``logs``)."""
