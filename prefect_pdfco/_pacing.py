@@ -1,0 +1,198 @@
+"""The one pacing of an account's requests: none until PDF.co answers 429, then AIMD, under an optional hard cap.
+
+See docs/design/pacing.md.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from prefect_pdfco._exceptions import InvalidParametersError
+from prefect_pdfco._util import SYSTEM_CLOCK, Clock, check_number
+
+__all__ = ["MIN_REQUESTS_PER_SECOND", "Pacer", "PastDeadline", "Ticket", "pacer_for"]
+
+#: The lowest hard cap accepted: one request every 10 s. Below it a single check would outlast most deadlines.
+MIN_REQUESTS_PER_SECOND = 0.1
+# A queued waiter re-reads the rate at least this often (a rate that rose should not leave it asleep) ...
+_MAX_NAP = 0.25
+# ... and never naps less than this while another waiter is ahead of it but late.
+_MIN_NAP = 0.002
+# Past this rate pacing steps aside again: it would never delay anyone.
+_STEP_ASIDE_RATE = 1000.0
+
+
+class PastDeadline(Exception):
+    """This caller's turn would come after its deadline; nothing was sent. The waits turn it into JobTimeout."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A request let through: when, and under which rate (``epoch`` counts the cuts)."""
+
+    epoch: int
+    sent_at: float
+
+
+class Pacer:
+    """Paces the requests of one account: an adaptive rate learnt from 429s, and an optional hard cap per call.
+
+    Thread-safe: Prefect runs tasks on several threads and event loops, so the state sits under a
+    ``threading.Lock`` and each waiter sleeps on its own loop through ``clock``.
+
+    Args:
+        clock: Where the time is read and waiters sleep.
+        start_rate: Requests/s after the first 429 (PDF.co's lowest plan allows 2).
+        min_rate: The rate is never cut below this.
+        decrease: Factor applied to the rate on each later 429.
+        slow_start_step: Requests/s added per success until the second 429.
+        recovery: After that, the rate grows by ``recovery`` x (rate at the last cut) per second of traffic.
+
+    Raises:
+        InvalidParametersError: A value is NaN, infinite, negative or zero (``decrease`` must be below 1).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        start_rate: float = 2.0,
+        min_rate: float = 0.5,
+        decrease: float = 0.7,
+        slow_start_step: float = 0.5,
+        recovery: float = 0.1,
+    ) -> None:
+        caller = "Pacer"
+        self.start_rate = check_number(start_rate, "start_rate", caller=caller)
+        self.min_rate = min(check_number(min_rate, "min_rate", caller=caller), self.start_rate)
+        self.decrease = check_number(decrease, "decrease", caller=caller)
+        if self.decrease >= 1:
+            raise InvalidParametersError(caller, [f"decrease: must be below 1, got {self.decrease:g}"])
+        self.slow_start_step = check_number(slow_start_step, "slow_start_step", caller=caller)
+        self.recovery = check_number(recovery, "recovery", caller=caller)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._rate: float | None = None  # None: no 429 seen (or recovered far past any plan): no pacing
+        self._threshold = math.inf  # below it the rate grows fast (slow start), above it slowly
+        self._epoch = 0
+        self._last_slot = -math.inf  # when the last request was let through
+        self._next_ticket = 0
+        self._queue: list[int] = []  # tickets waiting, in order
+        self._admitted: deque[float] = deque()  # when the successes of the last second were answered
+
+    @property
+    def rate(self) -> float | None:
+        """The learnt rate in requests/s, or None while nothing has been learnt (no pacing)."""
+        with self._lock:
+            return self._rate
+
+    @property
+    def queued(self) -> int:
+        """How many callers wait for their turn now."""
+        with self._lock:
+            return len(self._queue)
+
+    async def acquire(self, cap: float | None = None, *, deadline: float | None = None) -> Ticket:
+        """Waits for this caller's turn and returns its ticket (hand it to ``record`` with the answer).
+
+        Args:
+            cap: A hard limit in requests/s for this call (the block's ``requests_per_second``), if any.
+            deadline: A time on ``clock.monotonic()``: never sleep past it.
+
+        Raises:
+            InvalidParametersError: ``cap`` is not a finite number of at least ``MIN_REQUESTS_PER_SECOND``.
+            PastDeadline: The turn would come after ``deadline``; the caller left the queue.
+        """
+        if cap is not None:
+            cap = check_number(cap, "requests_per_second", caller="Pacer.acquire")
+            if cap < MIN_REQUESTS_PER_SECOND:
+                problem = f"requests_per_second: must be at least {MIN_REQUESTS_PER_SECOND:g}, got {cap:g}"
+                raise InvalidParametersError("Pacer.acquire", [problem])
+        with self._lock:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._queue.append(ticket)
+        try:
+            while True:
+                with self._lock:
+                    outcome = self._try_take(ticket, cap, deadline)
+                if isinstance(outcome, Ticket):
+                    return outcome
+                await self.clock.sleep(outcome)
+        except BaseException:
+            # Cancelled or past its deadline while queued: leave the queue, or everyone behind would wait for
+            # this ticket forever.
+            with self._lock:
+                index = bisect.bisect_left(self._queue, ticket)
+                if index < len(self._queue) and self._queue[index] == ticket:
+                    self._queue.pop(index)
+            raise
+
+    def record(self, ticket: Ticket, *, rate_limited: bool) -> None:
+        """Learns from the answer to a request let through with ``ticket``: 429 or success."""
+        with self._lock:
+            if not rate_limited:
+                now = self.clock.monotonic()
+                self._admitted.append(now)
+                while self._admitted and self._admitted[0] <= now - 1.0:
+                    self._admitted.popleft()
+                if self._rate is not None and self._rate < self._threshold:
+                    # Slow start: the account just admitted this many requests in a second, whatever their
+                    # epoch (a burst that hit the first 429 shows it), so start from there, not from 2/s.
+                    self._rate = max(self._rate, float(len(self._admitted)))
+            if ticket.epoch != self._epoch:
+                return  # sent at a rate that has been cut since: it says nothing about the current one
+            if rate_limited:
+                if self._rate is None:
+                    self._rate = self.start_rate
+                else:
+                    self._rate = max(self.min_rate, self._rate * self.decrease)
+                    self._threshold = self._rate
+                self._epoch += 1
+            elif self._rate is not None:
+                if self._rate < self._threshold:
+                    self._rate += self.slow_start_step
+                else:
+                    self._rate += self.recovery * self._threshold / self._rate
+                if self._rate > _STEP_ASIDE_RATE:
+                    self._rate, self._threshold = None, math.inf
+
+    def _interval(self, cap: float | None) -> float:
+        rates = [rate for rate in (self._rate, cap) if rate is not None]
+        return 1.0 / min(rates) if rates else 0.0
+
+    def _try_take(self, ticket: int, cap: float | None, deadline: float | None) -> Ticket | float:
+        """Under the lock: lets ``ticket`` through, or returns how long it should nap before asking again."""
+        now = self.clock.monotonic()
+        interval = self._interval(cap)
+        position = bisect.bisect_left(self._queue, ticket)
+        free_at = self._last_slot + interval
+        if position == 0 and now >= free_at:
+            self._queue.pop(0)
+            # Spaced from when the last request really left, not from when it was due: a waiter that overslept
+            # costs a little throughput instead of sending two requests closer than the cap allows.
+            self._last_slot = now
+            return Ticket(self._epoch, now)
+        if deadline is not None and max(now, free_at) + position * interval > deadline:
+            raise PastDeadline(f"the turn would come after the deadline ({position} request(s) queued ahead)")
+        wait = free_at + position * interval - now
+        return min(max(wait, _MIN_NAP), _MAX_NAP)
+
+
+_pacers: dict[tuple[str, str], Pacer] = {}
+_pacers_lock = threading.Lock()
+
+
+def pacer_for(base_url: str, api_key: str) -> Pacer:
+    """The process-wide pacer of one account (keyed by a SHA-256 of the key, never the key itself)."""
+    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest())
+    with _pacers_lock:
+        pacer = _pacers.get(key)
+        if pacer is None:
+            pacer = _pacers[key] = Pacer()
+        return pacer
