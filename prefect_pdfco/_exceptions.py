@@ -47,8 +47,7 @@ import httpx
 
 from prefect_pdfco._util import escape_control
 
-#: Where PDF.co lists an account's jobs.
-DASHBOARD = "https://app.pdf.co"
+DASHBOARD = "https://app.pdf.co"  # where PDF.co lists an account's jobs
 
 
 class PdfcoError(Exception):
@@ -68,10 +67,8 @@ def _rebuild(cls: type[PdfcoError], args: tuple[object, ...]) -> PdfcoError:
 
 
 def _utc_text(moment: datetime | None) -> str:
-    if moment is None:
-        return "at an unknown time"
-    utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment
-    return f"at {utc:%Y-%m-%d %H:%M:%S} UTC"
+    utc = moment.astimezone(timezone.utc) if moment is not None and moment.tzinfo else moment
+    return f"at {utc:%Y-%m-%d %H:%M:%S} UTC" if utc is not None else "at an unknown time"
 
 
 class PdfcoAPIError(PdfcoError):
@@ -83,12 +80,9 @@ class PdfcoAPIError(PdfcoError):
             HTTP status.
         message: PDF.co's message, verbatim.
         endpoint: The API path that was called, e.g. ``/v1/pdf/merge``.
-        request: The ``httpx.Request`` (its headers hold the API key: never log them).
-        response: The ``httpx.Response``.
+        request, response: The ``httpx`` objects (the request's headers hold the API key: never log them).
     """
 
-    #: The HTTP status this class stands for; None for classes that cover a range.
-    http_status: ClassVar[int | None] = None
     #: What to do about it, appended to the message.
     hint: ClassVar[str] = ""
 
@@ -102,29 +96,17 @@ class PdfcoAPIError(PdfcoError):
         request: httpx.Request | None = None,
         response: httpx.Response | None = None,
     ) -> None:
-        self.message = message
-        self.status_code = status_code
+        self.message, self.status_code, self.endpoint = message, status_code, endpoint
         self.error_code = error_code if error_code is not None else status_code
-        self.endpoint = endpoint
-        self.request = request
-        self.response = response
+        self.request, self.response = request, response
         code = f"HTTP {status_code}" + (f", PDF.co code {self.error_code}" if self.error_code != status_code else "")
-        text = f"{endpoint or 'PDF.co'} failed ({code}): {escape_control(message)}"
-        if self.hint:
-            text = f"{text} {self.hint}" if text.endswith((".", "!", "?")) else f"{text}. {self.hint}"
-        super().__init__(text)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(status_code={self.status_code}, error_code={self.error_code}, "
-            f"endpoint={self.endpoint!r}, message={self.message!r})"
-        )
+        text = f"{endpoint or 'PDF.co'} failed ({code}): {escape_control(message)}".rstrip(".")
+        super().__init__(f"{text}. {self.hint}" if self.hint else text)
 
 
 class BadRequestError(PdfcoAPIError):
     """400, other 4xx, or one of PDF.co's 441-454 input codes: fix the input, retrying will not help."""
 
-    http_status = 400
     hint = (
         "Check the parameters and the input URL; codes 441-454 are listed in PDF.co's docs "
         "(441 password, 442 damaged file, 449/450 page range, 454 invalid parameters)."
@@ -134,7 +116,6 @@ class BadRequestError(PdfcoAPIError):
 class NotFoundError(BadRequestError):
     """404 from the API host: no such path there, so the ``base_url`` or the endpoint is wrong."""
 
-    http_status = 404
     hint = (
         "Check base_url on the credentials block (https://api.pdf.co unless you run an emulator) and the "
         "endpoint path against PDF.co's docs (e.g. /v1/pdf/merge)."
@@ -144,25 +125,18 @@ class NotFoundError(BadRequestError):
 class AuthenticationError(PdfcoAPIError):
     """401: the API key is missing or invalid."""
 
-    http_status = 401
     hint = "Check the api_key of your PdfcoCredentials block (https://app.pdf.co/ > API)."
 
 
 class InsufficientCreditsError(PdfcoAPIError):
     """402 (older docs: 403 "not enough credits"): the account has no credits left for this call."""
 
-    http_status = 402
     hint = "Top up credits at https://app.pdf.co/subscriptions or lower the volume of this run."
 
 
 class RateLimitError(PdfcoAPIError):
-    """429: too many requests for the account's plan (2 requests/s free, 10 paid).
+    """429: too many requests for the plan (2/s free, 10/s paid); ``retry_after``: a ``Retry-After``, if any."""
 
-    Attributes:
-        retry_after: Seconds to wait, when a ``Retry-After`` header said so (PDF.co documents none).
-    """
-
-    http_status = 429
     hint = "The client slows down by itself after a 429; lower the concurrency if it keeps happening."
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
@@ -177,13 +151,11 @@ class ServerError(PdfcoAPIError):
 
 
 class PdfcoConnectionError(PdfcoError):
-    """The request did not complete: the connection failed, broke, or timed out.
+    """The request to ``endpoint`` did not complete: the connection failed, broke, or timed out.
 
     Attributes:
-        endpoint: The API path, or the host and path of a link.
-        request: The ``httpx.Request``, when one was built.
-        may_have_reached_server: False only when the request surely never left (connect error or timeout,
-            pool timeout); a submit is re-sent only then.
+        may_have_reached_server: False only when the request surely never left (connect error or timeout, pool
+            timeout); a submit is sent again only then.
     """
 
     def __init__(
@@ -194,59 +166,39 @@ class PdfcoConnectionError(PdfcoError):
         request: httpx.Request | None = None,
         may_have_reached_server: bool = True,
     ) -> None:
-        self.message = message
-        self.endpoint = endpoint
-        self.request = request
+        self.message, self.endpoint, self.request = message, endpoint, request
         self.may_have_reached_server = may_have_reached_server
         super().__init__(f"{endpoint}: {message}" if endpoint else message)
 
 
 class SubmitOutcomeUnknown(PdfcoError):
-    """A submit may have reached PDF.co (and been billed) but its answer was lost, so it is not sent again.
-
-    Raised by the submit that lost its answer (read timeout, connection broken after sending, a 5xx) and by every
-    later attempt of the same submit (a task or flow retry, a re-run of the flow run). PDF.co has no idempotency
-    key: look for the job in the job history; if it is there, wait for its id; if not, send again on purpose
-    (``resend_if_unknown=True`` on the task).
+    """A submit may have reached PDF.co (and been billed) but its answer was lost (read timeout, connection broken
+    after sending, 5xx), so neither this attempt nor any retry or re-run sends it again.
 
     Attributes:
-        endpoint: The API path of the submit, e.g. ``/v1/pdf/convert/from/html``.
-        sent_at: When it was sent (UTC), if known.
-        submit_key: The key of the submit record in the task's result storage (never a secret).
-        reason: What happened, e.g. ``"ReadTimeout"`` or ``"HTTP 503"``.
+        endpoint, sent_at: The API path of the submit, and when it was sent (UTC), if known.
+        submit_key, reason: The record's key in the result storage; what happened (``"HTTP 503"``).
     """
-
-    dashboard = DASHBOARD
 
     def __init__(
         self, endpoint: str, *, sent_at: datetime | None = None, submit_key: str = "", reason: str = ""
     ) -> None:
-        self.endpoint = endpoint
-        self.sent_at = sent_at
-        self.submit_key = submit_key
-        self.reason = reason
+        self.endpoint, self.sent_at, self.submit_key, self.reason = endpoint, sent_at, submit_key, reason
         why = f" ({escape_control(reason)})" if reason else ""
-        record = f" Submit record: {submit_key}." if submit_key else ""
         super().__init__(
             f"{endpoint or 'PDF.co'}: this submit was sent {_utc_text(sent_at)} and its outcome is unknown{why}: "
             "the job may exist and be billed, so it was not sent again. Look for it in the job history at "
             f"{DASHBOARD} (jobs started around that time): if it is there, wait for its job id (wait_for_job); if "
-            "it is not, send it again on purpose (resend_if_unknown=True)." + record
+            "it is not, send it again on purpose (resend_if_unknown=True)."
+            + (f" Submit record: {submit_key}." if submit_key else "")
         )
 
 
 class UnexpectedResponseError(PdfcoError):
-    """A successful response whose body we cannot trust, e.g. a job status PDF.co does not document.
-
-    Attributes:
-        endpoint: The API path.
-        body: The decoded body (PDF.co's responses hold no secrets).
-    """
+    """A 2xx ``body`` from ``endpoint`` that we cannot trust, e.g. a job status PDF.co does not document."""
 
     def __init__(self, message: str, *, endpoint: str = "", body: object = None) -> None:
-        self.message = message
-        self.endpoint = endpoint
-        self.body = body
+        self.message, self.endpoint, self.body = message, endpoint, body
         super().__init__(f"{endpoint}: {message}" if endpoint else message)
 
 
@@ -255,14 +207,11 @@ class JobError(PdfcoError):
 
     Attributes:
         job_id: PDF.co's job id (opaque string): hand it to ``wait_for_job`` to resume.
-        status: The last status PDF.co reported (a ``JobStatus`` value), if any.
-        message: PDF.co's message, or ours.
+        status, message: The last status PDF.co reported (a ``JobStatus`` value), and its message or ours.
     """
 
     def __init__(self, job_id: str, message: str = "", *, status: str | None = None) -> None:
-        self.job_id = job_id
-        self.status = status
-        self.message = message
+        self.job_id, self.status, self.message = job_id, status, message
         shown = escape_control(job_id)
         super().__init__(f"PDF.co job {shown}: {escape_control(message)}" if message else f"PDF.co job {shown}")
 
@@ -280,36 +229,22 @@ class JobNotFound(JobError):
 
 
 class SubmittedJobGone(JobNotFound):
-    """A job this flow already paid for is no longer known to PDF.co, so its result is lost; nothing was re-sent.
-
-    A retry or re-run found the record of the submit and re-attached to its job, but PDF.co's forced check says
-    ``unknown`` (jobs and their files live about an hour by default). Sending the document again costs a new
-    submit: do it on purpose with ``resend_if_unknown=True``.
-
-    Attributes:
-        submitted_at: When the job was submitted (UTC), when known.
-    """
+    """A retry found the job this document was paid for, submitted at ``submitted_at``, but PDF.co no longer knows
+    it (jobs live about an hour); nothing was sent again: ``resend_if_unknown=True`` pays for a new one."""
 
     def __init__(
         self, job_id: str, submitted_at: datetime | None, message: str = "", *, status: str | None = None
     ) -> None:
         self.submitted_at = submitted_at
-        super().__init__(
-            job_id,
-            message
-            or f"this document was paid for as this job, submitted {_utc_text(submitted_at)}, but PDF.co no "
-            "longer knows the job (its result is gone). It was not sent again; pass resend_if_unknown=True to pay "
-            "for a new job.",
-            status=status,
+        message = message or (
+            f"this document was paid for as this job, submitted {_utc_text(submitted_at)}, but PDF.co no longer "
+            "knows it (its result is gone). It was not sent again; pass resend_if_unknown=True to pay for a new job."
         )
+        super().__init__(job_id, message, status=status)
 
 
 class JobTimeout(JobError):
-    """The deadline passed while PDF.co still reported ``working``; the job may still finish.
-
-    Attributes:
-        waited_seconds: How long we waited before giving up.
-    """
+    """The deadline passed (after ``waited_seconds``) while PDF.co still said ``working``; the job may finish."""
 
     def __init__(
         self, job_id: str, message: str = "", *, status: str | None = None, waited_seconds: float = 0.0
@@ -319,16 +254,8 @@ class JobTimeout(JobError):
 
 
 class JobStillWorking(PdfcoError):
-    """The job is still ``working``: raised by ``check_job`` so that Prefect retries the task.
-
-    Not a ``JobError``: it is a signal, not an outcome, so ``except JobError`` never swallows a retry.
-
-    Attributes:
-        job_id: PDF.co's job id.
-        status: The last status PDF.co reported, if any.
-        message: Why it is still working (e.g. the check could not be made).
-        check: This check's number; checks: the checks allowed; next_seconds: the delay before the next one.
-    """
+    """The job is still ``working``: raised by ``check_job`` so that Prefect retries the task. Not a ``JobError``
+    (a signal, not an outcome: ``except JobError`` never swallows a retry); ``check`` of ``checks`` so far."""
 
     def __init__(
         self,
@@ -342,26 +269,17 @@ class JobStillWorking(PdfcoError):
     ) -> None:
         self.job_id, self.status, self.message = job_id, status, message
         self.check, self.checks, self.next_seconds = check, checks, next_seconds
-        where = f"check {check} of {checks}" if check and checks else ""
-        if next_seconds is not None:
-            where += ("; " if where else "") + f"next in ~{round(next_seconds)}s"
-        text = f"PDF.co job {escape_control(job_id)} is still working" + (f" ({where})" if where else "")
+        where = f" (check {check} of {checks})" if check and checks else ""
+        text = f"PDF.co job {escape_control(job_id)} is still working{where}"
         super().__init__(text + (f": {escape_control(message)}" if message else ""))
 
 
 class FileTransferError(PdfcoError):
-    """A result download or a presigned upload failed: the file host (S3) refused it or broke off.
-
-    Attributes:
-        message: What went wrong.
-        url: The link in safe form: scheme, host and path, never the signed query string.
-        status_code: The HTTP status of the file host's answer, when there was one.
-    """
+    """A result download or presigned upload failed at the file host (S3): ``url`` in safe form (no signed
+    query), ``status_code`` of its answer when there was one, ``message``."""
 
     def __init__(self, message: str, *, url: str = "", status_code: int | None = None) -> None:
-        self.message = message
-        self.url = url
-        self.status_code = status_code
+        self.message, self.url, self.status_code = message, url, status_code
         super().__init__(f"{url}: {message}" if url else message)
 
 
@@ -370,11 +288,7 @@ class ChecksumMismatchError(FileTransferError):
 
 
 class ResultExpiredError(FileTransferError):
-    """The result link has expired (PDF.co deletes output files then); run the job again.
-
-    Attributes:
-        valid_till: When the link stopped working (timezone-aware), when known.
-    """
+    """The result link expired (at ``valid_till``, when known) and PDF.co deleted the file: run the job again."""
 
     def __init__(
         self, message: str, *, url: str = "", status_code: int | None = None, valid_till: datetime | None = None
@@ -388,11 +302,7 @@ class ResultNotReadyError(FileTransferError):
 
 
 class ResultTooLargeError(FileTransferError):
-    """A text or JSON result is over the limit of ``fetch_result_text``/``fetch_result_json``.
-
-    Attributes:
-        limit: The limit in bytes.
-    """
+    """A text or JSON result is over ``limit`` bytes, the limit of ``fetch_result_text``/``fetch_result_json``."""
 
     def __init__(self, message: str, *, url: str = "", status_code: int | None = None, limit: int = 0) -> None:
         self.limit = limit
@@ -400,9 +310,8 @@ class ResultTooLargeError(FileTransferError):
 
 
 class DestinationError(PdfcoError):
-    """A result could not be written at its destination (not a directory, read-only, full, refused by a block).
-
-    The job succeeded and its link works until it expires: only the download needs to run again.
+    """A result could not be written where it was to land (not a directory, read-only, full, refused by a block);
+    its link works until it expires, so only the download needs to run again.
 
     Attributes:
         message: What went wrong. destination: The directory or kind of block. url: The link (safe form).
@@ -429,12 +338,11 @@ class InvalidParametersError(PdfcoError, ValueError):
 
     Attributes:
         operation: The task, flow or operation that refused it, e.g. ``"split_pdf"``.
-        errors: One readable line per problem (the argument and why; never its value, which may be a password).
+        errors: One line per problem (the argument and why; never its value, which may be a password).
     """
 
     def __init__(self, operation: str, errors: list[str]) -> None:
-        self.operation = operation
-        self.errors = list(errors)
+        self.operation, self.errors = operation, list(errors)
         super().__init__(f"{operation}: {'; '.join(self.errors) or 'invalid parameters'} (nothing was sent to PDF.co)")
 
 
@@ -442,8 +350,7 @@ class UnknownOperationError(PdfcoError, KeyError):
     """No operation in the catalogue has this name or path; the message lists the closest ones."""
 
     def __init__(self, wanted: str, suggestions: list[str]) -> None:
-        self.wanted = wanted
-        self.suggestions = list(suggestions)
+        self.wanted, self.suggestions = wanted, list(suggestions)
         hint = f" Did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
         self.message = (
             f"Unknown PDF.co operation {wanted!r}.{hint} Pass an operation name (prefect_pdfco.get_operation), a "
@@ -456,16 +363,10 @@ class UnknownOperationError(PdfcoError, KeyError):
 
 
 class BlockNotFoundError(PdfcoError, ValueError):
-    """No ``PdfcoCredentials`` block of this name is saved (a ``ValueError``, as Prefect's own answer is).
-
-    Attributes:
-        name: The block document name asked for.
-        block_type_slug: The block type looked in.
-    """
+    """No block of this ``name`` and ``block_type_slug`` is saved (a ``ValueError``, as Prefect's own is)."""
 
     def __init__(self, name: str, block_type_slug: str) -> None:
-        self.name = name
-        self.block_type_slug = block_type_slug
+        self.name, self.block_type_slug = name, block_type_slug
         self.message = (
             f"No {block_type_slug} block named {name!r} is saved in this Prefect workspace. Save one with "
             f"`python -m prefect_pdfco credentials save --name {name}` (the key comes from PDFCO_API_KEY or a "
@@ -475,15 +376,10 @@ class BlockNotFoundError(PdfcoError, ValueError):
 
 
 class LocalFileError(PdfcoError):
-    """A local file cannot be uploaded to PDF.co.
-
-    Attributes:
-        path: The local path, as given. message: What is wrong with it.
-    """
+    """A local file (``path``) cannot be uploaded to PDF.co; ``message`` says why."""
 
     def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
+        self.path, self.message = path, message
         super().__init__(f"{path}: {message}")
 
 
@@ -499,13 +395,8 @@ class LocalFileNotFoundError(LocalFileError, FileNotFoundError):
 
 
 class FileTooLargeError(LocalFileError):
-    """The file is over PDF.co's 2 GB upload limit; refused before any request.
-
-    Attributes:
-        size: The file's size in bytes. limit: The limit in bytes.
-    """
+    """The file (``size`` bytes) is over PDF.co's upload ``limit`` (2 GB); refused before any request."""
 
     def __init__(self, path: str, message: str = "", *, size: int = 0, limit: int = 0) -> None:
-        self.size = size
-        self.limit = limit
+        self.size, self.limit = size, limit
         super().__init__(path, message or f"{size} bytes is over the upload limit of {limit} bytes")

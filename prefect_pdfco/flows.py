@@ -1,29 +1,25 @@
-"""Reusable flows: one PDF.co operation from submit to the files on disk, for one document or many.
-
-``run_operation`` submits (once, crash-safe), waits with ``check_job`` on a backoff sized to the operation
-(so each check is a visible ``AwaitingRetry`` state in the UI), and downloads the output when given a
-destination. Chained steps pass result URLs, never bytes: the next operation reads the previous result link.
-"""
+"""Reusable flows: one PDF.co operation from submit to the files on disk, for one document or many."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import Counter
 from typing import Any
 
+from prefect.runtime import flow_run
+from prefect.states import Completed, State
 from pydantic import BaseModel, ConfigDict
 
-from prefect_pdfco._tasks import SyncCompatibleTask, sync_compatible_flow
-from prefect_pdfco._validate import check_number
+from prefect_pdfco import _ui
+from prefect_pdfco._batch import DEFAULT_MAX_CONCURRENCY, BatchItem, batch_items
+from prefect_pdfco._client import DEFAULT_MAX_WAIT_SECONDS
+from prefect_pdfco._exceptions import InvalidParametersError, PdfcoError
+from prefect_pdfco._operations import OutputKind, build_payload, get_operation
+from prefect_pdfco._prefect_task import pdfco_flow
+from prefect_pdfco._util import check_wait_seconds
 from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.exceptions import InvalidParametersError
-from prefect_pdfco.files import DownloadedFile, download_result, download_result_files
-from prefect_pdfco.files.storage import Destination
-from prefect_pdfco.jobs.batch import DEFAULT_MAX_CONCURRENCY, BatchItem, BatchResult, batch_items
-from prefect_pdfco.jobs.tasks import CHECK_JOB_MAX_WAIT_SECONDS, check_job, submit_job
-from prefect_pdfco.models import JobResult, JobSubmission
-from prefect_pdfco.operations.catalogue import Operation, OutputKind, get_operation
-from prefect_pdfco.operations.payload import check_payload
-from prefect_pdfco.ui.logs import run_logger
+from prefect_pdfco.files import Destination, download_result, download_result_files
+from prefect_pdfco.jobs import check_job_for, require_credentials, submit_job
+from prefect_pdfco.models import DownloadedFile, JobResult, JobSubmission
 
 __all__ = ["BatchItem", "BatchResult", "OperationResult", "check_job_for", "run_batch", "run_operation"]
 
@@ -51,97 +47,90 @@ class OperationResult(BaseModel):
         return self.result.url
 
 
-def check_job_for(
-    operation: Operation,
-    max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
-    initial_poll_seconds: float | None = None,
-) -> SyncCompatibleTask[..., JobResult]:
-    """``check_job`` with retries and delays sized to ``operation``'s poll policy and the wait budget.
+class BatchResult(BaseModel):
+    """What ``run_batch`` did: one ``BatchItem`` per item, in order, and a summary.
 
-    Args:
-        operation: The catalogue entry (``get_operation("pdf_to_text")``).
-        max_wait_seconds: The total wait the retries should cover.
-        initial_poll_seconds: The first delay, instead of the operation's own.
-
-    Returns:
-        ``check_job`` with ``retries`` and ``retry_delay_seconds`` set: call it as ``check_job`` (``.aio`` in
-        an async flow).
-
-    Example:
-        ```python
-        from prefect import flow
-        from prefect_pdfco import PdfcoCredentials, get_operation, make_searchable
-        from prefect_pdfco.flows import check_job_for
-
-        @flow
-        def ocr(url: str) -> str | None:
-            credentials = PdfcoCredentials.load("pdfco")
-            job = make_searchable(credentials, url)
-            return check_job_for(get_operation("make_searchable"), 3600)(credentials, job.job_id).url
-
-        ocr("https://example.com/scan.pdf")
-        ```
+    Attributes:
+        operation: The catalogue name of the operation.
+        items: One outcome per item, in the order given.
     """
-    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="check_job_for")
-    policy = operation.poll_policy
-    if initial_poll_seconds is not None:
-        policy = replace(policy, initial_seconds=initial_poll_seconds)
-    return check_job.with_options(
-        retries=len(policy.schedule(max_wait_seconds)),
-        retry_delay_seconds=policy.retry_delays(max_wait_seconds),
-    )
+
+    model_config = ConfigDict(frozen=True)
+
+    operation: str
+    items: list[BatchItem]
+
+    @property
+    def succeeded(self) -> list[BatchItem]:
+        """The items that succeeded (skipped ones included: their files are there)."""
+        return [item for item in self.items if item.ok]
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        """The items that ended with an error."""
+        return [item for item in self.items if not item.ok]
+
+    @property
+    def failures_by_type(self) -> dict[str, int]:
+        """How many items failed with each kind of error (``{"JobFailed": 2}``)."""
+        return dict(Counter(type(item.error).__name__ for item in self.failed))
+
+    def summary(self) -> str:
+        """One line: how many succeeded, how many were there already, how many failed and why."""
+        line = f"{self.operation}: {len(self.succeeded)} of {len(self.items)} succeeded"
+        skipped = sum(item.skipped for item in self.items)
+        line += f" ({skipped} landed earlier, not sent again)" if skipped else ""
+        if self.failed:
+            reasons = ", ".join(f"{count} {name}" for name, count in sorted(self.failures_by_type.items()))
+            line += f"; {len(self.failed)} failed ({reasons})"
+        return line
 
 
-def _run_name() -> str:
-    from prefect.runtime import flow_run
-
-    wanted = str(flow_run.parameters.get("operation", "operation"))
+def _name(prefix: str) -> str:
     try:
-        return f"pdfco-{get_operation(wanted).name.replace('_', '-')}"
+        return f"{prefix}-{get_operation(str(flow_run.parameters.get('operation'))).name.replace('_', '-')}"
     except LookupError:
-        return "pdfco-operation"
+        return prefix
 
 
-@sync_compatible_flow(name="pdfco-run-operation", flow_run_name=_run_name)
+@pdfco_flow(name="pdfco-run-operation", flow_run_name=lambda: _name("pdfco"))
 async def run_operation(
     credentials: PdfcoCredentials,
     operation: str,
     params: dict[str, Any] | None = None,
     destination: Destination | None = None,
     *,
-    max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
+    max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
     initial_poll_seconds: float | None = None,
 ) -> OperationResult:
-    """Runs one PDF.co operation: submit, wait, and download the output when a destination is given.
+    """Runs one PDF.co operation: submit, wait (each check a visible retry), and land the output.
 
     Args:
         credentials: The PDF.co credentials block.
         operation: A catalogue name (``"merge"``, ``"pdf_to_text"``) or a documented path (``"/v1/pdf/merge"``).
-        params: PDF.co's parameters for the operation, as its docs name them (``url``, ``pages``, ``name``...).
-            Checked before any request with the model of the operation's typed task and sent as it sends them
-            (``pages=[0, "2-4"]`` as ``"0,2-4"``); names the model leaves out go to PDF.co as given.
-        destination: A directory (``str`` or ``Path``), or a storage block (``LocalFileSystem``,
-            ``RemoteFileSystem``, S3...); split and other multi-file outputs land as one file per part.
-        max_wait_seconds: How long to wait for the job before ``JobTimeout`` (which keeps the job id).
-        initial_poll_seconds: First delay between checks; by default the operation's own (2 s for page
-            operations, 10 s for OCR...), growing by half up to 30 s.
+        params: PDF.co's parameters, as its docs name them (``url``, ``pages``, ``name``...): checked against the
+            operation's documented names and values before any request.
+        destination: A directory, or a storage block (``LocalFileSystem``, ``RemoteFileSystem``, S3...);
+            multi-file outputs land as one file per part.
+        max_wait_seconds: How long to wait before ``JobTimeout`` (which keeps the job id); at most a week.
+        initial_poll_seconds: First delay between checks; by default the operation's own.
 
     Returns:
-        The submission, the result and the downloaded files.
+        The submission, the result and the landed files.
 
     Raises:
         UnknownOperationError: ``operation`` is not in the catalogue.
-        InvalidParametersError: A parameter the operation's typed task would refuse (a local path as ``url``,
-            a bad page range), or a misspelt name (``paper_size`` for ``paperSize``): nothing is sent.
+        InvalidParametersError: A bad parameter or argument: nothing is sent.
         PdfcoAPIError: PDF.co refused the submit.
         JobFailed, JobAborted, JobNotFound, JobTimeout: The job did not succeed.
 
     Example:
-        Convert HTML to PDF, then to text, chaining by URL:
         ```python
         from prefect import flow
+
         from prefect_pdfco import PdfcoCredentials
         from prefect_pdfco.flows import run_operation
+
 
         @flow
         def html_to_text() -> list[str]:
@@ -149,34 +138,25 @@ async def run_operation(
             pdf = run_operation(credentials, "html_to_pdf", {"html": "<h1>Hello</h1>"})
             text = run_operation(credentials, "pdf_to_text", {"url": pdf.url}, destination="./output")
             return [file.path for file in text.files]
-
-        html_to_text()
         ```
     """
+    # Every argument is checked before the billed submit (a bad deadline must not cost a job).
+    credentials = require_credentials(credentials, "run_operation")
     spec = get_operation(operation)
-    params = check_payload(spec, params)  # the typed task's model: bad or misspelt names cost nothing
-    submission = await submit_job.aio(credentials, spec.endpoint, params)
-    result = await check_job_for(spec, max_wait_seconds, initial_poll_seconds).aio(credentials, submission.job_id)
+    payload = build_payload(spec, params, caller="run_operation")
+    check = check_job_for(spec.name, max_wait_seconds, initial_poll_seconds)
+    submission = await submit_job.aio(credentials, spec.endpoint, payload)
+    result = await check.aio(credentials, submission)
     files: list[DownloadedFile] = []
     if destination is not None and spec.output is not OutputKind.NONE:
         if spec.output is OutputKind.FILES or result.urls:
-            files = await download_result_files.aio(result, destination)
+            files = await download_result_files.aio(result, destination, credentials=credentials)
         else:
-            files = [await download_result.aio(result, destination)]
+            files = [await download_result.aio(result, destination, credentials=credentials)]
     return OperationResult(operation=spec.name, submission=submission, result=result, files=files)
 
 
-def _batch_run_name() -> str:
-    from prefect.runtime import flow_run
-
-    wanted = str(flow_run.parameters.get("operation", "operation"))
-    try:
-        return f"pdfco-batch-{get_operation(wanted).name.replace('_', '-')}"
-    except LookupError:
-        return "pdfco-batch"
-
-
-@sync_compatible_flow(name="pdfco-run-batch", flow_run_name=_batch_run_name)
+@pdfco_flow(name="pdfco-run-batch", flow_run_name=lambda: _name("pdfco-batch"))
 async def run_batch(
     credentials: PdfcoCredentials,
     operation: str,
@@ -184,79 +164,99 @@ async def run_batch(
     destination: Destination | None = None,
     *,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-    max_wait_seconds: float = CHECK_JOB_MAX_WAIT_SECONDS,
+    max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
     fail_fast: bool = False,
     raise_on_failure: bool = False,
+    skip_done: bool = False,
 ) -> BatchResult:
-    """Runs one PDF.co operation over many documents in one task run, whatever their number.
+    """Runs one operation over many documents in one task run: each submitted once, followed, and landed.
 
-    Every item is submitted (``max_concurrency`` submits in flight, paced by the account's rate limit), each
-    at most once per flow run: a re-run of the flow run re-attaches to the jobs already submitted. Each job is
-    followed as soon as its submit returns, its checks sharing one poller, and each result lands as soon as its
-    job ends (multi-file outputs as one file per part). One bad document does not fail the batch: its outcome
-    carries the typed error, and the summary (logged and returned) says how many failed and why. Usable as a
-    subflow.
+    Submits go out ``max_concurrency`` at a time; each job is followed as soon as its submit returns (one poller)
+    and its files land as soon as it ends, under unique names (a later document whose output shares a name gets
+    ``-<index>``). A re-run of the flow run re-attaches to the jobs already paid for and never re-sends a document
+    whose files landed. One bad document does not fail the batch: its item carries the typed error, and the run
+    ends in a ``Completed`` state named "n of m failed" with the failed documents listed first in the jobs table of
+    the calling flow run.
 
     Args:
         credentials: The PDF.co credentials block.
-        operation: A catalogue name (``"html_to_pdf"``) or a documented path (``"/v1/pdf/convert/from/html"``).
+        operation: A catalogue name (``"html_to_pdf"``) or a documented path.
         items: PDF.co's parameters for each document (``{"html": ..., "name": ...}``, ``{"url": ...}``).
         destination: A directory or a storage block; None to only collect the results' links.
-        max_concurrency: Submits, and downloads, in flight at once.
-        max_wait_seconds: One deadline for all the jobs (a job still working then ends in ``JobTimeout``).
-        fail_fast: Stop at the first failure (submits not yet sent are not sent) and raise its error.
+        max_concurrency: Submits and downloads in flight at once.
+        max_wait_seconds: One deadline for all the jobs (at most a week).
+        fail_fast: Stop at the first failure (documents not yet sent are not sent) and raise its error.
         raise_on_failure: Run the whole batch, then raise the first failure's error if any item failed.
+        skip_done: Skip documents an earlier run already landed in ``destination`` (a directory) for the same
+            operation and the same parameters, as the ``.pdfco-manifest.jsonl`` beside the files records.
 
     Returns:
-        One ``BatchItem`` per item, in order (index, job id, result, files or error), and the summary.
+        One ``BatchItem`` per item, in order (index, document, job id, result, files or error), and the summary.
 
     Raises:
-        UnknownOperationError: ``operation`` is not in the catalogue.
-        InvalidParametersError: ``items`` is not a list of dicts, or ``max_concurrency`` is not positive.
-        PdfcoError: With ``fail_fast`` or ``raise_on_failure``, the (first) item's typed error.
+        InvalidParametersError: A bad item or argument, found before any request (every item is checked).
+        PdfcoError: With ``fail_fast`` or ``raise_on_failure``, the (first) failed item's typed error.
 
     Example:
-        Convert pages to PDF, keeping the successes when some fail:
         ```python
         from prefect import flow
+
         from prefect_pdfco import PdfcoCredentials
         from prefect_pdfco.flows import run_batch
 
-        @flow
-        def nightly(urls: list[str]) -> int:
-            credentials = PdfcoCredentials.load("pdfco")
-            batch = run_batch(credentials, "url_to_pdf", [{"url": url} for url in urls], destination="out/")
-            return len(batch.failed)
 
-        nightly(["https://example.com/a.html", "https://example.com/b.html"])
+        @flow
+        def nightly(pages: list[str]) -> int:
+            credentials = PdfcoCredentials.load("pdfco")
+            items = [{"html": html, "name": f"page-{n}.pdf"} for n, html in enumerate(pages)]
+            return len(run_batch(credentials, "html_to_pdf", items, destination="out/", skip_done=True).failed)
         ```
     """
+    credentials = require_credentials(credentials, "run_batch")
     spec = get_operation(operation)
-    _check_batch_args(items, max_concurrency)
-    max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="run_batch")
+    checked = _check_items(spec, items, max_concurrency)
+    max_wait_seconds = check_wait_seconds(max_wait_seconds, "max_wait_seconds", caller="run_batch")
+    if skip_done and not isinstance(destination, (str, bytes)) and not hasattr(destination, "__fspath__"):
+        raise InvalidParametersError("run_batch", ["skip_done: needs a directory destination (its manifest)"])
     outcomes = await batch_items.aio(
-        credentials, spec.name, spec.endpoint, items, destination,
-        max_wait_seconds=max_wait_seconds, max_concurrency=max_concurrency, fail_fast=fail_fast, submit_key="batch",
+        credentials, spec, checked, destination, max_wait_seconds=max_wait_seconds, max_concurrency=max_concurrency,
+        fail_fast=fail_fast, skip_done=skip_done, submit_key="batch",
     )  # fmt: skip
     batch = BatchResult(operation=spec.name, items=outcomes)
-    logger = run_logger()
+    logger = _ui.run_logger()
     (logger.warning if batch.failed else logger.info)("%s", batch.summary())
-    for item in batch.failed[:_FAILURES_LOGGED]:
-        logger.warning("Item %d%s: %s", item.index, f" (job {item.job_id})" if item.job_id else "", item.error)
+    for item in batch.failed[:20]:
+        logger.warning("%s: %s", item.document, _ui.failure_line(item.error) if item.error else "failed")
+    await _ui.publish_table()
     if raise_on_failure and batch.failed and batch.failed[0].error is not None:
         raise batch.failed[0].error
-    return batch
+    return _finished(batch)  # type: ignore[return-value]
 
 
-#: A summary names the first failures one by one; the rest are in the returned items.
-_FAILURES_LOGGED = 20
+def _finished(batch: BatchResult) -> BatchResult | State[BatchResult]:
+    """A clean batch completes plainly; a partly failed one completes under a name that says so."""
+    if not batch.failed:
+        return batch
+    failed = f"{len(batch.failed)} of {len(batch.items)} failed"
+    return Completed(data=batch, name=failed.capitalize(), message=f"{batch.summary()}: see the pdfco-jobs table")
 
 
-def _check_batch_args(items: object, max_concurrency: object) -> None:
-    problems = []
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        problems.append("items: expected a list of dicts of PDF.co parameters, e.g. [{'url': ...}]")
-    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-        problems.append(f"max_concurrency: expected a positive int, got {max_concurrency!r}")
+def _check_items(spec: Any, items: object, max_concurrency: object) -> list[dict[str, Any]]:
+    """Every item checked against the operation's parameters before the first submit."""
+    problems: list[str] = []
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= 1000:
+        problems.append(f"max_concurrency: expected a whole number from 1 to 1000, got {max_concurrency!r}")
+    if not isinstance(items, list):
+        raise InvalidParametersError("run_batch", [*problems, "items: expected a list of dicts of PDF.co parameters"])
+    checked = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.append(f"items[{index}]: expected a dict of PDF.co parameters, got {type(item).__name__}")
+            continue
+        try:
+            checked.append(build_payload(spec, item, caller="run_batch"))
+        except PdfcoError as error:
+            problems.extend(f"items[{index}]: {line}" for line in getattr(error, "errors", [str(error)]))
     if problems:
         raise InvalidParametersError("run_batch", problems)
+    return checked

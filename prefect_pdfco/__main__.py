@@ -1,0 +1,72 @@
+"""``python -m prefect_pdfco`` (or ``prefect-pdfco``): save and check credentials, serve callbacks."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+CHECK_HELP = "check the key against PDF.co before saving (free: reads the balance); --no-check to skip"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parses the command line, runs the command, and returns the exit code (errors in one short paragraph)."""
+    parser = argparse.ArgumentParser(prog="python -m prefect_pdfco", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    credentials = commands.add_parser("credentials", help="save or check a PdfcoCredentials block")
+    actions = credentials.add_subparsers(dest="action", required=True)
+    save = actions.add_parser("save", help="save a block (the key from $PDFCO_API_KEY, else a prompt)")
+    save.add_argument("--name", default="pdfco", help="block name (default: %(default)s)")
+    save.add_argument("--base-url", default=None, help="API root (default: https://api.pdf.co; an emulator's URL)")
+    save.add_argument("--requests-per-second", type=float, default=None, help="hard cap per process")
+    save.add_argument("--callback-url", default=None, help="public base URL of your callback receiver")
+    save.add_argument("--no-check", dest="check", action="store_false", help=CHECK_HELP)
+    save.add_argument("--overwrite", action="store_true", help="replace a saved block of that name")
+    check = actions.add_parser("check", help="load a saved block and print the account's remaining credits")
+    check.add_argument("--name", default="pdfco", help="block name (default: %(default)s)")
+    callbacks = commands.add_parser("callbacks", help="the callback receiver (needs the 'callbacks' extra)")
+    callbacks.add_argument("action", choices=["serve"])
+    args, rest = parser.parse_known_args(argv)
+    # Offline by default: a temporary Prefect server started for this command must not reach out for telemetry.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect_pdfco._exceptions import PdfcoError
+
+    try:
+        if args.command == "callbacks":
+            from prefect_pdfco.callbacks import serve
+
+            serve(rest)
+            return 0
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return _save(args) if args.action == "save" else _check(args.name)
+    except PdfcoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _save(args: argparse.Namespace) -> int:
+    from prefect_pdfco.credentials import PdfcoCredentials
+
+    api_key = os.environ.get("PDFCO_API_KEY") or getpass.getpass("PDF.co API key (app.pdf.co > API): ").strip()
+    settings = {"base_url": args.base_url, "requests_per_second": args.requests_per_second, "callback_url": args.callback_url}
+    block = PdfcoCredentials(api_key=api_key, **{name: value for name, value in settings.items() if value is not None})
+    if args.check:
+        credits = block.check_connection()
+        print(f"The key works: {credits} credits left.")
+    block.save(args.name, overwrite=args.overwrite)
+    print(f"Saved PdfcoCredentials block {args.name!r} ({block.base_url}). Load it with PdfcoCredentials.load({args.name!r}).")
+    return 0
+
+
+def _check(name: str) -> int:
+    from prefect_pdfco.credentials import PdfcoCredentials
+
+    block = PdfcoCredentials.load(name)
+    print(f"{block.described}: {block.check_connection()} credits left.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

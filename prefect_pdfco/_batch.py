@@ -1,0 +1,199 @@
+"""The engine behind ``run_batch``: every item followed from its submit to its files, at most once per document.
+
+See docs/guides/batches.md and docs/design/money.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Coroutine, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from prefect_pdfco import _ui, _waiting
+from prefect_pdfco._events import wait_for_end
+from prefect_pdfco._exceptions import PdfcoError
+from prefect_pdfco._operations import Operation, OutputKind
+from prefect_pdfco._prefect_task import pdfco_task
+from prefect_pdfco._submit_guard import SubmitRecord, digest, fingerprint, submit_once
+from prefect_pdfco.credentials import PdfcoCredentials, shared_client
+from prefect_pdfco.files import Destination, land_result
+from prefect_pdfco.models import DownloadedFile, JobResult
+
+T = TypeVar("T")
+#: Submits (and downloads) in flight at once by default; the pacing slows them to what the account admits.
+DEFAULT_MAX_CONCURRENCY = 16
+#: Beside the outputs in a directory: which item (operation and parameters) produced which files, one JSON line
+#: per landing, so that a later run with ``skip_done=True`` does not pay for them again.
+MANIFEST = ".pdfco-manifest.jsonl"
+
+
+class BatchItem(BaseModel):
+    """What became of one item of a batch.
+
+    Attributes:
+        index: The item's place in the list given to ``run_batch``.
+        document: How the UI names it: its ``name``, its input's file name, or ``item <index>``.
+        job_id: PDF.co's job id, once submitted.
+        result: The ``success`` result (None when the files were already there).
+        files: The files that landed (empty without a destination).
+        error: The typed error the item ended with; None on success.
+        skipped: True when an earlier run had landed its files already (``skip_done``): nothing was sent.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    index: int
+    document: str = ""
+    job_id: str | None = None
+    result: JobResult | None = None
+    files: list[DownloadedFile] = []
+    error: PdfcoError | None = None
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the item succeeded (and landed, given a destination)."""
+        return self.error is None
+
+
+def document_name(index: int, params: Mapping[str, Any]) -> str:
+    """How a batch item is named in logs, tables and events."""
+    name = params.get("name") or str(params.get("url") or "").split(",")[0].split("?")[0].rsplit("/", 1)[-1]
+    return f"{name} (item {index})" if name else f"item {index}"
+
+
+class _Manifest:
+    """The lines of ``MANIFEST`` in a directory destination: what landed, from which parameters."""
+
+    def __init__(self, destination: object) -> None:
+        self.path = Path(destination) / MANIFEST if isinstance(destination, (str, os.PathLike)) else None
+        self.done: dict[str, list[dict[str, Any]]] = {}
+        if self.path is not None and self.path.exists():
+            for line in self.path.read_text(errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                    self.done[entry["key"]] = entry["files"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut by a crash says nothing
+
+    def landed(self, key: str) -> list[DownloadedFile] | None:
+        """The files an earlier run landed for ``key``, when every one of them is still there, whole."""
+        files = self.done.get(key)
+        if not files or self.path is None:
+            return None
+        found = []
+        for file in files:
+            path = self.path.parent / str(file.get("name"))
+            if not path.is_file() or path.stat().st_size != file.get("size"):
+                return None
+            found.append(DownloadedFile(path=str(path), size=file["size"], url=file.get("url", ""), job_id=file.get("job_id")))
+        return found
+
+    def add(self, key: str, files: Sequence[DownloadedFile]) -> None:
+        if self.path is None or not files:
+            return
+        entry = {"key": key, "landed_at": datetime.now(timezone.utc).isoformat(),
+                 "files": [{"name": Path(f.path).name, "size": f.size, "url": f.url, "job_id": f.job_id} for f in files]}  # fmt: skip
+        with open(self.path, "a", encoding="utf-8") as handle:  # one short line: appended whole
+            handle.write(json.dumps(entry) + "\n")
+
+
+@pdfco_task(submits=True, task_run_name=lambda: "batch")
+async def batch_items(
+    credentials: PdfcoCredentials,
+    operation: Operation,
+    items: list[dict[str, Any]],
+    destination: Destination | None,
+    *,
+    max_wait_seconds: float,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    fail_fast: bool = False,
+    skip_done: bool = False,
+    submit_key: str | None = None,
+    resend_if_unknown: bool = False,
+) -> list[BatchItem]:
+    """Submits, waits for and lands every item, each followed from its own submit; checked items only."""
+    client = await shared_client(credentials)
+    batch = SubmitRecord.for_task(credentials, operation.endpoint, {"operation": operation.name, "items": items}, submit_key)
+    manifest = _Manifest(destination) if destination is not None else None
+    slots, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
+    taken: set[str] = set()
+    progress = _ui.Progress(len(items), f"PDF.co documents done, of {len(items)}")
+    waiter = _waiting.Waiter(
+        client, operation.poll_policy, max_wait_seconds, slots=slots, observer=_ui.Observer(link_artifacts=False),
+        end_signal=wait_for_end if credentials.callback_url else None,
+    )  # fmt: skip
+
+    async def one(index: int, params: dict[str, Any]) -> BatchItem:
+        document = document_name(index, params)
+        key = digest({"operation": operation.name, "params": fingerprint(params, credentials)})
+        record = batch.item(f"item-{index}") if batch is not None else None
+        item = BatchItem(index=index, document=document)
+        try:
+            earlier = await record.read() if record is not None else None
+            files = _landed(earlier) or (manifest.landed(key) if manifest is not None and skip_done else None)
+            if files is not None:
+                _ui.run_logger().info("%s: landed already, not sent again", document)
+                return item.model_copy(update={"files": files, "skipped": True, "job_id": files[0].job_id})
+            async with slots:
+                job = await submit_once(
+                    credentials, operation.endpoint, params, operation=operation.name, submit_key=submit_key,
+                    resend_if_unknown=resend_if_unknown, document=document, record=record, client=client,
+                )  # fmt: skip
+            item = item.model_copy(update={"job_id": job.job_id})
+            result = await waiter.follow(job.job_id)
+            item = item.model_copy(update={"result": result})
+            if destination is not None and operation.output is not OutputKind.NONE:
+                async with downloads:
+                    files = await land_result(client, result, destination, output=operation.output, taken=taken, index=index)
+                item = item.model_copy(update={"files": files})
+                if record is not None:
+                    await record.write("landed", submission=job.model_dump(mode="json"), files=[f.model_dump() for f in files])
+                if manifest is not None:
+                    manifest.add(key, files)
+            return item
+        except PdfcoError as error:
+            if fail_fast:
+                raise
+            _ui.row_of(item.job_id or f"item-{index}").error = _ui.failure_line(error)
+            return item.model_copy(update={"error": error})
+        finally:
+            await progress.advance()
+
+    token = _ui.quiet_items.set(True)  # one summary rather than lines and artifacts per document
+    try:
+        await progress.start()
+        outcomes = await gather_or_cancel([one(index, dict(params)) for index, params in enumerate(items)])
+    finally:
+        _ui.quiet_items.reset(token)
+    await progress.advance(0, force=True)
+    return outcomes
+
+
+def _landed(earlier: Mapping[str, Any] | None) -> list[DownloadedFile] | None:
+    """The files an earlier attempt of this item landed, when they are all still there."""
+    if not earlier or earlier.get("state") != "landed":
+        return None
+    files = [DownloadedFile.model_validate(file) for file in earlier.get("files") or []]
+    if files and all(Path(f.path).is_file() and Path(f.path).stat().st_size == f.size for f in files):
+        return files
+    return None
+
+
+async def gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """``asyncio.gather`` that cancels the others when one raises: nothing is sent or paid for after that."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
