@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._api import JOB_DURATION_HEADER
 from ._catalogue import CREDIT_COSTS, JOB_CHECK_COST, CreditCost
 from ._invoice import make_sample_invoice_pdf
+from ._processing_edit import make_sample_form_pdf
 from ._processing_render import make_sample_pdf
 from ._processing_tables import make_sample_table_pdf
 from ._server import STRICT_ENV, PdfcoEmulator
@@ -19,6 +20,7 @@ __all__ = [
     "STRICT_ENV",
     "CreditCost",
     "PdfcoEmulator",
+    "make_sample_form_pdf",
     "make_sample_invoice_pdf",
     "make_sample_pdf",
     "make_sample_table_pdf",

@@ -32,6 +32,7 @@ from ._processing import (
     ProcessingResult,
     process,
 )
+from ._processing_edit import image_urls
 from ._state import Job
 
 __all__ = ["JOB_DURATION_HEADER", "balance", "check_job", "run_processing"]
@@ -41,6 +42,7 @@ logger = logging.getLogger("pdfco_emulator")
 #: Request header that sets how long this one async job stays ``working`` (seconds), for tests.
 JOB_DURATION_HEADER = "x-emulator-job-duration"
 _URL_ENDPOINT = "/v1/pdf/convert/from/url"
+_EDIT_ADD = "/v1/pdf/edit/add"
 _MAX_EXPIRATION_MINUTES = 1440  # 24 h, the longest PDF.co allows (Business 2 and above)
 
 
@@ -91,7 +93,7 @@ _INLINE_SOURCES = {"/v1/pdf/convert/from/html": ("html", "templateId", "text")}
 #: (SMP ``PDF Text Search API/Python/...``). The current reference says ``inline`` defaults to false, the legacy
 #: one that it "only applies if async mode is true". The answer carries both ``url`` and ``body``, which reads
 #: right either way: the newer reference's link is there, and the published samples find their body.
-_SYNC_BODY_ALWAYS = frozenset({"/v1/pdf/find"})
+_SYNC_BODY_ALWAYS = frozenset({"/v1/pdf/find", "/v1/pdf/find/table"})
 
 
 def _missing_source(call: Call, urls: list[str]) -> str | None:
@@ -119,6 +121,8 @@ async def run_processing(call: Call) -> Response:
     missing = _missing_source(call, urls)
     if missing is not None:
         return call.error(400, missing)
+    if call.path == _EDIT_ADD:  # its images are inputs too, fetched after the document
+        urls += [url for url in image_urls(call.params.values) if url]
     try:
         check_input_urls(call.state, urls)
     except InputError as error:

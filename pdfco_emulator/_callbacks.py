@@ -27,7 +27,6 @@ _TICK = 0.02
 _PAUSE = 0.05
 
 
-
 async def call_back(rt: Runtime, job: Job, url: str, body_of: Callable[[Job, str], dict[str, Any]]) -> None:
     """Waits for ``job`` to end, then POSTs ``body_of(job, status)`` to ``url`` (1 attempt + ``RETRIES``)."""
     state = rt.state

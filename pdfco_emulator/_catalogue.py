@@ -49,7 +49,8 @@ class CreditCost:
 #: ============================================== =======================
 #: endpoint                                        price
 #: ============================================== =======================
-#: text, text-simple, csv, json2, find, parser,    10 credits per page
+#: text, text-simple, csv, json2, find(/table),   10 credits per page
+#: parser,
 #: PDF to html, jpg, png, webp
 #: html, url, doc, csv, image -> PDF                5 credits per page
 #: merge, merge2, split, rotate, delete-pages,      2 credits per page
@@ -77,6 +78,7 @@ CREDIT_COSTS: dict[str, CreditCost] = {
     "/v1/pdf/convert/to/png": CreditCost(10),
     "/v1/pdf/convert/to/webp": CreditCost(10),
     "/v1/pdf/find": CreditCost(10),
+    "/v1/pdf/find/table": CreditCost(10),
     "/v1/pdf/documentparser": CreditCost(10),
     "/v1/pdf/convert/from/html": CreditCost(5),
     "/v1/pdf/convert/from/url": CreditCost(5),
@@ -127,6 +129,7 @@ _OUTPUT_EXTENSIONS: dict[str, str] = {
     "/v1/pdf/convert/to/xml": "xml",
     "/v1/pdf/convert/to/html": "html",
     "/v1/pdf/find": _JSON,
+    "/v1/pdf/find/table": _JSON,
     "/v1/pdf/convert/to/jpg": "jpg",
     "/v1/pdf/convert/to/png": "png",
     "/v1/pdf/convert/to/webp": "webp",

@@ -26,6 +26,7 @@ from ._invoice import invoice_parser, make_sample_invoice_pdf, parse_invoice_tex
 from ._pdfco_params import ENDPOINTS, LEGACY_PATHS
 from ._processing_convert import csv_to_pdf, doc_to_pdf, image_to_pdf, merge2
 from ._processing_core import InputFile, NotEmulated, OutputFile, Params, ProcessingError, ProcessingResult
+from ._processing_edit import edit_add
 from ._processing_extract import find, to_csv, to_json2, to_text, to_text_simple
 from ._processing_html import html_to_pdf, url_to_pdf
 from ._processing_info import info
@@ -33,7 +34,6 @@ from ._processing_output import info_fields, to_html, to_jpg, to_png, to_webp
 from ._processing_pages import (
     compress,
     delete_pages,
-    edit_add,
     merge,
     rotate,
     security_add,
@@ -43,6 +43,7 @@ from ._processing_pages import (
 from ._processing_parser import BUILTIN_TEMPLATES, document_parser
 from ._processing_ranges import parse_page_ranges, selected_pages
 from ._processing_render import make_sample_pdf
+from ._processing_tables import find_table
 
 __all__ = [
     "BUILTIN_TEMPLATES",
@@ -94,6 +95,7 @@ _HANDLERS: dict[str, _Handler] = {
     # The older optimizer: lossless recompression as /v2/pdf/compress does it.
     "/v1/pdf/optimize": compress,
     "/v1/pdf/find": find,
+    "/v1/pdf/find/table": find_table,
     "/v1/pdf/documentparser": document_parser,
     "/v1/ai-invoice-parser": invoice_parser,
 }

@@ -25,6 +25,7 @@ __all__ = [
     "find",
     "layout_text",
     "page_chunks",
+    "rows_of",
     "to_csv",
     "to_json2",
     "to_text",
@@ -150,6 +151,49 @@ def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int
     return reader, selected_pages(params.get_str("pages"), len(reader.pages))
 
 
+def _rect(params: Params) -> tuple[float, float, float, float] | None:
+    """``rect`` (``"x,y,width,height"`` in points from the top left), or None for the whole page."""
+    text = params.get_str("rect")
+    if text is None or not text.strip():
+        return None
+    try:
+        x, y, width, height = (float(part) for part in text.replace(" ", ",").split(",") if part)
+    except ValueError:
+        raise ProcessingError(f"Invalid rect '{text}': use x,y,width,height in points", 454) from None
+    return x, y, width, height
+
+
+def _in_rect(chunks: list[TextChunk], rect: tuple[float, float, float, float] | None) -> list[TextChunk]:
+    if rect is None:
+        return chunks
+    x, y, width, height = rect
+    # A run belongs to the area when its middle does: runs crossing the edge go where most of them is.
+    return [
+        chunk
+        for chunk in chunks
+        if x <= chunk.left + chunk.width / 2 <= x + width and y <= chunk.top + chunk.height / 2 <= y + height
+    ]
+
+
+def _lines(chunks: list[TextChunk]) -> str:
+    """Text of positioned runs, a line per row, runs apart by as many spaces as their gap holds."""
+    lines: list[str] = []
+    for row in rows_of(chunks):
+        line, end = "", None
+        for chunk in row:
+            if end is not None:
+                gap = chunk.left - end
+                line += " " * max(1, round(gap / (chunk.font_size * 0.5))) if gap > chunk.font_size * 0.4 else " "
+            line += chunk.text
+            end = chunk.left + chunk.width
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _page_text(page: PageObject, index: int, rect: tuple[float, float, float, float] | None) -> str:
+    return layout_text(page) if rect is None else _lines(_in_rect(page_chunks(page, index), rect))
+
+
 def _text_result(params: Params, texts: list[str], count: int) -> ProcessingResult:
     ending = _line_ending(params)
     # Pages are separated by a form feed, as layout-preserving text extractors conventionally do.
@@ -160,7 +204,8 @@ def _text_result(params: Params, texts: list[str], count: int) -> ProcessingResu
 def to_text(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     """``/v1/pdf/convert/to/text``: layout-preserving text of the 0-based ``pages``."""
     reader, pages = _pages(params, inputs)
-    return _text_result(params, [layout_text(reader.pages[index]) for index in pages], len(pages))
+    rect = _rect(params)
+    return _text_result(params, [_page_text(reader.pages[index], index, rect) for index in pages], len(pages))
 
 
 def to_text_simple(params: Params, inputs: list[InputFile]) -> ProcessingResult:
@@ -170,7 +215,7 @@ def to_text_simple(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     return _text_result(params, texts, len(pages))
 
 
-def _rows(chunks: list[TextChunk]) -> list[list[TextChunk]]:
+def rows_of(chunks: list[TextChunk]) -> list[list[TextChunk]]:
     """Group chunks into rows by vertical position, each row sorted left to right."""
     rows: list[list[TextChunk]] = []
     for chunk in sorted(chunks, key=lambda c: (c.top, c.left)):
@@ -188,10 +233,11 @@ def to_json2(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     ``page`` always a list.
     """
     reader, pages = _pages(params, inputs)
+    rect = _rect(params)
     page_items: list[dict[str, object]] = []
     for index in pages:
         page = reader.pages[index]
-        rows = _rows(page_chunks(page, index))
+        rows = rows_of(_in_rect(page_chunks(page, index), rect))
         page_items.append(
             {
                 "@index": str(index),
@@ -227,8 +273,9 @@ def to_csv(params: Params, inputs: list[InputFile]) -> ProcessingResult:
     reader, pages = _pages(params, inputs)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    rect = _rect(params)
     for index in pages:
-        for line in layout_text(reader.pages[index]).split("\n"):
+        for line in _page_text(reader.pages[index], index, rect).split("\n"):
             if line.strip():
                 writer.writerow(re.split(r"\s{2,}", line.strip()))
     body = buffer.getvalue()

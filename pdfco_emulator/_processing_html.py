@@ -107,8 +107,28 @@ _BLOCK_TAGS = _HEADINGS | frozenset(
 )
 
 
+_VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "col", "wbr", "area", "base", "embed", "source"})
+# A page break in CSS: the legacy property and its CSS3 name, with the values that force one.
+_BREAK = re.compile(r"(?:page-)?break-(before|after)\s*:\s*(always|page|left|right|recto|verso)\b", re.I)
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_SIMPLE_SELECTOR = re.compile(r"^([a-z][a-z0-9]*)?(?:\.([\w-]+)|#([\w-]+))?$", re.I)
+_TAG = re.compile(r"<[^>]*>")
+#: Where a rendering splits into pages.
+PAGE_BREAK = "\x00page-break\x00"
+
+
+def _breaks(declarations: str) -> set[str]:
+    """``{"before", "after"}``: the forced page breaks a CSS declaration block asks for."""
+    return {match.group(1).lower() for match in _BREAK.finditer(declarations)}
+
+
 class _Sanitizer(HTMLParser):
-    """Re-serialize HTML keeping only tags fpdf2 renders safely; also collects plain text."""
+    """Re-serialize HTML keeping only tags fpdf2 renders safely; also collects plain text and page breaks.
+
+    A page break (``page-break-before/after`` or ``break-before/after`` forcing a page, inline or from a
+    ``<style>`` rule with a simple selector: ``p``, ``.class``, ``div.class``, ``#id``) becomes ``PAGE_BREAK``,
+    with the tags open there closed before it and opened again after it, so each page's markup is balanced.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -118,6 +138,32 @@ class _Sanitizer(HTMLParser):
         self._dropping = 0
         self._in_title = False
         self._open: list[str] = []
+        self._open_markup: list[str] = []
+        self._css: list[str] = []
+        self._rules: list[tuple[tuple[str | None, str | None, str | None], set[str]]] = []
+        self._after: list[tuple[str, bool]] = []
+
+    def _page_break(self) -> None:
+        closing = "".join(f"</{tag}>" for tag in reversed(self._open))
+        self.parts.append(closing + PAGE_BREAK + "".join(self._open_markup))
+
+    def _wanted_breaks(self, tag: str, attrs: dict[str, str | None]) -> set[str]:
+        wanted = _breaks(attrs.get("style") or "")
+        classes = set((attrs.get("class") or "").split())
+        for (name, cls, ident), breaks in self._rules:
+            if (name in (None, tag)) and (cls is None or cls in classes) and (ident in (None, attrs.get("id"))):
+                wanted |= breaks
+        return wanted
+
+    def _read_css(self) -> None:
+        for selectors, declarations in _RULE.findall(re.sub(r"/\*.*?\*/", "", "".join(self._css), flags=re.S)):
+            breaks = _breaks(declarations)
+            for selector in selectors.split(","):
+                match = _SIMPLE_SELECTOR.match(selector.strip())
+                if breaks and match is not None and any(match.groups()):
+                    name = match.group(1).lower() if match.group(1) else None
+                    self._rules.append(((name, match.group(2), match.group(3)), breaks))
+        self._css.clear()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
@@ -128,6 +174,16 @@ class _Sanitizer(HTMLParser):
             return
         if self._dropping:
             return
+        breaks = self._wanted_breaks(tag, dict(attrs))
+        if "before" in breaks:
+            self._page_break()
+        if tag not in _VOID:
+            self._after.append((tag, "after" in breaks))
+        self._start(tag, attrs)
+        if tag in _VOID and "after" in breaks:
+            self._page_break()
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK_TAGS:
             self.text_parts.append("\n")
             if tag not in _ALLOWED_TAGS:
@@ -147,6 +203,7 @@ class _Sanitizer(HTMLParser):
         self.parts.append(f"<{tag}{kept}>")
         if tag not in ("br", "hr"):
             self._open.append(tag)
+            self._open_markup.append(f"<{tag}{kept}>")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -156,9 +213,22 @@ class _Sanitizer(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
+        if tag == "style" and self._dropping == 1:
+            self._read_css()
         if tag in _DROPPED_WITH_CONTENT:
             self._dropping = max(0, self._dropping - 1)
             return
+        if self._dropping:
+            return
+        self._end(tag)
+        while self._after and any(name == tag for name, _ in self._after):
+            name, after = self._after.pop()
+            if name == tag:
+                if after:
+                    self._page_break()
+                break
+
+    def _end(self, tag: str) -> None:
         if self._dropping or tag not in _ALLOWED_TAGS or tag in ("br", "hr"):
             if tag in _BLOCK_TAGS:
                 self.text_parts.append("\n")
@@ -169,6 +239,7 @@ class _Sanitizer(HTMLParser):
         if tag in self._open:
             while self._open:
                 open_tag = self._open.pop()
+                self._open_markup.pop()
                 self.parts.append(f"</{open_tag}>")
                 if open_tag == tag:
                     break
@@ -186,6 +257,8 @@ class _Sanitizer(HTMLParser):
         if self._in_title and self.title is not None:
             self.title += data
         if self._dropping:
+            if self.lasttag == "style":
+                self._css.append(data)
             return
         self.parts.append(html.escape(latin1(data), quote=False))
         self.text_parts.append(data)
@@ -213,9 +286,12 @@ def render_html(markup: str, params: Params) -> bytes:
     size, orientation, margins = page_format(params)
     title = (sanitizer.title or "").strip() or None
     pdf = new_document(size, orientation, margins, title)
-    pdf.add_page()
+    # A forced break before the first content (or after the last) makes no empty page, as in a browser.
+    pages = [page for page in safe.split(PAGE_BREAK) if _TAG.sub("", page).strip() or "<hr" in page]
     try:
-        pdf.write_html(safe)
+        for page in pages or [safe]:
+            pdf.add_page()
+            pdf.write_html(page)
         return bytes(pdf.output())
     except Exception:  # fpdf2 rejects some table layouts; fall back to the text rather than failing
         return render_text(plain, new_document(size, orientation, margins, title))

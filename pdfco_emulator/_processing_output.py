@@ -11,7 +11,7 @@ import html
 import io
 import threading
 
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
 from . import _processing_core as core
@@ -20,7 +20,7 @@ from ._processing_extract import layout_text, page_chunks
 from ._processing_info import document_info
 from ._processing_ranges import selected_pages
 
-__all__ = ["info_fields", "to_html", "to_jpg", "to_png", "to_webp"]
+__all__ = ["field_name", "info_fields", "inherited", "to_html", "to_jpg", "to_png", "to_webp", "widgets_of"]
 
 # PDFium is not thread-safe, and jobs run in worker threads: one render at a time.
 _PDFIUM_LOCK = threading.Lock()
@@ -151,7 +151,7 @@ def _field_type(kind: str, flags: int) -> str:
     return "Signature" if kind == "/Sig" else "Unknown"
 
 
-def _inherited(widget: DictionaryObject, key: str) -> object | None:
+def inherited(widget: DictionaryObject, key: str) -> object | None:
     """A field attribute, looked up through the widget's parents (the field tree shares them)."""
     node: DictionaryObject | None = widget
     for _ in range(32):  # a guard against cyclic /Parent chains in broken files
@@ -164,7 +164,7 @@ def _inherited(widget: DictionaryObject, key: str) -> object | None:
     return None
 
 
-def _full_name(widget: DictionaryObject) -> str:
+def field_name(widget: DictionaryObject) -> str:
     parts: list[str] = []
     node: DictionaryObject | None = widget
     for _ in range(32):
@@ -185,27 +185,33 @@ def _value(raw: object | None) -> str:
     return str(raw)[1:] if isinstance(raw, NameObject) else str(raw)  # /Yes reads "Yes", /Off "Off"
 
 
+def widgets_of(page: PageObject) -> list[DictionaryObject]:
+    """The form-field widgets on a page, in their order there."""
+    widgets: list[DictionaryObject] = []
+    for ref in page.get("/Annots") or []:
+        widget = ref.get_object()
+        is_widget = isinstance(widget, DictionaryObject) and widget.get("/Subtype") == "/Widget"
+        if is_widget and inherited(widget, "/FT") is not None:
+            widgets.append(widget)
+    return widgets
+
+
 def _widgets(reader: PdfReader) -> list[dict[str, object]]:
     fields: list[dict[str, object]] = []
     for index, page in enumerate(reader.pages):
         box = page.mediabox
-        for ref in page.get("/Annots") or []:
-            widget = ref.get_object()
-            if not isinstance(widget, DictionaryObject) or widget.get("/Subtype") != "/Widget":
-                continue
-            kind = _inherited(widget, "/FT")
-            if kind is None:
-                continue
-            flags = int(str(_inherited(widget, "/Ff") or 0))
+        for widget in widgets_of(page):
+            kind = inherited(widget, "/FT")
+            flags = int(str(inherited(widget, "/Ff") or 0))
             x1, y1, x2, y2 = (float(v) for v in widget.get("/Rect", [0, 0, 0, 0]))
             fields.append(
                 {
                     # 0-based, as every PDF.co page index but split's and delete-pages' (PDF.co shows no example).
                     "PageIndex": index,
                     "Type": _field_type(str(kind), flags),
-                    "FieldName": _full_name(widget),
-                    "AltFieldName": _value(_inherited(widget, "/TU")),
-                    "Value": _value(_inherited(widget, "/V")),
+                    "FieldName": field_name(widget),
+                    "AltFieldName": _value(inherited(widget, "/TU")),
+                    "Value": _value(inherited(widget, "/V")),
                     "Left": round(min(x1, x2) - float(box.left), 2),
                     "Top": round(float(box.top) - max(y1, y2), 2),
                     "Width": round(abs(x2 - x1), 2),

@@ -113,8 +113,8 @@ def new_document(
     """A blank fpdf2 document in points with the core Helvetica font selected."""
     pdf = FPDF(orientation=orientation, unit="pt", format=size)
     pdf.set_creation_date(FIXED_DATE)
-    pdf.set_creator("PDF.co emulator (prefect-pdfco)")
-    pdf.set_producer("PDF.co emulator (prefect-pdfco) with fpdf2")
+    pdf.set_creator("PDF.co emulator (pdfco-emulator)")
+    pdf.set_producer("PDF.co emulator (pdfco-emulator) with fpdf2")
     if title:
         pdf.set_title(latin1(title))
     top, right, bottom, left = margins
@@ -148,7 +148,7 @@ def make_sample_pdf(pages: int = 3, *, text: str = "Page {n}") -> bytes:
     if pages < 1:
         raise ValueError("pages must be at least 1")
     pdf = new_document(title="Sample document")
-    pdf.set_author("prefect-pdfco")
+    pdf.set_author("pdfco-emulator")
     pdf.set_font("Helvetica", size=14)
     width = pdf.w - pdf.l_margin - pdf.r_margin
     for number in range(1, pages + 1):
