@@ -1,0 +1,469 @@
+"""Waiting for PDF.co jobs: where the checks go (learnt from finished jobs), one wait loop for one job or many.
+
+See docs/design/polling.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypedDict
+
+from prefect_pdfco._exceptions import (
+    InvalidParametersError,
+    JobAborted,
+    JobError,
+    JobFailed,
+    JobNotFound,
+    JobTimeout,
+    PdfcoConnectionError,
+    RateLimitError,
+    ServerError,
+)
+from prefect_pdfco._pacing import PastDeadline
+from prefect_pdfco._util import Clock, check_number
+from prefect_pdfco.models import MIN_CHECK_GAP_SECONDS, JobResult, JobStatus, PollPolicy
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+logger = logging.getLogger("prefect_pdfco")
+
+#: Durations kept per key (recent jobs say most: PDF.co's load changes over a day), and submits remembered.
+SAMPLES, SUBMITS = 24, 50_000
+#: ``snapshot`` fits a Prefect Variable (5,000 characters of JSON): the latest durations of the recent keys.
+SNAPSHOT_CHARS, PERSISTED_SAMPLES = 4_900, 12
+#: Checks of one ``wait_many`` in flight at once; the client's pacer paces them for the account.
+CONCURRENT_CHECKS = 16
+#: With callbacks, a job whose end event is this much later than its expected end gets a check anyway.
+CALLBACK_GRACE_SECONDS = 30.0
+#: The forced last check may leave this long after the deadline (the 1 s floor, a short queue at the pacer).
+LAST_CHECK_GRACE_SECONDS = 2.0
+#: Prefect takes at most 50 retry delays and repeats the last one.
+MAX_RETRY_DELAYS = 50
+# A check that could not be made (PDF.co unreachable or overloaded after the client's own retries) says nothing
+# about the job: it is retried like "working", never reported as a failure of the job.
+INCONCLUSIVE_CHECK = (PdfcoConnectionError, ServerError, RateLimitError)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What the recent jobs of one key took, in seconds from submit to end: about the quickest (5th percentile,
+    the minimum under 5 samples) and the slowest (95th percentile, the maximum under 5 samples)."""
+
+    low: float
+    high: float
+    samples: int
+
+
+def _quantile(ordered: list[float], fraction: float) -> float:
+    position = fraction * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def _is_duration(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+@dataclass
+class Submitted:
+    """A job submitted by this process: its key (the endpoint), when the submit answered (monotonic), and the
+    latest time a check found it working."""
+
+    key: str
+    at: float
+    last_working: float | None = None
+
+
+class DurationBook:
+    """What a process learns of its jobs: recent durations per key, and its submits (job id -> ``Submitted``).
+    Shared by the threads and loops of a process; ``changed`` and ``loaded`` are for the layer that persists it."""
+
+    def __init__(self, samples: int = SAMPLES, submits: int = SUBMITS) -> None:
+        self._lock = threading.Lock()
+        self._samples, self._submits_kept = samples, submits
+        self._durations: OrderedDict[str, deque[float]] = OrderedDict()
+        self._submits: OrderedDict[str, Submitted] = OrderedDict()
+        self.loaded: set[str] = set()
+        self.changed = False
+
+    def note_submitted(self, job_id: str, endpoint: str, *, at: float) -> Submitted:
+        """Remembers a submit (``at`` on the client's clock) so that a wait for ``job_id`` measures from it."""
+        entry = Submitted(endpoint.strip().strip("/").removeprefix("v1/"), at)
+        with self._lock:
+            self._submits[job_id] = entry
+            self._submits.move_to_end(job_id)
+            while len(self._submits) > self._submits_kept:
+                self._submits.popitem(last=False)
+        return entry
+
+    def submitted(self, job_id: str) -> Submitted | None:
+        """The submit of ``job_id`` made by this process, if remembered."""
+        with self._lock:
+            return self._submits.get(job_id)
+
+    def observe(self, key: str, seconds: float) -> None:
+        """Records one finished job under ``key``; NaN, infinite and negative durations are ignored."""
+        if not _is_duration(seconds):
+            return
+        with self._lock:
+            self._durations.setdefault(key, deque(maxlen=self._samples)).append(round(seconds, 2))
+            self._durations.move_to_end(key)
+            self.changed = True
+
+    def estimate(self, key: str | None) -> Estimate | None:
+        """The 5th/95th percentile of ``key``'s recent durations; None when nothing is known."""
+        with self._lock:
+            kept = self._durations.get(key) if key is not None else None
+            ordered = sorted(kept) if kept else []
+        if not ordered:
+            return None
+        if len(ordered) < 5:
+            return Estimate(ordered[0], ordered[-1], len(ordered))
+        return Estimate(_quantile(ordered, 0.05), _quantile(ordered, 0.95), len(ordered))
+
+    def snapshot(self) -> dict[str, list[float]]:
+        """The most recently used keys and their latest durations (0.1 s), as much as ``SNAPSHOT_CHARS`` holds."""
+        with self._lock:
+            recent = [(key, list(kept)[-PERSISTED_SAMPLES:]) for key, kept in reversed(self._durations.items())]
+        kept_keys: dict[str, list[float]] = {}
+        size = 2  # the braces; each entry adds its own JSON and a separator
+        for key, values in recent:
+            rounded = [round(value, 1) for value in values]
+            size += len(json.dumps({key: rounded})) + 1
+            if size > SNAPSHOT_CHARS:
+                break
+            kept_keys[key] = rounded
+        return kept_keys
+
+    def merge(self, stored: object) -> None:
+        """Adds durations from a ``snapshot`` before the ones of this process; ignores malformed data."""
+        if not isinstance(stored, dict):
+            return
+        with self._lock:
+            for key, values in stored.items():
+                if not isinstance(key, str) or not isinstance(values, list):
+                    continue
+                numbers = [float(v) for v in values if _is_duration(v)]
+                kept = self._durations.get(key, deque(maxlen=self._samples))
+                self._durations[key] = deque([*numbers, *kept], maxlen=self._samples)
+
+    def clear(self) -> None:
+        """Forgets everything (a process that wants a cold start)."""
+        with self._lock:
+            self._durations.clear()
+            self._submits.clear()
+            self.loaded.clear()
+            self.changed = False
+
+
+#: The book of this process.
+BOOK = DurationBook()
+
+
+def note_submitted(job_id: str, endpoint: str, *, at: float) -> Submitted:
+    """``BOOK.note_submitted``: called by ``PdfcoClient.submit``."""
+    return BOOK.note_submitted(job_id, endpoint, at=at)
+
+
+def submitted(job_id: str) -> Submitted | None:
+    """``BOOK.submitted``."""
+    return BOOK.submitted(job_id)
+
+
+def observe_end(
+    entry: Submitted, *, ended_by: float, job_duration_ms: float | None, share: float = 0.15, book: DurationBook = BOOK
+) -> float:
+    """Records in ``book`` how long a job that succeeded took from its submit (returned, in seconds): PDF.co's
+    ``jobDuration`` within what the checks saw (after the last working one, by ``ended_by``), else a guess."""
+    upper = max(0.0, ended_by - entry.at)
+    lower = min(upper, max(0.0, entry.last_working - entry.at)) if entry.last_working is not None else 0.0
+    if job_duration_ms is not None and math.isfinite(job_duration_ms) and job_duration_ms >= 0:
+        seconds = min(upper, max(lower, job_duration_ms / 1000))
+    else:
+        # A job found done by its first check is counted `share` quicker than the check, so the estimate drifts
+        # down until a first check finds a job working, not up with the checks' own timing.
+        seconds = (lower + upper) / 2 if entry.last_working is not None else upper * (1 - share)
+    book.observe(entry.key, seconds)
+    return seconds
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One wait's schedule, measured from the job's submit: learnt (``estimate``) or cold (None)."""
+
+    policy: PollPolicy
+    estimate: Estimate | None = None
+
+    def delay(self, since_submit: float, checks: int, rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait before the next check, ``since_submit`` after the submit, ``checks`` made (0: now)."""
+        policy, estimate = self.policy, self.estimate
+        if estimate is None:
+            if checks == 0:
+                return max(0.0, policy.delay(1, rand) - since_submit)
+            bound = max(1.5 * policy.initial_seconds, policy.cold_share * since_submit)
+            return min(policy.delay(checks + 1, rand), bound)
+        at = self._expected_end()
+        if checks == 0 or since_submit < estimate.low:  # no check yet where the jobs end
+            # The jitter comes out of the window after the quickest jobs ended: a check before it is wasted.
+            return max(0.0, at - (at - estimate.low) * policy.jitter * rand() - since_submit)
+        gap = min(policy.max_seconds, max(policy.initial_seconds / 2, policy.learned_share * since_submit))
+        return gap * (1.0 - policy.jitter * rand())
+
+    def safety_net(self, since_submit: float, checks: int) -> float:
+        """With callbacks: the longest sleep on the job's end event before a check anyway."""
+        net = self.policy.safety_net_seconds
+        if self.estimate is None or checks:
+            return net
+        expected = self._expected_end()
+        return max(0.0, min(net, max(2 * expected, expected + CALLBACK_GRACE_SECONDS) - since_submit))
+
+    def _expected_end(self) -> float:
+        """A tolerance after the quickest recent jobs ended, no later than ``learned_share`` after the slowest."""
+        assert self.estimate is not None
+        low, share = self.estimate.low, self.policy.learned_share
+        return min(self.estimate.high * (1 + share), low + max(self.policy.initial_seconds, share * low))
+
+
+def outcome(result: JobResult, *, forced: bool = False, waited_seconds: float = 0.0) -> JobResult | None:
+    """The verdict on one check: the result on success, None while working, else the JobError it ended with
+    (JobTimeout when ``forced``, the last check, still reads working)."""
+    job_id, message, status = result.job_id, result.message or "", result.status
+    if status is JobStatus.SUCCESS:
+        return result
+    if status is JobStatus.FAILED:
+        raise JobFailed(job_id, message or "PDF.co reported the job failed", status=status.value)
+    if status is JobStatus.ABORTED:
+        raise JobAborted(job_id, message or "PDF.co reported the job aborted", status=status.value)
+    if status is JobStatus.UNKNOWN:
+        raise JobNotFound(job_id, "PDF.co does not know this job id (a typo, or an expired job)", status=status.value)
+    if forced:
+        text = f"still working after {waited_seconds:.0f} s; pass this job_id to wait_for_job later to resume"
+        raise JobTimeout(job_id, text, status=status.value, waited_seconds=waited_seconds)
+    return None
+
+
+class CheckClient(Protocol):
+    """What the waits use of ``PdfcoClient``."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    async def check(self, job_id: str, *, force: bool = False, deadline: float | None = None) -> JobResult: ...
+
+
+class WaitObserver(Protocol):
+    """What the UI hears of a wait: each check (None: it could not be made) and each job's end."""
+
+    def checked(self, job_id: str, result: JobResult | None) -> None: ...
+
+    async def ended(self, job_id: str, outcome: JobResult | JobError, checks: int, waited: float) -> None: ...
+
+
+#: ``(job_id, timeout) -> True`` when the job's end event came within ``timeout`` seconds (callbacks).
+EndSignal = Callable[[str, float], Awaitable[bool]]
+
+
+class WaitOptions(TypedDict, total=False):
+    """The options of ``Waiter``, ``wait_one`` and ``wait_many`` besides the deadline."""
+
+    policy: PollPolicy | None
+    observer: WaitObserver | None
+    end_signal: EndSignal | None
+    book: DurationBook
+
+
+class Waiter:
+    """Checks jobs until they end under one deadline (``max_wait_seconds`` from now, where the last check is forced),
+    ``concurrency`` checks in flight at most: the loop of ``wait_one``, ``wait_many`` and batches."""
+
+    def __init__(
+        self, client: CheckClient, *, max_wait_seconds: float, concurrency: int = 1, **options: Unpack[WaitOptions]
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidParametersError("Waiter", [f"concurrency: must be a whole number >= 1, got {concurrency!r}"])
+        self.client, self.clock = client, client.clock
+        self.policy = options.get("policy") or PollPolicy()
+        self.max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="Waiter")
+        self.observer, self.end_signal = options.get("observer"), options.get("end_signal")
+        self.book = options.get("book", BOOK)
+        self.started = self.clock.monotonic()
+        self.deadline = self.started + self.max_wait_seconds
+        self._slots = asyncio.Semaphore(concurrency)
+        self._cold_sleepers: set[asyncio.Future[None]] = set()
+
+    async def follow(self, job_id: str) -> JobResult:
+        """Checks one job until it ends: its result, else the JobError it ended with (the observer hears both)."""
+        counter = [0]
+        try:
+            ended: JobResult | JobError = await self._follow(job_id, counter)
+        except JobError as error:
+            ended = error
+        if self.observer is not None:
+            await self.observer.ended(job_id, ended, counter[0], self.clock.monotonic() - self.started)
+        if isinstance(ended, JobError):
+            raise ended
+        return ended
+
+    async def _follow(self, job_id: str, counter: list[int]) -> JobResult:
+        clock, policy = self.clock, self.policy
+        entry = self.book.submitted(job_id)
+        # Measured from the submit when this process made it (also after the wait began: a batch follows each
+        # job as its submit returns); a job id from elsewhere counts from the wait's start.
+        origin = entry.at if entry is not None else self.started
+        learning = entry if policy.learn else None
+        callbacks, event_came = self.end_signal is not None, False
+        not_after, last_check = math.inf, -math.inf  # not_after: when a cold sleep cut short had planned to check
+        while True:
+            remaining = max(0.0, self.deadline - clock.monotonic())
+            plan = Plan(policy, self.book.estimate(learning.key) if learning is not None else None)
+            if callbacks:
+                net = plan.safety_net(clock.monotonic() - origin, counter[0])
+                came = await self._sleep_on_event(job_id, min(net, remaining))
+                callbacks, event_came = came is not None, bool(came)
+            if not callbacks:
+                now = clock.monotonic()
+                delay = max(0.0, min(plan.delay(now - origin, counter[0]), remaining, not_after - now))
+                if await self._sleep(delay, cold=learning is not None and plan.estimate is None):
+                    not_after = now + delay
+                    continue  # the batch learnt what its jobs take: plan again, never later than planned
+                not_after = math.inf
+            floor = last_check + MIN_CHECK_GAP_SECONDS - clock.monotonic()
+            if floor > 0:  # never two checks of one job closer than PDF.co's own tick, whatever the policy
+                await clock.sleep(floor)
+            async with self._slots:  # the deadline is read once the slot is ours: a queued check may pass it
+                last_check = clock.monotonic()
+                final = await self._check(job_id, counter, entry, now=last_check)
+            if final is not None:
+                if learning is not None:
+                    share, duration = policy.learned_share, final.job_duration
+                    observe_end(learning, ended_by=last_check, job_duration_ms=duration, share=share, book=self.book)
+                    if plan.estimate is None and self.book.estimate(learning.key) is not None:
+                        for nap in list(self._cold_sleepers):  # the others check at the learnt end instead
+                            nap.cancel()
+                return final
+            callbacks = callbacks and not event_came  # an end event is used once: then the plan decides
+
+    async def _check(self, job_id: str, counter: list[int], entry: Submitted | None, *, now: float) -> JobResult | None:
+        """One check at ``now`` (forced at the deadline): the success result, None while working, or a JobError."""
+        last, waited = now >= self.deadline, now - self.started
+        deadline = self.deadline + (LAST_CHECK_GRACE_SECONDS if last else 0.0)
+        try:
+            result = await self.client.check(job_id, force=last, deadline=deadline)
+        except PastDeadline as error:  # nothing was sent: the pacer had no turn for it before the deadline
+            text = "no check could be made before the deadline: the account's rate limit queued it past it"
+            raise JobTimeout(job_id, text, waited_seconds=waited) from error
+        except INCONCLUSIVE_CHECK as error:
+            counter[0] += 1
+            if self.observer is not None:
+                self.observer.checked(job_id, None)
+            if last:
+                raise JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited) from error
+            return None
+        counter[0] += 1
+        if self.observer is not None:
+            self.observer.checked(job_id, result)
+        if entry is not None and result.status is JobStatus.WORKING:
+            entry.last_working = now
+        return outcome(result, forced=last, waited_seconds=waited)
+
+    async def _sleep(self, seconds: float, *, cold: bool) -> bool:
+        """Sleeps; True when a cold sleep was cut short because a job of the batch taught the estimate."""
+        if seconds <= 0:
+            return False
+        if not cold:
+            await self.clock.sleep(seconds)
+            return False
+        nap = asyncio.ensure_future(self.clock.sleep(seconds))
+        self._cold_sleepers.add(nap)
+        try:
+            await asyncio.wait({nap})
+        finally:
+            self._cold_sleepers.discard(nap)
+            nap.cancel()
+        return nap.cancelled()
+
+    async def _sleep_on_event(self, job_id: str, timeout: float) -> bool | None:
+        """Sleeps until the job's end event or ``timeout``: whether it came; None when events cannot be had."""
+        assert self.end_signal is not None
+        try:
+            return await self.end_signal(job_id, timeout)
+        except Exception as error:  # a lost event stream costs checks, never the result
+            logger.warning("Job %s: cannot wait for its end event (%s); polling instead", job_id, error)
+            return None
+
+
+async def wait_one(
+    client: CheckClient, job_id: str, *, max_wait_seconds: float, **options: Unpack[WaitOptions]
+) -> JobResult:
+    """Waits for one job (``Waiter.follow``): its result, else the JobError it ended with."""
+    return await Waiter(client, max_wait_seconds=max_wait_seconds, **options).follow(job_id)
+
+
+async def wait_many(
+    client: CheckClient,
+    job_ids: Sequence[str],
+    *,
+    max_wait_seconds: float,
+    concurrency: int = CONCURRENT_CHECKS,
+    on_end: Callable[[int, JobResult | JobError], Awaitable[None]] | None = None,
+    **options: Unpack[WaitOptions],
+) -> list[JobResult | JobError]:
+    """One poller for many jobs: in their order, each one's result or the JobError it ended with (returned, not
+    raised). ``on_end(index, outcome)`` is awaited as each ends. Any other error stops every check and is raised."""
+    waiter = Waiter(client, max_wait_seconds=max_wait_seconds, concurrency=concurrency, **options)
+
+    async def one(index: int, job_id: str) -> JobResult | JobError:
+        ended: JobResult | JobError
+        try:
+            ended = await waiter.follow(job_id)
+        except JobError as error:
+            ended = error
+        if on_end is not None:
+            await on_end(index, ended)
+        return ended
+
+    tasks = [asyncio.ensure_future(one(index, job_id)) for index, job_id in enumerate(job_ids)]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:  # one failed for the account (or the wait was cancelled): nothing more is checked
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _retry_curve(policy: PollPolicy) -> list[float]:
+    """The policy's un-jittered delays from the 1 s floor up to its cap: at most ``MAX_RETRY_DELAYS`` of them."""
+    delay, delays = max(policy.initial_seconds, MIN_CHECK_GAP_SECONDS), list[float]()
+    while len(delays) < MAX_RETRY_DELAYS:
+        delays.append(min(delay, policy.max_seconds))
+        if delay >= policy.max_seconds or policy.multiplier == 1:
+            break  # Prefect repeats the last delay
+        delay *= policy.multiplier
+    return delays
+
+
+def check_count(policy: PollPolicy, total_seconds: float) -> int:
+    """How many of ``retry_delays``' delays (the last repeated, as Prefect does) it takes to wait ``total_seconds``:
+    ``check_job``'s ``retries``. Constant time whatever ``total_seconds``."""
+    total = check_number(total_seconds, "total_seconds", caller="check_count")
+    delays, spent = _retry_curve(policy), 0.0
+    for count, delay in enumerate(delays, start=1):
+        spent += delay
+        if spent >= total:
+            return count
+    return len(delays) + math.ceil((total - spent) / delays[-1])
+
+
+def retry_delays(policy: PollPolicy, total_seconds: float) -> list[float]:
+    """``check_job``'s ``retry_delay_seconds``: at most 50, each at least ``MIN_CHECK_GAP_SECONDS``."""
+    return _retry_curve(policy)[: check_count(policy, total_seconds)]
