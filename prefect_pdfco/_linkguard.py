@@ -1,0 +1,368 @@
+"""Where result links may lead (no link-local or cloud metadata address), and the keyless client that fetches them.
+
+See docs/design/links.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias, cast
+
+import anyio
+import httpcore
+import httpx
+
+from prefect_pdfco._exceptions import FileTransferError, InvalidParametersError
+from prefect_pdfco._util import escape_control, safe_url
+from prefect_pdfco._version import __version__
+
+IPAddress: TypeAlias = "ipaddress.IPv4Address | ipaddress.IPv6Address"
+IPNetwork: TypeAlias = "ipaddress.IPv4Network | ipaddress.IPv6Network"
+#: ``(host, port) -> addresses``; tests pass a fake so that no real lookup happens.
+Resolver: TypeAlias = Callable[[str, int], Awaitable[list[str]]]
+
+#: Link-local (cloud metadata at 169.254.169.254, ECS task credentials at 169.254.170.2), IPv6 link-local, AWS's
+#: IPv6 metadata address and Alibaba Cloud's metadata address.
+BLOCKED_NETWORKS: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(net) for net in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32")
+)
+#: Names of metadata services, refused before any lookup.
+BLOCKED_NAMES = frozenset({"metadata.google.internal", "metadata.goog"})
+#: S3 redirects at most once (to another region); a longer chain is a loop or a trick.
+MAX_REDIRECTS = 5
+#: Per-operation timeouts, not a limit on a whole transfer; no pool timeout: a transfer waits for a free slot.
+LINK_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
+#: The most bytes one read takes: asyncio's transports hand over up to 256 KB per receive.
+READ_SIZE = 256 * 1024
+USER_AGENT = f"prefect-pdfco/{__version__}"
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address carries (mapped, NAT64, IPv4-compatible), else ``address``."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):  # not :: and ::1
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a host written as an IP literal stands for, in every form ``inet_aton`` accepts too
+    (``2852039166``, ``0xa9fea9fe`` and ``169.254.43518`` are all 169.254.169.254); None for a name."""
+    text = host.strip("[]").split("%", 1)[0]
+    try:
+        return _embedded_ipv4(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if text and all(part and (part.isdigit() or part.lower().startswith("0x")) for part in text.split(".")):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
+
+
+def _normal_name(host: str) -> str:
+    return host.strip().strip("[]").rstrip(".").lower()
+
+
+@dataclass(frozen=True)
+class LinkPolicy:
+    """Which hosts result links may lead to (``allowed_result_hosts`` on the credentials block).
+
+    Without entries, any host is allowed but ``BLOCKED_NAMES`` and addresses in ``BLOCKED_NETWORKS`` (loopback and
+    private networks stay allowed). With entries, a host is allowed when its name matches a name entry
+    (``files.example.com``, ``*.amazonaws.com``, ``*``) or every address it resolves to lies in an address entry
+    (``10.1.2.3``, ``10.0.0.0/8``). An entry that names a blocked name or covers a blocked address lifts the block.
+    """
+
+    entries: tuple[str, ...] = ()
+    names: frozenset[str] = field(default=frozenset(), repr=False)
+    suffixes: tuple[str, ...] = field(default=(), repr=False)
+    networks: tuple[IPNetwork, ...] = field(default=(), repr=False)
+    any_name: bool = field(default=False, repr=False)
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[str] | None) -> LinkPolicy:
+        """The policy for ``allowed_result_hosts``.
+
+        Raises:
+            InvalidParametersError: An entry that is not a host name, ``*.suffix``, ``*``, IP address or network.
+        """
+        cleaned: list[str] = []
+        names: set[str] = set()
+        suffixes: list[str] = []
+        networks: list[IPNetwork] = []
+        for raw in entries or ():
+            entry = _normal_name(str(raw))
+            if not entry:
+                continue
+            cleaned.append(entry)
+            if entry.startswith("*.") or entry == "*":
+                suffixes.append(entry[1:])
+            elif literal_address(entry.split("/", 1)[0]) is not None:
+                try:
+                    networks.append(ipaddress.ip_network(entry, strict=False))
+                except ValueError as error:
+                    raise _bad_entry(f"{entry!r} is not an IP network ({error})") from None
+            elif "*" in entry or any(char.isspace() or char in ":/@?#" for char in entry):
+                raise _bad_entry(f"{entry!r} is not a host name, '*.suffix' pattern or IP network")
+            else:
+                names.add(entry)
+        any_name = "" in suffixes
+        return cls(tuple(cleaned), frozenset(names), tuple(s for s in suffixes if s), tuple(networks), any_name)
+
+    def _in_networks(self, address: IPAddress) -> bool:
+        return any(address in network for network in self.networks if network.version == address.version)
+
+    def check(self, host: str, addresses: Sequence[str] | None, *, url: str = "", final: bool = True) -> None:
+        """Refuses ``host`` (resolved to ``addresses``, or None when not looked up) with ``FileTransferError``.
+
+        ``final=False``: a name that only its addresses could allow (an address entry) passes for now.
+        """
+        name = _normal_name(host)
+        if name in BLOCKED_NAMES and name not in self.names:
+            raise _refused(url, host, "is a cloud metadata service")
+        literal = literal_address(name)
+        if literal is not None:
+            addresses = [str(literal)]
+        checked = [_embedded_ipv4(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses or ()]
+        for address in checked:
+            if not self._in_networks(address) and any(
+                address in network for network in BLOCKED_NETWORKS if network.version == address.version
+            ):
+                verb = "is" if literal is not None else "resolves to"
+                raise _refused(url, host, f"{verb} {address}, a link-local or cloud metadata address")
+        if not self.entries or self.any_name:
+            return
+        if literal is None and (name in self.names or any(name.endswith(suffix) for suffix in self.suffixes)):
+            return
+        if checked and all(self._in_networks(address) for address in checked):
+            return
+        if addresses is None and not final and self.networks:
+            return
+        raise _refused(url, host, "is not in allowed_result_hosts")
+
+    def check_url(self, url: str, *, final: bool = True) -> None:
+        """Checks the host of ``url`` by name and literal address, without a lookup (see ``check``)."""
+        try:
+            host = httpx.URL(url).host
+        except (httpx.InvalidURL, TypeError):
+            return  # the request itself fails, with a clearer error
+        self.check(host, None, url=url, final=final)
+
+
+DEFAULT_LINK_POLICY = LinkPolicy()
+
+
+def _bad_entry(problem: str) -> InvalidParametersError:
+    return InvalidParametersError("LinkPolicy", [f"allowed_result_hosts: {problem}"])
+
+
+def _refused(url: str, host: str, why: str) -> FileTransferError:
+    return FileTransferError(
+        f"refused to fetch a result from {escape_control(host)}: it {why}; no connection was made. Result links "
+        "point at PDF.co's file storage; if this host is yours, list it in allowed_result_hosts on the credentials "
+        "block",
+        url=safe_url(url) if url else "",
+    )
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (``loop.getaddrinfo`` under asyncio), in the resolver's order."""
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _WideStream(httpcore.AsyncNetworkStream):
+    """Reads up to ``READ_SIZE`` whatever smaller size httpcore asks for (h11 buffers the rest): each read passes
+    through h11, httpcore and httpx, so 64 KB reads made a download half as fast as a plain copy."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._stream.read(max(max_bytes, READ_SIZE), timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+    ) -> httpcore.AsyncNetworkStream:
+        return _WideStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that checks each new connection's host name, resolves it, checks every
+    address, and connects only to an address it checked (so DNS rebinding cannot slip in between).
+
+    Args:
+        policy: What is allowed.
+        resolver: The resolver (``resolve_host`` unless a test fakes it).
+        inner: The backend that opens the socket to the checked address (httpcore's own by default).
+    """
+
+    def __init__(
+        self,
+        policy: LinkPolicy,
+        *,
+        resolver: Resolver | None = None,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self.policy = policy
+        self._resolve = resolver or resolve_host
+        self._inner = inner or cast(httpcore.AsyncNetworkBackend, httpcore.AnyIOBackend())
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Checks ``host``, resolves and checks its addresses, then connects to the first checked one that answers."""
+        self.policy.check(host, None, final=False)  # a metadata name is refused before any lookup
+        literal = literal_address(host)
+        if literal is not None:
+            addresses = [str(literal)]  # 2130706433 and ::ffff:127.0.0.1 connect as 127.0.0.1
+        else:
+            try:
+                with anyio.fail_after(timeout):
+                    addresses = await self._resolve(host, port)
+            except TimeoutError as error:
+                raise httpcore.ConnectTimeout(f"looking up {host} timed out") from error
+            except OSError as error:
+                raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
+            if not addresses:
+                raise httpcore.ConnectError(f"{host} resolved to no address")
+        self.policy.check(host, addresses)
+        failure: Exception = httpcore.ConnectError(f"cannot connect to {host}")
+        for address in addresses:
+            try:
+                stream = await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                failure = error
+            else:
+                return _WideStream(stream)
+        raise failure
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """The process's one TLS context for file hosts: building one costs tens of milliseconds of CPU."""
+    return httpx.create_ssl_context()
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a pool whose connections all go through a ``GuardedBackend``.
+
+    httpx has no public hook for a network backend; its transport uses nothing but ``_pool`` (stable across httpx
+    0.2x), so this sets that pool instead of building the default one. The guard tests fail loudly if that changes.
+    """
+
+    def __init__(self, backend: GuardedBackend) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context(), max_connections=100, max_keepalive_connections=20, network_backend=backend
+        )
+
+
+def env_proxy_configured() -> bool:
+    """Whether the environment sets an HTTP(S) proxy (httpx then sends through it, and the proxy resolves names)."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+def new_link_client(
+    policy: LinkPolicy = DEFAULT_LINK_POLICY,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver | None = None,
+    backend: httpcore.AsyncNetworkBackend | None = None,
+) -> httpx.AsyncClient:
+    """A keyless client for file hosts: result links and presigned uploads.
+
+    It never sends an ``x-api-key`` header (a presigned URL is its own credential), follows at most
+    ``MAX_REDIRECTS`` redirects, and checks every request's host (redirects included) against ``policy``: by name
+    and literal address before the request, then, on the default transport, each new connection's resolved
+    addresses, connecting only to those. Behind a proxy from the environment, or with ``transport``, only names and
+    literal addresses are checked (the proxy or the transport resolves them).
+
+    Args:
+        policy: Where links may lead.
+        transport: A transport to use instead (e.g. ``httpx.MockTransport`` in tests).
+        resolver: The name resolver of the guarded backend (tests pass a fake).
+        backend: The network backend under the guard (httpcore's own by default; tests pass a fake).
+
+    Returns:
+        A new ``httpx.AsyncClient``; the caller closes it.
+    """
+
+    async def guard(request: httpx.Request) -> None:
+        request.headers.pop("x-api-key", None)  # whatever a caller passed: the key never goes to a file host
+        policy.check(request.url.host, None, url=str(request.url), final=False)
+
+    if transport is None and (resolver is not None or backend is not None or not env_proxy_configured()):
+        transport = _GuardedTransport(GuardedBackend(policy, resolver=resolver, inner=backend))
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=LINK_TIMEOUT,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        headers={"User-Agent": USER_AGENT},
+        event_hooks={"request": [guard]},
+    )
+
+
+_LINK = re.compile(r"https?://[^\s\"'<>]+", re.IGNORECASE)
+
+
+def scrub_urls(text: str) -> str:
+    """``text`` with every URL in it cut to scheme, host and path (a presigned query string is a bearer credential)."""
+    return _LINK.sub(lambda match: safe_url(match.group(0)), text)
+
+
+class _SafeUrls(logging.Filter):
+    """Cuts the URLs in httpx's own log lines ("HTTP Request: GET <url> ...") to scheme, host and path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                scrub_urls(str(arg)) if isinstance(arg, (httpx.URL, str)) else arg for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = scrub_urls(record.msg)
+        return True
+
+
+def install_log_filter() -> None:
+    """Adds the URL filter to the ``httpx`` logger, once per process."""
+    logger = logging.getLogger("httpx")
+    if not any(type(existing).__name__ == "_SafeUrls" for existing in logger.filters):
+        logger.addFilter(_SafeUrls())
+
+
+install_log_filter()

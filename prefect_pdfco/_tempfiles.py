@@ -1,0 +1,320 @@
+"""Temporary files of transfers, named after their owner: removed on error, cancellation and SIGTERM, swept after a
+SIGKILL; and the running transfers that a SIGTERM cancels. See docs/design/links.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import functools
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any, BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; names alone tell owners apart
+    fcntl = None  # type: ignore[assignment]
+
+PART_PREFIX = ".pdfco-"
+PART_SUFFIX = ".part"
+_DIR_PREFIX = "pdfco-"
+#: A directory is swept at most this often per process: a listing per download would cost in big folders.
+SWEEP_INTERVAL = 60.0
+_OWNER = r"(?P<host>[0-9a-f]{8})-(?P<boot>[0-9a-f]{8}|0)-(?P<pid>\d+)-(?P<start>\d+)-[A-Za-z0-9_]+"
+_PART_NAME = re.compile(rf"^{re.escape(PART_PREFIX)}{_OWNER}{re.escape(PART_SUFFIX)}$")
+_DIR_NAME = re.compile(rf"^{re.escape(_DIR_PREFIX)}{_OWNER}$")
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+@functools.cache
+def _host() -> str:
+    return _short_hash(socket.gethostname())
+
+
+@functools.cache
+def _boot() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return _short_hash(handle.read().strip())
+    except OSError:
+        return "0"
+
+
+def _start_time(pid: int) -> int:
+    """The start time of ``pid`` in clock ticks since boot (Linux), 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+        # Field 22; the command name (field 2) may hold spaces and parentheses, so count from its end.
+        return int(stat.rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def owner_tag() -> str:
+    """``<host>-<boot>-<pid>-<start>`` of this process (computed each time: a forked child differs)."""
+    pid = os.getpid()
+    return f"{_host()}-{_boot()}-{pid}-{_start_time(pid)}"
+
+
+def _owner_is_dead(match: re.Match[str]) -> bool:
+    if match["host"] != _host():
+        return False  # another machine sharing this directory: we cannot know
+    if match["boot"] != "0" and _boot() != "0" and match["boot"] != _boot():
+        return True  # written before this machine last booted
+    pid, start = int(match["pid"]), int(match["start"])
+    if pid == os.getpid():
+        return start != 0 and start != _start_time(pid)  # our own files are in flight
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    return start != 0 and _start_time(pid) not in (0, start)  # the pid now belongs to a younger process
+
+
+def lock(fd: int) -> None:
+    """Takes the owner's lock on a new temporary file (best effort: some file systems have no locks)."""
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlocked(path: Path) -> bool:
+    """Whether nobody holds the owner's lock on ``path`` (a live owner always does while writing)."""
+    if fcntl is None:  # pragma: no cover
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing releases our probe lock
+
+
+_last_sweep: dict[str, float] = {}
+_sweep_lock = threading.Lock()
+
+
+def _dead_entries(directory: Path, name: re.Pattern[str], force: bool) -> list[os.DirEntry[str]]:
+    """Entries whose names say a dead owner left them; none when swept within ``SWEEP_INTERVAL`` (unless forced)."""
+    key, now = os.path.abspath(directory), time.monotonic()
+    with _sweep_lock:
+        if not force and now - _last_sweep.get(key, -SWEEP_INTERVAL) < SWEEP_INTERVAL:
+            return []
+        _last_sweep[key] = now
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    return [entry for entry in entries if (match := name.match(entry.name)) is not None and _owner_is_dead(match)]
+
+
+def sweep(directory: Path, *, force: bool = False) -> list[Path]:
+    """Removes the ``.pdfco-*.part`` files that dead owners left in ``directory``; returns them. Never raises."""
+    removed: list[Path] = []
+    for entry in _dead_entries(directory, _PART_NAME, force):
+        path = Path(entry.path)
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and _unlocked(path):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def sweep_private_dirs(parent: str | None = None, *, force: bool = False) -> list[Path]:
+    """Removes the private staging directories (``pdfco-*``) of dead owners in the temporary directory."""
+    removed: list[Path] = []
+    for entry in _dead_entries(Path(parent or tempfile.gettempdir()), _DIR_NAME, force):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def new_part_file(directory: Path) -> tuple[int, Path]:
+    """A new, locked, owner-tagged temporary file: a name nobody can predict, never through a link, and the mode
+    any new file gets (0o666 less the umask), which the landed file keeps."""
+    path = directory / f"{PART_PREFIX}{owner_tag()}-{secrets.token_hex(8)}{PART_SUFFIX}"
+    fd = os.open(
+        path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0), 0o666
+    )
+    lock(fd)
+    return fd, path
+
+
+def open_part(directory: Path) -> tuple[BinaryIO, Path]:
+    """A new temporary file in ``directory`` (created if missing, swept of dead owners' files first), open."""
+    directory.mkdir(parents=True, exist_ok=True)
+    sweep(directory)
+    fd, path = new_part_file(directory)
+    return open(fd, "w+b"), path  # the caller closes it
+
+
+def put_in_place(file: BinaryIO, part: Path, final: Path, durable: bool = False) -> None:
+    """Renames the temporary file to ``final``: atomic for every reader, and it survives the process's death;
+    ``durable`` fsyncs it first, so that even a crash of the machine cannot leave the name on a partial file."""
+    file.flush()
+    if durable:
+        os.fsync(file.fileno())
+    if os.name == "nt":
+        file.close()  # Windows cannot rename an open file; elsewhere the lock is held until the name is final
+    os.replace(part, final)
+
+
+def unlink(path: Path) -> None:
+    """Removes ``path`` if it is there (after ``os.replace`` it is not)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def new_private_dir(parent: str | None = None) -> Path:
+    """A new owner-tagged private directory in ``parent`` (the system's temporary directory by default)."""
+    return Path(tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{owner_tag()}-", dir=parent))
+
+
+# --- what is in flight, and what a SIGTERM does about it ---------------------------------------------------------
+
+# Registries keyed by a token per registration. Written under _lock; the handler only copies them, because it runs
+# in the main thread, which may hold the lock at that moment.
+_paths: dict[object, tuple[Path, bool]] = {}
+_transfers: dict[object, tuple[asyncio.Task[Any], asyncio.AbstractEventLoop]] = {}
+_lock = threading.Lock()
+_previous: Any = signal.SIG_DFL
+_in_handler = threading.local()
+
+
+def registered() -> list[Path]:
+    """The temporary paths of the transfers in progress in this process."""
+    return [path for path, _ in tuple(_paths.values())]
+
+
+def running() -> int:
+    """How many transfers are registered now."""
+    return len(_transfers)
+
+
+def remove_registered() -> None:
+    """Removes every registered temporary file and directory now (SIGTERM handler and ``atexit``)."""
+    for path, is_dir in tuple(_paths.values()):
+        if is_dir:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+@contextlib.contextmanager
+def track(path: Path, *, is_dir: bool = False) -> Iterator[None]:
+    """Registers ``path`` for removal on SIGTERM and at exit while the block runs."""
+    token = object()
+    with _lock:
+        _paths[token] = (path, is_dir)
+    try:
+        yield
+    finally:
+        with _lock:
+            _paths.pop(token, None)
+
+
+@contextlib.contextmanager
+def transfer() -> Iterator[None]:
+    """Registers the running asyncio task as a transfer that a SIGTERM cancels (on its own loop) while the block runs.
+
+    Also installs the termination handler when called from the main thread (a no-op elsewhere, or once installed).
+    """
+    install_termination_handler()
+    task, token = asyncio.current_task(), object()
+    if task is not None:
+        with _lock:
+            _transfers[token] = (task, task.get_loop())
+    try:
+        yield
+    finally:
+        with _lock:
+            _transfers.pop(token, None)
+
+
+def cancel_transfers() -> None:
+    """Cancels every registered transfer on its own event loop (thread-safe; the loops do the cancelling)."""
+    for task, loop in tuple(_transfers.values()):
+        with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
+            loop.call_soon_threadsafe(task.cancel)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if getattr(_in_handler, "active", False):
+        return  # a handler installed after ours chained back to us: we already did our part
+    _in_handler.active = True
+    try:
+        cancel_transfers()
+        remove_registered()
+        previous = _previous
+        if callable(previous):
+            previous(signum, frame)  # Prefect's bridge raises TerminationSignal here; a user's does its own thing
+        elif previous != signal.SIG_IGN:
+            # The default action ends the process, now that nothing half-written is left.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+    finally:
+        _in_handler.active = False
+
+
+def install_termination_handler() -> bool:
+    """Installs the SIGTERM handler that cancels running transfers and removes temporary files, then hands the
+    signal to the handler it replaced (Prefect's, a user's, or the default action).
+
+    Idempotent; only the main thread can install signal handlers, so elsewhere this does nothing. Call it from the
+    main thread where a call starts when the transfer itself will run in another thread.
+
+    Returns:
+        True when the handler is installed (now or before).
+    """
+    global _previous
+    if threading.current_thread() is not threading.main_thread():
+        return signal.getsignal(signal.SIGTERM) is _on_sigterm
+    with _lock:
+        current = signal.getsignal(signal.SIGTERM)
+        if current is _on_sigterm:
+            return True
+        try:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main interpreter
+            return False
+        _previous = current if current is not None else signal.SIG_DFL
+    return True
+
+
+def _forget_after_fork() -> None:
+    # A forked child owns none of its parent's transfers: its handler must not remove them.
+    global _lock
+    _lock = threading.Lock()
+    _paths.clear()
+    _transfers.clear()
+
+
+atexit.register(remove_registered)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
