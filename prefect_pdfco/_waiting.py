@@ -49,7 +49,7 @@ LAST_CHECK_GRACE_SECONDS = 2.0
 MAX_RETRY_DELAYS = 50
 # A check that could not be made (PDF.co unreachable or overloaded after the client's own retries) says nothing
 # about the job: it is retried like "working", never reported as a failure of the job.
-INCONCLUSIVE_CHECK = (PdfcoConnectionError, ServerError, RateLimitError)
+INCONCLUSIVE = (PdfcoConnectionError, ServerError, RateLimitError)
 
 
 @dataclass(frozen=True)
@@ -273,31 +273,33 @@ EndSignal = Callable[[str, float], Awaitable[bool]]
 
 
 class WaitOptions(TypedDict, total=False):
-    """The options of ``Waiter``, ``wait_one`` and ``wait_many`` besides the deadline."""
+    """The options of ``Waiter``, ``wait_one`` and ``wait_many`` besides the policy and the deadline."""
 
-    policy: PollPolicy | None
     observer: WaitObserver | None
     end_signal: EndSignal | None
     book: DurationBook
 
 
 class Waiter:
-    """Checks jobs until they end under one deadline (``max_wait_seconds`` from now, where the last check is forced),
-    ``concurrency`` checks in flight at most: the loop of ``wait_one``, ``wait_many`` and batches."""
+    """Checks jobs until they end under one deadline (``max_wait_seconds`` from now, where the last check is forced):
+    the loop of ``wait_one``, ``wait_many`` and batches. ``slots`` bounds the checks in flight (one by default)."""
 
     def __init__(
-        self, client: CheckClient, *, max_wait_seconds: float, concurrency: int = 1, **options: Unpack[WaitOptions]
+        self,
+        client: CheckClient,
+        policy: PollPolicy | None,
+        max_wait_seconds: float,
+        *,
+        slots: asyncio.Semaphore | None = None,
+        **options: Unpack[WaitOptions],
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidParametersError("Waiter", [f"concurrency: must be a whole number >= 1, got {concurrency!r}"])
-        self.client, self.clock = client, client.clock
-        self.policy = options.get("policy") or PollPolicy()
+        self.client, self.clock, self.policy = client, client.clock, policy or PollPolicy()
         self.max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="Waiter")
         self.observer, self.end_signal = options.get("observer"), options.get("end_signal")
         self.book = options.get("book", BOOK)
         self.started = self.clock.monotonic()
         self.deadline = self.started + self.max_wait_seconds
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = slots or asyncio.Semaphore(1)
         self._cold_sleepers: set[asyncio.Future[None]] = set()
 
     async def follow(self, job_id: str) -> JobResult:
@@ -361,7 +363,7 @@ class Waiter:
         except PastDeadline as error:  # nothing was sent: the pacer had no turn for it before the deadline
             text = "no check could be made before the deadline: the account's rate limit queued it past it"
             raise JobTimeout(job_id, text, waited_seconds=waited) from error
-        except INCONCLUSIVE_CHECK as error:
+        except INCONCLUSIVE as error:
             counter[0] += 1
             if self.observer is not None:
                 self.observer.checked(job_id, None)
@@ -402,10 +404,15 @@ class Waiter:
 
 
 async def wait_one(
-    client: CheckClient, job_id: str, *, max_wait_seconds: float, **options: Unpack[WaitOptions]
+    client: CheckClient,
+    job_id: str,
+    *,
+    max_wait_seconds: float,
+    policy: PollPolicy | None = None,
+    **options: Unpack[WaitOptions],
 ) -> JobResult:
     """Waits for one job (``Waiter.follow``): its result, else the JobError it ended with."""
-    return await Waiter(client, max_wait_seconds=max_wait_seconds, **options).follow(job_id)
+    return await Waiter(client, policy, max_wait_seconds, **options).follow(job_id)
 
 
 async def wait_many(
@@ -413,13 +420,16 @@ async def wait_many(
     job_ids: Sequence[str],
     *,
     max_wait_seconds: float,
+    policy: PollPolicy | None = None,
     concurrency: int = CONCURRENT_CHECKS,
     on_end: Callable[[int, JobResult | JobError], Awaitable[None]] | None = None,
     **options: Unpack[WaitOptions],
 ) -> list[JobResult | JobError]:
     """One poller for many jobs: in their order, each one's result or the JobError it ended with (returned, not
     raised). ``on_end(index, outcome)`` is awaited as each ends. Any other error stops every check and is raised."""
-    waiter = Waiter(client, max_wait_seconds=max_wait_seconds, concurrency=concurrency, **options)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidParametersError("wait_many", [f"concurrency: must be a whole number >= 1, got {concurrency!r}"])
+    waiter = Waiter(client, policy, max_wait_seconds, slots=asyncio.Semaphore(concurrency), **options)
 
     async def one(index: int, job_id: str) -> JobResult | JobError:
         ended: JobResult | JobError

@@ -458,7 +458,7 @@ async def test_a_job_submitted_after_its_wait_began_is_checked_from_its_own_subm
     script: Script, book: DurationBook
 ) -> None:
     book.observe(KEY, 40.0)
-    waiter = Waiter(FakeClient(script), max_wait_seconds=600, policy=STEADY, book=book)  # as a batch does
+    waiter = Waiter(FakeClient(script), STEADY, 600, book=book)  # as a batch does
     await script.clock.sleep(30)
     start = script.clock.monotonic()
     submit(script, book, "J1", 40.0)
