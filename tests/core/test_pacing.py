@@ -79,7 +79,7 @@ async def test_slow_start_then_multiplicative_cut_then_additive_recovery(clock: 
     while clock.monotonic() - start < 10.0:
         await answer(pacer, rate_limited=False)
     # About a tenth of the rate at the cut per second of traffic: +2.1 in 10 s, not a doubling per second.
-    assert pacer.rate is not None and 1.5 < pacer.rate - rate_at_start < 2.5
+    assert pacer.rate is not None and rate_at_start is not None and 1.5 < pacer.rate - rate_at_start < 2.5
 
 
 async def test_the_rate_never_falls_below_the_floor_and_steps_aside_when_recovered(clock: VirtualClock) -> None:
