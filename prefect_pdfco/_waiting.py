@@ -33,6 +33,7 @@ from prefect_pdfco.models import MIN_CHECK_GAP_SECONDS, JobResult, JobStatus, Po
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
 logger = logging.getLogger("prefect_pdfco")
 
 #: Durations kept per key (recent jobs say most: PDF.co's load changes over a day), and submits remembered.

@@ -317,8 +317,13 @@ def test_a_snapshot_fits_a_prefect_variable_and_merges_back_ignoring_malformed_e
     fresh.merge(stored)
     fresh.merge(["not", "a", "mapping"])
     assert fresh.estimate("worse") == Estimate(1.0, 1.0, 1)
-    assert fresh.estimate("pdf/merge") == Estimate(3.0, 7.0, 2)  # stored ones first, this process's after
+    assert fresh.estimate("pdf/merge") == Estimate(3.0, 7.0, 2)
     assert fresh.estimate("pdf/operation-number-299") is not None and fresh.estimate("bad") is None
+    small = DurationBook(samples=2)
+    for seconds in (7.0, 8.0):
+        small.observe(KEY, seconds)
+    small.merge({KEY: [1.0, 2.0]})
+    assert small.estimate(KEY) == Estimate(7.0, 8.0, 2)  # stored durations go before this process's: older
 
 
 @pytest.mark.parametrize(
