@@ -23,11 +23,10 @@ _INT_MAX = 2**31 - 1  # PDF.co's integers are 32-bit
 
 @dataclass(frozen=True)
 class ParamKind:
-    """How one PDF.co parameter's value is checked and sent: ``convert`` returns what is sent (None: left out)
-    or raises ``ValueError`` (whose text never quotes the value); ``name`` says what it takes."""
+    """A PDF.co parameter's kind: ``convert`` returns what is sent (None: left out) or raises a ValueError."""
 
-    name: str
-    convert: Callable[[Any], Any]
+    name: str  # what it takes, for messages
+    convert: Callable[[Any], Any]  # its ValueError never quotes the value: it may be a password
 
 
 def _type(value: object) -> str:
@@ -64,9 +63,10 @@ def pages(value: object, *, one_based: bool = False, allow_star: bool = False) -
         if token == "*" and allow_star:  # noqa: S105 (a page range, not a password)
             tokens.append(token)
             continue
-        if match is None:
+        if match is None:  # quoted only when it looks like pages: a password in the wrong place is never shown
+            shown = repr(token) if re.fullmatch(r"[\d!*-]{0,12}", token) else "a part"
             star = " ('*' is split's alone)" if token == "*" else ""  # noqa: S105
-            raise ValueError(f"{token[:40]!r} is not a page range: use N, N-M, N- or !N (counted from the end){star}")
+            raise ValueError(f"{shown} is not a page range: use N, N-M, N- or !N (counted from the end){star}")
         start, end = match.group(1), match.group(2) or ""
         if one_based and any(term and not term.startswith("!") and int(term) == 0 for term in (start, end)):
             raise ValueError("pages count from 1 here: there is no page 0")
@@ -84,10 +84,10 @@ def _link(value: object) -> str:
     bare = text[len("cache:") :] if text.lower().startswith("cache:") else text
     scheme, _, rest = bare.partition("://")
     try:
-        httpx.URL(bare)
+        rest = httpx.URL(bare).host if scheme.lower() in ("http", "https") else rest.strip("/")
     except (httpx.InvalidURL, ValueError):
         rest = ""
-    if scheme.lower() not in ("http", "https", "filetoken") or not rest.strip("/") or not text.isprintable():
+    if scheme.lower() not in ("http", "https", "filetoken") or not rest or not text.isprintable():
         raise ValueError(
             "not a link PDF.co can fetch: pass an http(s):// or filetoken:// URL (optionally prefixed with "
             "'cache:'); upload a local file first (upload_file) and pass the link it returns"
