@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from prefect_pdfco import _download, _upload, _waiting
+from prefect_pdfco import _download, _learning, _upload, _waiting
 from prefect_pdfco._exceptions import (
     InvalidParametersError,
     JobError,
@@ -28,7 +28,7 @@ from prefect_pdfco._exceptions import (
     UnexpectedResponseError,
 )
 from prefect_pdfco._linkguard import LinkPolicy, new_link_client, ssl_context
-from prefect_pdfco._pacing import MIN_REQUESTS_PER_SECOND, Pacer, pacer_for
+from prefect_pdfco._learning import MIN_REQUESTS_PER_SECOND, Pacer, pacer_for
 from prefect_pdfco._responses import job_result, response_body, submission, transport_error
 from prefect_pdfco._util import SYSTEM_CLOCK, Clock, check_number, jsonable
 from prefect_pdfco._version import __version__
@@ -327,7 +327,7 @@ class PdfcoClient:
             reason = f"HTTP {error.status_code}" if isinstance(error, PdfcoAPIError) else _cause_name(error)
             raise SubmitOutcomeUnknown(endpoint, sent_at=sent_at, reason=reason) from error
         job = submission(body, endpoint, submitted_at=datetime.now(timezone.utc))
-        _waiting.note_submitted(job.job_id, endpoint, at=self.clock.monotonic())  # waits measure from here
+        _learning.note_submitted(job.job_id, endpoint, at=self.clock.monotonic())  # waits measure from here
         return job
 
     async def check(self, job_id: str, *, force: bool = False, deadline: float | None = None) -> JobResult:

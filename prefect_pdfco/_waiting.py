@@ -6,12 +6,9 @@ See docs/design/polling.md.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import random
-import threading
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypedDict
@@ -27,7 +24,14 @@ from prefect_pdfco._exceptions import (
     RateLimitError,
     ServerError,
 )
-from prefect_pdfco._pacing import PastDeadline
+from prefect_pdfco._learning import (
+    BOOK,
+    DurationBook,
+    Estimate,
+    PastDeadline,
+    Submitted,
+    observe_end,
+)
 from prefect_pdfco._util import Clock, check_number
 from prefect_pdfco.models import MIN_CHECK_GAP_SECONDS, JobResult, JobStatus, PollPolicy
 
@@ -36,10 +40,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("prefect_pdfco")
 
-#: Durations kept per key (recent jobs say most: PDF.co's load changes over a day), and submits remembered.
-SAMPLES, SUBMITS = 24, 50_000
-#: ``snapshot`` fits a Prefect Variable (5,000 characters of JSON): the latest durations of the recent keys.
-SNAPSHOT_CHARS, PERSISTED_SAMPLES = 4_900, 12
 #: Checks of one ``wait_many`` in flight at once; the client's pacer paces them for the account.
 CONCURRENT_CHECKS = 16
 #: With callbacks, a job whose end event is this much later than its expected end gets a check anyway.
@@ -51,150 +51,6 @@ MAX_RETRY_DELAYS = 50
 # A check that could not be made (PDF.co unreachable or overloaded after the client's own retries) says nothing
 # about the job: it is retried like "working", never reported as a failure of the job.
 INCONCLUSIVE = (PdfcoConnectionError, ServerError, RateLimitError)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What the recent jobs of one key took, in seconds from submit to end: about the quickest (5th percentile,
-    the minimum under 5 samples) and the slowest (95th percentile, the maximum under 5 samples)."""
-
-    low: float
-    high: float
-    samples: int
-
-
-def _quantile(ordered: list[float], fraction: float) -> float:
-    position = fraction * (len(ordered) - 1)
-    below = int(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
-
-
-def _is_duration(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
-
-
-@dataclass
-class Submitted:
-    """A job submitted by this process: its key (the endpoint), when the submit answered (monotonic), and the
-    latest time a check found it working."""
-
-    key: str
-    at: float
-    last_working: float | None = None
-
-
-class DurationBook:
-    """What a process learns of its jobs: recent durations per key, and its submits (job id -> ``Submitted``).
-    Shared by the threads and loops of a process; ``changed`` and ``loaded`` are for the layer that persists it."""
-
-    def __init__(self, samples: int = SAMPLES, submits: int = SUBMITS) -> None:
-        self._lock = threading.Lock()
-        self._samples, self._submits_kept = samples, submits
-        self._durations: OrderedDict[str, deque[float]] = OrderedDict()
-        self._submits: OrderedDict[str, Submitted] = OrderedDict()
-        self.loaded: set[str] = set()
-        self.changed = False
-
-    def note_submitted(self, job_id: str, endpoint: str, *, at: float) -> Submitted:
-        """Remembers a submit (``at`` on the client's clock) so that a wait for ``job_id`` measures from it."""
-        entry = Submitted(endpoint.strip().strip("/").removeprefix("v1/"), at)
-        with self._lock:
-            self._submits[job_id] = entry
-            self._submits.move_to_end(job_id)
-            while len(self._submits) > self._submits_kept:
-                self._submits.popitem(last=False)
-        return entry
-
-    def submitted(self, job_id: str) -> Submitted | None:
-        """The submit of ``job_id`` made by this process, if remembered."""
-        with self._lock:
-            return self._submits.get(job_id)
-
-    def observe(self, key: str, seconds: float) -> None:
-        """Records one finished job under ``key``; NaN, infinite and negative durations are ignored."""
-        if not _is_duration(seconds):
-            return
-        with self._lock:
-            self._durations.setdefault(key, deque(maxlen=self._samples)).append(round(seconds, 2))
-            self._durations.move_to_end(key)
-            self.changed = True
-
-    def estimate(self, key: str | None) -> Estimate | None:
-        """The 5th/95th percentile of ``key``'s recent durations; None when nothing is known."""
-        with self._lock:
-            kept = self._durations.get(key) if key is not None else None
-            ordered = sorted(kept) if kept else []
-        if not ordered:
-            return None
-        if len(ordered) < 5:
-            return Estimate(ordered[0], ordered[-1], len(ordered))
-        return Estimate(_quantile(ordered, 0.05), _quantile(ordered, 0.95), len(ordered))
-
-    def snapshot(self) -> dict[str, list[float]]:
-        """The most recently used keys and their latest durations (0.1 s), as much as ``SNAPSHOT_CHARS`` holds."""
-        with self._lock:
-            recent = [(key, list(kept)[-PERSISTED_SAMPLES:]) for key, kept in reversed(self._durations.items())]
-        kept_keys: dict[str, list[float]] = {}
-        size = 2  # the braces; each entry adds its own JSON and a separator
-        for key, values in recent:
-            rounded = [round(value, 1) for value in values]
-            size += len(json.dumps({key: rounded})) + 1
-            if size > SNAPSHOT_CHARS:
-                break
-            kept_keys[key] = rounded
-        return kept_keys
-
-    def merge(self, stored: object) -> None:
-        """Adds durations from a ``snapshot`` before the ones of this process; ignores malformed data."""
-        if not isinstance(stored, dict):
-            return
-        with self._lock:
-            for key, values in stored.items():
-                if not isinstance(key, str) or not isinstance(values, list):
-                    continue
-                numbers = [float(v) for v in values if _is_duration(v)]
-                kept = self._durations.get(key, deque(maxlen=self._samples))
-                self._durations[key] = deque([*numbers, *kept], maxlen=self._samples)
-
-    def clear(self) -> None:
-        """Forgets everything (a process that wants a cold start)."""
-        with self._lock:
-            self._durations.clear()
-            self._submits.clear()
-            self.loaded.clear()
-            self.changed = False
-
-
-#: The book of this process.
-BOOK = DurationBook()
-
-
-def note_submitted(job_id: str, endpoint: str, *, at: float) -> Submitted:
-    """``BOOK.note_submitted``: called by ``PdfcoClient.submit``."""
-    return BOOK.note_submitted(job_id, endpoint, at=at)
-
-
-def submitted(job_id: str) -> Submitted | None:
-    """``BOOK.submitted``."""
-    return BOOK.submitted(job_id)
-
-
-def observe_end(
-    entry: Submitted, *, ended_by: float, job_duration_ms: float | None, share: float = 0.15, book: DurationBook = BOOK
-) -> float:
-    """Records in ``book`` how long a job that succeeded took from its submit (returned, in seconds): PDF.co's
-    ``jobDuration`` within what the checks saw (after the last working one, by ``ended_by``), else a guess."""
-    upper = max(0.0, ended_by - entry.at)
-    lower = min(upper, max(0.0, entry.last_working - entry.at)) if entry.last_working is not None else 0.0
-    if job_duration_ms is not None and math.isfinite(job_duration_ms) and job_duration_ms >= 0:
-        seconds = min(upper, max(lower, job_duration_ms / 1000))
-    else:
-        # A job found done by its first check is counted `share` quicker than the check, so the estimate drifts
-        # down until a first check finds a job working, not up with the checks' own timing.
-        seconds = (lower + upper) / 2 if entry.last_working is not None else upper * (1 - share)
-    book.observe(entry.key, seconds)
-    return seconds
 
 
 @dataclass(frozen=True)

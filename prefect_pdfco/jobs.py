@@ -12,7 +12,7 @@ from prefect.context import TaskRunContext
 from prefect.runtime import task_run as runtime_task_run
 from prefect.variables import Variable
 
-from prefect_pdfco import _events, _ui, _waiting
+from prefect_pdfco import _events, _learning, _ui, _waiting
 from prefect_pdfco._client import DEFAULT_MAX_WAIT_SECONDS, PdfcoClient, normalize_endpoint
 from prefect_pdfco._exceptions import InvalidParametersError, JobError, JobStillWorking, JobTimeout
 from prefect_pdfco._prefect_task import PdfcoTask, pdfco_task
@@ -45,8 +45,8 @@ def require_credentials(value: object, caller: str) -> PdfcoCredentials:
 def _job_ref(value: object) -> object:
     # A JobSubmission stands for its id, and tells a wait in another process which operation's durations to expect.
     if isinstance(value, JobSubmission):
-        if _waiting.submitted(value.job_id) is None and value.endpoint:
-            _waiting.note_submitted(value.job_id, value.endpoint, at=_clock_now())
+        if _learning.submitted(value.job_id) is None and value.endpoint:
+            _learning.note_submitted(value.job_id, value.endpoint, at=_clock_now())
         return value.job_id
     return value
 
@@ -197,7 +197,7 @@ async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, 
     except JobError as error:
         await _end(observer, job, error, attempt, waited)
         raise
-    entry = _waiting.submitted(job)
+    entry = _learning.submitted(job)
     if final is None:
         if entry is not None:
             entry.last_working = client.clock.monotonic()
@@ -205,16 +205,16 @@ async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, 
         next_in = delays[min(attempt - 1, len(delays) - 1)] if isinstance(delays, list) and delays else None
         raise JobStillWorking(job, status=result.status.value, check=attempt, checks=allowed, next_seconds=next_in)
     if entry is not None:
-        _waiting.observe_end(entry, ended_by=client.clock.monotonic(), job_duration_ms=final.job_duration)
+        _learning.observe_end(entry, ended_by=client.clock.monotonic(), job_duration_ms=final.job_duration)
     await _end(observer, job, final, attempt, waited)
     return final
 
 
 async def _sleep_before_first_check(client: PdfcoClient, credentials: PdfcoCredentials, job_id: str) -> None:
     """A check right after the submit always reads ``working``: sleep to the expected end (or the end event)."""
-    entry = _waiting.submitted(job_id)
+    entry = _learning.submitted(job_id)
     since = client.clock.monotonic() - entry.at if entry is not None else 0.0
-    estimate = _waiting.BOOK.estimate(entry.key) if entry is not None else None
+    estimate = _learning.BOOK.estimate(entry.key) if entry is not None else None
     delay = _waiting.Plan(CHECK_JOB_POLICY, estimate).delay(since, 0)
     if credentials.callback_url:
         await _events.wait_for_end(job_id, min(CHECK_JOB_POLICY.safety_net_seconds, max(delay, 60.0)))
@@ -285,21 +285,21 @@ def learn_variable_name(value: object, caller: str) -> str | None:
 
 
 async def _load_durations(name: str | None) -> None:
-    if name is None or name in _waiting.BOOK.loaded:
+    if name is None or name in _learning.BOOK.loaded:
         return
-    _waiting.BOOK.loaded.add(name)
+    _learning.BOOK.loaded.add(name)
     try:
-        _waiting.BOOK.merge(await Variable.aget(name, default=None))
+        _learning.BOOK.merge(await Variable.aget(name, default=None))
     except Exception as error:  # learning is an optimisation: a wait never fails for it
         _ui.run_logger().warning("Could not read learnt job durations from Variable %r: %s", name, error)
 
 
 async def _save_durations(name: str | None) -> None:
-    if name is None or not _waiting.BOOK.changed:
+    if name is None or not _learning.BOOK.changed:
         return
-    _waiting.BOOK.changed = False
+    _learning.BOOK.changed = False
     try:
-        await Variable.aset(name, _waiting.BOOK.snapshot(), overwrite=True)
+        await Variable.aset(name, _learning.BOOK.snapshot(), overwrite=True)
     except Exception as error:
         _ui.run_logger().warning("Could not keep learnt job durations in Variable %r: %s", name, error)
 

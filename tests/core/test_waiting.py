@@ -32,7 +32,7 @@ from prefect_pdfco._exceptions import (
     RateLimitError,
     ServerError,
 )
-from prefect_pdfco._pacing import Pacer
+from prefect_pdfco._learning import Pacer
 from prefect_pdfco._waiting import (
     DurationBook,
     Estimate,

@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
-from prefect_pdfco import _pacing
+from prefect_pdfco import _learning
 from prefect_pdfco._exceptions import InvalidParametersError
-from prefect_pdfco._pacing import MIN_REQUESTS_PER_SECOND, Pacer, PastDeadline, Ticket, pacer_for
+from prefect_pdfco._learning import MIN_REQUESTS_PER_SECOND, Pacer, PastDeadline, Ticket, pacer_for
 from tests.core.conftest import VirtualClock
 
 START = 1000.0  # VirtualClock's start
@@ -205,7 +205,7 @@ def test_one_pacer_per_account_keyed_by_a_hash_of_the_key() -> None:
     assert pacer_for("https://api.pdf.co/", "key-1") is a
     assert pacer_for("https://api.pdf.co/", "key-2") is not a
     assert pacer_for("http://127.0.0.1:1/", "key-1") is not a
-    held = " ".join(map(str, _pacing._pacers))
+    held = " ".join(map(str, _learning._pacers))
     assert "key-1" not in held and hashlib.sha256(b"key-1").hexdigest() in held
 
 
