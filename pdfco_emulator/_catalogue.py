@@ -51,7 +51,8 @@ class CreditCost:
 #: ============================================== =======================
 #: text, text-simple, csv, json2, find(/table),   10 credits per page
 #: parser,
-#: PDF to html, jpg, png, webp
+#: PDF to html, xml, jpg, png, webp, tiff,
+#: (un)searchable PDFs
 #: html, url, doc, csv, image -> PDF                5 credits per page
 #: merge, merge2, split, rotate, delete-pages,      2 credits per page
 #: edit/add, security add/remove, compress, info,
@@ -77,6 +78,10 @@ CREDIT_COSTS: dict[str, CreditCost] = {
     "/v1/pdf/convert/to/jpg": CreditCost(10),
     "/v1/pdf/convert/to/png": CreditCost(10),
     "/v1/pdf/convert/to/webp": CreditCost(10),
+    "/v1/pdf/convert/to/tiff": CreditCost(10),
+    "/v1/pdf/convert/to/xml": CreditCost(10),
+    "/v1/pdf/makesearchable": CreditCost(10),
+    "/v1/pdf/makeunsearchable": CreditCost(10),
     "/v1/pdf/find": CreditCost(10),
     "/v1/pdf/find/table": CreditCost(10),
     "/v1/pdf/documentparser": CreditCost(10),
@@ -133,6 +138,7 @@ _OUTPUT_EXTENSIONS: dict[str, str] = {
     "/v1/pdf/convert/to/jpg": "jpg",
     "/v1/pdf/convert/to/png": "png",
     "/v1/pdf/convert/to/webp": "webp",
+    "/v1/pdf/convert/to/tiff": "tiff",
     "/v1/pdf/info": _JSON,
     "/v1/pdf/info/fields": _JSON,
     "/v1/pdf/documentparser": _JSON,

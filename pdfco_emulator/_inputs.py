@@ -95,12 +95,14 @@ def check_input_urls(state: EmulatorState, urls: list[str]) -> None:
     """
     for original in urls:
         url = remote_key(original)
-        if url.lower().startswith("filetoken://"):
+        if url.lower().startswith("filetoken://") and state.remote_file(url) is None:
             raise InputError(
                 f"{url}: filetoken:// links point to PDF.co Built-In Files Storage, which the emulator does "
                 "not emulate; upload the file with /v1/file/upload/base64 or a presigned URL instead"
             )
         parts = urlsplit(url)
+        if state.remote_file(url) is not None:
+            continue
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InputError(f"Invalid URL {url!r}: an http(s) URL is required", 400)
         if not is_loopback(parts.hostname) and state.remote_file(url) is None:

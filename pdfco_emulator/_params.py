@@ -134,6 +134,9 @@ def parse_params(query: Mapping[str, str], content_type: str, body: bytes) -> Pa
     else:
         try:
             data = json.loads(body)
+            if isinstance(data, str) and data.lstrip().startswith("{"):
+                # JSON text sent as a JSON string (PDF.co's own hash sample does: requests' json= of a str).
+                data = json.loads(data)
         except ValueError as error:
             raise ParamError(f"the request body is not valid JSON: {error}") from error
         if not isinstance(data, dict):

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from types import MappingProxyType
 from typing import Literal
@@ -178,7 +178,8 @@ _TABLE: tuple[Endpoint, ...] = (
     _e("/v1/email/decode", "A", *_IN, *_JOB, "profiles", "encrypt", "inline"),
     _e("/v1/email/extract-attachments", "A", *_IN, *_JOB, "profiles", "encrypt", "inline"),
     # Files, jobs, account.
-    _e("/v1/file/upload/get-presigned-url", "-", "name", "contenttype", method="GET"),
+    # PDF.co's "Generate Secure URL for Upload" sample sends the legacy encrypt flag too.
+    _e("/v1/file/upload/get-presigned-url", "-", "name", "contenttype", known=("encrypt",), method="GET"),
     _e("/v1/file/upload/base64", "-", "file", "name", "expiration", "permanent"),
     _e("/v1/file/upload/url", "-", *_IN, "name", method="GET"),
     _e("/v1/file/upload", "-", "file", "name"),
@@ -190,8 +191,36 @@ _TABLE: tuple[Endpoint, ...] = (
 )
 # fmt: on
 
+# PDF.co's MCP server (pdfco-mcp 0.0.11) sends its request model's defaults with every call: `lang` ("eng") and
+# `lineGrouping` ("0") everywhere, `unwrap` with every conversion from PDF and `autosize` with every conversion of a
+# document or a sheet (observed running it against the emulator, tests/emulator/test_pdfco_mcp.py).
+_MCP_PATHS = frozenset(
+    {
+        *(f"/v1/pdf/convert/to/{kind}" for kind in ("json", "csv", "text", "xls", "xlsx", "xml", "html", "jpg")),
+        *(f"/v1/pdf/convert/to/{kind}" for kind in ("png", "webp", "tiff")),
+        *(f"/v1/pdf/convert/from/{kind}" for kind in ("doc", "csv", "image", "url", "html", "email")),
+        *(f"/v1/xls/convert/to/{kind}" for kind in ("csv", "json", "html", "txt", "xml", "pdf")),
+        *(f"/v1/pdf/{path}" for path in ("merge2", "split", "info", "info/fields", "edit/add", "find", "find/table")),
+        *(f"/v1/pdf/{path}" for path in ("makesearchable", "makeunsearchable", "security/add", "security/remove")),
+        *("/v1/ai-invoice-parser", "/v1/pdf/attachments/extract"),
+    }
+)
+
+
+def _mcp_sends(endpoint: Endpoint) -> Endpoint:
+    if endpoint.path not in _MCP_PATHS:
+        return endpoint
+    sent = {"lang", "lineGrouping"}
+    if endpoint.path.startswith("/v1/pdf/convert/to/"):
+        sent.add("unwrap")
+    if endpoint.path.startswith(("/v1/pdf/convert/from/doc", "/v1/pdf/convert/from/csv", "/v1/xls/")):
+        sent.add("autosize")
+    extra = frozenset(name for name in sent if name.lower() not in {p.lower() for p in endpoint.params})
+    return replace(endpoint, known_in_use=endpoint.known_in_use | extra)
+
+
 #: Every documented endpoint, by path.
-ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType({endpoint.path: endpoint for endpoint in _TABLE})
+ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType({endpoint.path: _mcp_sends(endpoint) for endpoint in _TABLE})
 #: Paths PDF.co's own clients call that the docs only mention, and the documented endpoint they stand for: the
 #: legacy JSON converter (json2's page; the n8n node still calls it) and the n8n node's XLSX spelling.
 LEGACY_PATHS: Mapping[str, str] = MappingProxyType(

@@ -27,13 +27,14 @@ from ._pdfco_params import ENDPOINTS, LEGACY_PATHS
 from ._processing_convert import csv_to_pdf, doc_to_pdf, image_to_pdf, merge2
 from ._processing_core import InputFile, NotEmulated, OutputFile, Params, ProcessingError, ProcessingResult
 from ._processing_edit import edit_add
-from ._processing_extract import find, to_csv, to_json2, to_text, to_text_simple
+from ._processing_extract import find, to_csv, to_json2, to_text, to_text_simple, to_xml
 from ._processing_html import html_to_pdf, url_to_pdf
 from ._processing_info import info
-from ._processing_output import info_fields, to_html, to_jpg, to_png, to_webp
+from ._processing_output import info_fields, make_unsearchable, to_html, to_jpg, to_png, to_tiff, to_webp
 from ._processing_pages import (
     compress,
     delete_pages,
+    make_searchable,
     merge,
     rotate,
     security_add,
@@ -81,6 +82,10 @@ _HANDLERS: dict[str, _Handler] = {
     "/v1/pdf/convert/to/jpg": to_jpg,
     "/v1/pdf/convert/to/png": to_png,
     "/v1/pdf/convert/to/webp": to_webp,
+    "/v1/pdf/convert/to/tiff": to_tiff,
+    "/v1/pdf/convert/to/xml": to_xml,
+    "/v1/pdf/makesearchable": make_searchable,
+    "/v1/pdf/makeunsearchable": make_unsearchable,
     "/v1/pdf/info": info,
     "/v1/pdf/info/fields": info_fields,
     "/v1/pdf/merge": merge,

@@ -1,10 +1,10 @@
 """``/v1/pdf/edit/add``: text stamped on pages, images placed, form fields filled and new fields created.
 
 ``annotations`` (or ``annotationsString``) draw text as real page text (``/v1/pdf/find`` finds it); an annotation
-whose ``type`` is ``TextField`` or ``Checkbox`` creates a fillable field named by its ``id`` instead, as PDF.co's
-form creation does. ``images`` (or ``imagesString``) place the images at their ``url``, fetched like any input
-(the server resolves them after the document: ``inputs[1:]``). ``fields`` (or ``fieldsString``) fill existing form
-fields by their full name, as ``/v1/pdf/info/fields`` lists them; a name the document lacks is a 454.
+whose ``type`` is ``TextField``, ``Checkbox`` or ``CheckboxChecked`` creates a fillable field named by its ``id``
+instead, as PDF.co's form creation does. ``images`` (or ``imagesString``) place the images at their ``url``, fetched
+like any input (the server resolves them after the document: ``inputs[1:]``). ``fields`` (or ``fieldsString``) fill
+existing form fields by their full name, as ``/v1/pdf/info/fields`` lists them; a name the document lacks is a 454.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _FONT_FAMILIES = {
     "courier": "Courier",
     "courier new": "Courier",
 }
-_FORM_TYPES = {"textfield": "/Tx", "checkbox": "/Btn"}
+_FORM_TYPES = {"textfield": "/Tx", "checkbox": "/Btn", "checkboxchecked": "/Btn"}
 _TRUE = frozenset({"true", "1", "yes", "on", "x", "checked"})
 
 
@@ -236,7 +236,8 @@ def _create(writer: PdfWriter, forms: list[dict[str, object]]) -> None:
                 }
             )
             if kind == "/Btn":
-                state = NameObject("/Yes" if text.strip().lower() in _TRUE else "/Off")
+                checked = text.strip().lower() in _TRUE or str(form.get("type")).lower() == "checkboxchecked"
+                state = NameObject("/Yes" if checked else "/Off")
                 widget.update({NameObject("/V"): state, NameObject("/AS"): state})
             else:
                 widget[NameObject("/V")] = TextStringObject(text)

@@ -1,4 +1,4 @@
-"""Text extraction endpoints: text, text-simple, json2, csv and find.
+"""Text extraction endpoints: text, text-simple, json2, xml, csv and find.
 
 Positions come from pypdf's text visitor (one callback per text-showing operator). Widths are computed
 from the standard-14 font metrics fpdf2 ships when the font is one of them, and estimated at half an
@@ -12,6 +12,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from xml.etree import ElementTree
 
 from fpdf.fonts import CORE_FONTS_CHARWIDTHS
 from pypdf import PageObject, PdfReader
@@ -30,6 +31,7 @@ __all__ = [
     "to_json2",
     "to_text",
     "to_text_simple",
+    "to_xml",
 ]
 
 # Base font name -> fpdf2 metrics key (standard-14 fonts only).
@@ -266,6 +268,26 @@ def to_json2(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         )
     body: dict[str, object] = {"document": {"page": page_items}}
     return ProcessingResult([core.json_file(core.output_name(params, "result.json"), body)], len(pages), body=body)
+
+
+def to_xml(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/convert/to/xml``: json2's document as the XML it mirrors (``@`` attributes, ``#text`` content)."""
+    result = to_json2(params, inputs)
+    assert isinstance(result.body, dict)
+    root = ElementTree.Element("document")
+    for page in result.body["document"]["page"]:
+        page_element = ElementTree.SubElement(root, "page", {k[1:]: v for k, v in page.items() if k.startswith("@")})
+        for row in page["row"]:
+            row_element = ElementTree.SubElement(page_element, "row")
+            for column in row["column"]:
+                text = column["text"]
+                attributes = {key[1:]: value for key, value in text.items() if key.startswith("@")}
+                ElementTree.SubElement(ElementTree.SubElement(row_element, "column"), "text", attributes).text = text[
+                    "#text"
+                ]
+    body = '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode")
+    name = core.output_name(params, "result.xml")
+    return ProcessingResult([core.text_file(name, body, "application/xml")], result.page_count, body=body)
 
 
 def to_csv(params: Params, inputs: list[InputFile]) -> ProcessingResult:

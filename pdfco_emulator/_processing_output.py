@@ -1,4 +1,4 @@
-"""PDF to HTML, PDF to JPG, PNG or WEBP (pypdfium2, one image per page) and the form fields of a PDF (pypdf).
+"""PDF to HTML; to JPG, PNG, WEBP (an image per page) or TIFF (pypdfium2); unsearchable PDFs; form fields (pypdf).
 
 These are the endpoints PDF.co's own clients lean on beside the ones our library calls: its MCP server converts
 to HTML and images through them and reads form fields through ``/v1/pdf/info/fields``
@@ -11,6 +11,8 @@ import html
 import io
 import threading
 
+from fpdf import FPDF
+from PIL import Image
 from pypdf import PageObject, PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
@@ -19,8 +21,20 @@ from ._processing_core import InputFile, OutputFile, Params, ProcessingError, Pr
 from ._processing_extract import layout_text, page_chunks
 from ._processing_info import document_info
 from ._processing_ranges import selected_pages
+from ._processing_render import FIXED_DATE
 
-__all__ = ["field_name", "info_fields", "inherited", "to_html", "to_jpg", "to_png", "to_webp", "widgets_of"]
+__all__ = [
+    "field_name",
+    "info_fields",
+    "inherited",
+    "make_unsearchable",
+    "to_html",
+    "to_jpg",
+    "to_png",
+    "to_tiff",
+    "to_webp",
+    "widgets_of",
+]
 
 # PDFium is not thread-safe, and jobs run in worker threads: one render at a time.
 _PDFIUM_LOCK = threading.Lock()
@@ -38,31 +52,62 @@ def _pages(params: Params, inputs: list[InputFile]) -> tuple[PdfReader, list[int
 # --- images ----------------------------------------------------------------------------------------------
 
 
-def _render(params: Params, inputs: list[InputFile], extension: str) -> ProcessingResult:
-    """One image per selected page (0-based ``pages``), named ``<name>-1.<ext>``, ``-2``..., like split's parts."""
+def _page_images(params: Params, inputs: list[InputFile]) -> list[Image.Image]:
+    """The selected pages (0-based ``pages``) rendered at 150 dpi, after pypdf's password and page checks."""
     try:
         import pypdfium2 as pdfium  # type: ignore[import-untyped,unused-ignore]
     except ImportError:  # pragma: no cover - pypdfium2 ships with the emulator extra
         raise ProcessingError("PDF to image needs pypdfium2: pip install 'prefect-pdfco[emulator]'", 500) from None
     _, pages = _pages(params, inputs)  # the password, permission and page checks, with pypdf's error codes
-    stem, suffix = core.split_name(core.output_name(params, f"result.{extension}"))
-    pil_format, content_type = _IMAGE_FORMATS[extension]
-    files: list[OutputFile] = []
+    images: list[Image.Image] = []
     with _PDFIUM_LOCK:
         document = pdfium.PdfDocument(inputs[0].content, password=params.get_str("password"))
         try:
-            for number, index in enumerate(pages, start=1):
+            for index in pages:
                 page = document[index]
                 try:
-                    image = page.render(scale=_RENDER_DPI / 72).to_pil()
+                    images.append(page.render(scale=_RENDER_DPI / 72).to_pil().convert("RGB"))
                 finally:
                     page.close()
-                buffer = io.BytesIO()
-                image.convert("RGB").save(buffer, format=pil_format, dpi=(_RENDER_DPI, _RENDER_DPI))
-                files.append(OutputFile(f"{stem}-{number}{suffix or '.' + extension}", buffer.getvalue(), content_type))
         finally:
             document.close()
+    return images
+
+
+def _render(params: Params, inputs: list[InputFile], extension: str) -> ProcessingResult:
+    """One image per selected page, named ``<name>-1.<ext>``, ``-2``..., like split's parts."""
+    stem, suffix = core.split_name(core.output_name(params, f"result.{extension}"))
+    pil_format, content_type = _IMAGE_FORMATS[extension]
+    files: list[OutputFile] = []
+    for number, image in enumerate(_page_images(params, inputs), start=1):
+        buffer = io.BytesIO()
+        image.save(buffer, format=pil_format, dpi=(_RENDER_DPI, _RENDER_DPI))
+        files.append(OutputFile(f"{stem}-{number}{suffix or '.' + extension}", buffer.getvalue(), content_type))
     return ProcessingResult(files, len(files))
+
+
+def to_tiff(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/convert/to/tiff``: one multi-page TIFF of the selected pages (PDF.co's samples read one ``url``)."""
+    first, *rest = _page_images(params, inputs)
+    buffer = io.BytesIO()
+    first.save(buffer, format="TIFF", save_all=True, append_images=rest, compression="tiff_deflate")
+    name = core.output_name(params, "result.tiff")
+    return ProcessingResult([OutputFile(name, buffer.getvalue(), "image/tiff")], 1 + len(rest))
+
+
+def make_unsearchable(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/makeunsearchable``: every selected page replaced by its picture, so no text is left to find."""
+    reader = core.read_pdf_input(inputs, params, core.PERM_MODIFY)
+    boxes = [reader.pages[index].mediabox for index in selected_pages(params.get_str("pages"), len(reader.pages))]
+    pdf = FPDF(unit="pt")
+    pdf.set_creation_date(FIXED_DATE)
+    for image, box in zip(_page_images(params, inputs), boxes, strict=True):
+        width, height = float(box.width), float(box.height)
+        pdf.add_page(format=(width, height))
+        pdf.image(image, x=0, y=0, w=width, h=height)
+    data = bytes(pdf.output())
+    name = core.output_name(params, "result.pdf")
+    return ProcessingResult([OutputFile(name, data, "application/pdf")], len(boxes))
 
 
 def to_jpg(params: Params, inputs: list[InputFile]) -> ProcessingResult:

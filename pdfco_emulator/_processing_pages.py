@@ -15,6 +15,7 @@ from ._processing_core import (
     PERM_ASSEMBLE,
     PERM_MODIFY,
     InputFile,
+    NotEmulated,
     OutputFile,
     Params,
     ProcessingError,
@@ -31,6 +32,7 @@ __all__ = [
     "compress",
     "copy_pages",
     "delete_pages",
+    "make_searchable",
     "merge",
     "pdf_result",
     "rotate",
@@ -192,3 +194,15 @@ def compress(params: Params, inputs: list[InputFile]) -> ProcessingResult:
         data = inputs[0].content
     name = output_name(params, "result.pdf")
     return ProcessingResult([OutputFile(name, data, "application/pdf")], len(reader.pages))
+
+
+def make_searchable(params: Params, inputs: list[InputFile]) -> ProcessingResult:
+    """``/v1/pdf/makesearchable``, for documents whose pages already carry text: they come back as they are.
+
+    There is no OCR here: a selected page without text is refused as not emulated rather than returned unread.
+    """
+    reader = read_pdf_input(inputs, params, PERM_MODIFY)
+    for index in selected_pages(params.get_str("pages"), len(reader.pages)):
+        if not reader.pages[index].extract_text().strip():
+            raise NotEmulated("/v1/pdf/makesearchable", f"page {index} has no text layer and the emulator has no OCR")
+    return pdf_result(params, copy_pages(reader), len(reader.pages))

@@ -246,9 +246,10 @@ class PdfcoEmulator:
         refused), ``faults_served`` (scripted answers sent), ``downloads_dropped``, ``remote_fetches``
         (inputs served from ``add_remote_file``), ``callback_attempts`` (callback POSTs made),
         ``callbacks_delivered`` (answered 2xx), ``callbacks_failed`` (every retry spent), ``callbacks_dropped``
-        (lost by a fault), ``jobs`` ({status: count} now), ``jobs_by_name`` ({output ``name``: async jobs
-        created}: give each document its own name to see how many jobs, so how many bills, it got) and
-        ``pending_faults`` ({kind: uses left}).
+        (lost by a fault), ``callbacks_not_sent`` (to receivers off this machine, which the emulator never
+        calls), ``jobs`` ({status: count} now), ``jobs_by_name`` ({output ``name``: async jobs created}: give
+        each document its own name to see how many jobs, so how many bills, it got) and ``pending_faults``
+        ({kind: uses left}).
         """
         return self._live.stats()
 
@@ -257,10 +258,11 @@ class PdfcoEmulator:
 
         PDF.co fetches any public link; the emulator fetches only loopback ones. Code under test that passes
         fixed links (``https://example.com/invoice.pdf``, a bucket, a demo file) runs unchanged once each link
-        is given its content here. The URL matches exactly (a ``cache:`` prefix aside).
+        is given its content here. The URL matches exactly (a ``cache:`` prefix aside); ``filetoken://`` links
+        of PDF.co's Built-In Files Storage can be given content the same way.
 
         Args:
-            url: The http(s) link as the client sends it.
+            url: The http(s) or ``filetoken://`` link as the client sends it.
             content: What fetching it returns.
             content_type: Its Content-Type (guessed from the name when None).
         """

@@ -21,13 +21,21 @@ __all__ = ["EmulatorConfig", "EmulatorState", "Job", "remote_key"]
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 #: Callbacks (``_callbacks``): POST attempts, delivered (a 2xx answer), failed (every retry spent), dropped
 #: (lost on purpose by a fault).
-_CALLBACK_COUNTERS = ("callback_attempts", "callbacks_delivered", "callbacks_failed", "callbacks_dropped")
+_CALLBACK_COUNTERS = (
+    "callback_attempts",
+    "callbacks_delivered",
+    "callbacks_failed",
+    "callbacks_dropped",
+    "callbacks_not_sent",
+)
 
 
 def remote_key(url: str) -> str:
-    """How remote links are matched: as sent, without surrounding spaces or PDF.co's ``cache:`` prefix."""
+    """How input links are read and matched: without surrounding spaces or PDF.co's ``cache:`` prefix, and with
+    ``https://`` before a link that has no scheme (PDF.co's own samples send such image links)."""
     url = url.strip()
-    return url[len("cache:") :] if url.lower().startswith("cache:") else url
+    url = url[len("cache:") :] if url.lower().startswith("cache:") else url
+    return url if "://" in url or not url else f"https://{url}"
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,8 @@ class EmulatorState:
     def add_remote_file(self, url: str, content: bytes, content_type: str | None = None) -> None:
         """Serves ``content`` for the input link ``url`` (see ``PdfcoEmulator.add_remote_file``)."""
         key = remote_key(url)
-        if not key.lower().startswith(("http://", "https://")):
-            raise ValueError(f"a remote file needs an http(s) URL, not {url!r}")
+        if not key.lower().startswith(("http://", "https://", "filetoken://")):
+            raise ValueError(f"a remote file needs an http(s) or filetoken:// link, not {url!r}")
         with self.lock:
             self._remote[key] = (bytes(content), content_type)
 

@@ -127,11 +127,11 @@ def test_invalid_json_body_is_400(api: httpx.Client) -> None:
 
 
 def test_documented_but_not_served_says_so_and_unknown_paths_are_404(api: httpx.Client) -> None:
-    answer = api.post("/v1/pdf/makesearchable", json={"url": "http://localhost/x.pdf"})
+    answer = api.post("/v1/barcode/generate", json={"value": "x"})
     body = answer.json()
     assert answer.status_code == 400 and body["notEmulated"] is True and body["status"] == 400
     assert body["message"] == (
-        "Not served by the PDF.co emulator: /v1/pdf/makesearchable is a documented PDF.co endpoint that this "
+        "Not served by the PDF.co emulator: /v1/barcode/generate is a documented PDF.co endpoint that this "
         "emulator does not implement (a limit of the emulator, not an error in the request)"
     )
     missing = api.post("/v1/pdf/teleport", json={})
