@@ -48,6 +48,7 @@ from prefect_pdfco._util import SYSTEM_CLOCK, Clock, escape_control, safe_url
 from prefect_pdfco.models import DownloadedFile, JobResult, JobStatus, RetryPolicy
 
 T = TypeVar("T")
+Feed = Callable[[Sequence[bytes]], None] | None
 #: Bytes gathered before each write: one worker-thread hop per MiB, about two MiB held whatever the file's size.
 CHUNK_SIZE = 1024 * 1024
 LINK_LIST_MAX_BYTES = 16 * 1024 * 1024  # a split's JSON list of part links holds about 2 KB per part
@@ -93,28 +94,33 @@ def link_expiry(url: str, valid_till: datetime | None) -> datetime | None:
     return min(known) if known else None
 
 
-def _duration(seconds: float) -> str:
-    unit, size = next(
-        ((unit, size) for unit, size in (("days", 86400), ("h", 3600), ("min", 60)) if seconds >= 2 * size), ("s", 1)
-    )
-    return f"{int(seconds // size)} {unit}"
+def _ago(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
 
 
 def describe_expiry(expiry: datetime | None, now: datetime) -> str:
     """When the link expired (UTC), and how long ago only when this machine's clock agrees that it has."""
     if expiry is None:
         return "the result link has expired"
-    text, ago = f"the result link expired at {expiry.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}", (now - expiry)
-    if (seconds := ago.total_seconds()) < 0:  # the host says expired, our clock not yet: "0 s ago" would mislead
+    text = f"the result link expired at {expiry.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+    if (seconds := (now - expiry).total_seconds()) < 0:  # the host says expired, our clock not yet: a clock is off
         return (
-            f"{text}, by the file host's clock (this machine's clock reads {now:%Y-%m-%dT%H:%M:%SZ}, "
-            f"{_duration(-seconds)} earlier: check that it is synchronised)"
+            f"{text}, by the file host's clock (this machine's clock reads {now:%Y-%m-%dT%H:%M:%SZ}, {_ago(-seconds)} "
+            "earlier: check that it is synchronised)"
         )
-    return f"{text} ({_duration(seconds)} ago)" if seconds >= 1 else f"{text} (just now)"
+    return f"{text} ({_ago(seconds)} ago)" if seconds >= 1 else f"{text} (just now)"
 
 
-def _now(clock: Clock) -> datetime:
-    return datetime.fromtimestamp(clock.time(), timezone.utc)
+def _fresh(url: str, valid_till: datetime | None, clock: Clock) -> datetime | None:
+    """The link's expiry, after refusing the link without a request when it has passed by ``clock``."""
+    now = datetime.fromtimestamp(clock.time(), timezone.utc)
+    if (expiry := link_expiry(url, valid_till)) is not None and now >= expiry:
+        text = f"{describe_expiry(expiry, now)}; no request was made. {EXPIRED_HINT}"
+        raise ResultExpiredError(text, url=safe_url(url), valid_till=expiry)
+    return expiry
 
 
 def sanitize_filename(name: str | None) -> str:
@@ -156,6 +162,13 @@ def path_inside(directory: Path, name: str) -> Path:
     return target
 
 
+def _checked_url(url: object) -> str:
+    with contextlib.suppress(httpx.InvalidURL):  # an octal-looking host, a bad port...
+        if str(url).strip().lower().startswith(("https://", "http://")) and httpx.URL(str(url).strip()).host:
+            return str(url).strip()
+    raise InvalidParametersError("download", [f"url: expected an http(s) link, got {safe_url(str(url))!r}"])
+
+
 # --- what the file host says ----------------------------------------------------------------------------------------
 
 
@@ -175,7 +188,8 @@ def host_error(
         expiry = signed_expiry(url) or valid_till
         with contextlib.suppress(ValueError):
             expiry = expiry or datetime.fromisoformat(_xml_field(body, "Expires").replace("Z", "+00:00"))
-        text = f"{describe_expiry(expiry, _now(clock))} (the file host said {said!r}). {EXPIRED_HINT}"
+        now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        text = f"{describe_expiry(expiry, now)} (the file host said {said!r}). {EXPIRED_HINT}"
         return ResultExpiredError(text, url=safe, status_code=status, valid_till=expiry)
     if status == 404:
         text = f"no file at this link ({said}): the job has not finished yet, or the file was deleted"
@@ -241,8 +255,6 @@ async def retrying(
 
 
 # --- one streamed GET -----------------------------------------------------------------------------------------------
-
-Feed = Callable[[Sequence[bytes]], None] | None
 
 
 def _write(file: BinaryIO, chunks: Sequence[bytes], feed: Feed) -> None:
@@ -374,31 +386,44 @@ class _Progress:
             self.received += sum(map(len, batch))
 
 
-# --- the public face ------------------------------------------------------------------------------------------------
+async def _attempt(http: httpx.AsyncClient, progress: _Progress, valid_till: datetime | None, clock: Clock) -> None:
+    headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
+    if progress.received:
+        headers["Range"] = f"bytes={progress.received}-"
+    try:
+        async with http.stream("GET", progress.url, headers=headers) as response:
+            if response.status_code == 416 and progress.received:
+                if response.headers.get("content-range", "").endswith(f"/{progress.received}"):
+                    return  # every byte had arrived before the connection broke
+                raise await progress.start_over("the host refused to resume (416)")
+            if response.status_code not in (200, 206):
+                body = b""
+                async for chunk in _raw(response):
+                    if len(body := body + chunk) >= 65536:  # an S3 error body is a few hundred bytes
+                        break
+                text = body[:65536].decode("utf-8", "replace")
+                raise host_error(response.status_code, text, progress.url, valid_till=valid_till, clock=clock)
+            await progress.accept(response)
+            await progress.copy(response)
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        raise link_error(error, progress.url) from error
+    if progress.total is not None and progress.received != progress.total:
+        text = f"received {progress.received} of {progress.total} bytes"
+        raise PdfcoConnectionError(text, endpoint=safe_url(progress.url))
 
 
-def _link_of(result: JobResult | str) -> tuple[str, datetime | None, str | None]:
-    """The one link of a result, its ``output_link_valid_till`` and job id. Makes no request."""
-    if isinstance(result, str):
-        return _checked_url(result), None, None
-    _require_success(result)
-    if not result.url:
-        several = " (it has several: download its parts)" if result.urls else ""
-        raise ResultNotReadyError(f"job {escape_control(result.job_id)} reported no result url{several}")
-    return _checked_url(result.url), result.output_link_valid_till, result.job_id
+async def _transfer(
+    http: httpx.AsyncClient, progress: _Progress, valid_till: datetime | None, retry: RetryPolicy, clock: Clock
+) -> None:
+    """Streams ``progress.url`` into its sink, resuming and retrying; everything is written when it returns."""
+    with _tempfiles.transfer():
+        attempt = functools.partial(_attempt, http, progress, valid_till, clock)
+        what = f"Download of {safe_url(progress.url)}"
+        await retrying(attempt, retry=retry, clock=clock, what=what, at=lambda: progress.received)
+        await progress.sink.flush()
 
 
-def _checked_url(url: str) -> str:
-    with contextlib.suppress(httpx.InvalidURL):  # an octal-looking host, a bad port...
-        if url.strip().lower().startswith(("https://", "http://")) and httpx.URL(url.strip()).host:
-            return url.strip()
-    raise InvalidParametersError("download", [f"result: expected an http(s) link, got {safe_url(url)!r}"])
-
-
-def _require_success(result: JobResult) -> None:
-    if result.status is not JobStatus.SUCCESS:
-        job = escape_control(result.job_id)
-        raise ResultNotReadyError(f"job {job} is {result.status.value}: it has no result to fetch")
+# --- landing -------------------------------------------------------------------------------------------------------
 
 
 def _destination_error(error: OSError, where: Path, url: str, expiry: datetime | None, job: str | None) -> PdfcoError:
@@ -417,199 +442,179 @@ def _destination_error(error: OSError, where: Path, url: str, expiry: datetime |
     )
 
 
-@dataclass(frozen=True)
-class Downloader:
-    """Fetches result links into local files (atomically) or into memory, through a keyless client.
+async def download(
+    http: httpx.AsyncClient,
+    url: str,
+    directory: str | os.PathLike[str],
+    *,
+    filename: str | None = None,
+    job_id: str | None = None,
+    valid_till: datetime | None = None,
+    index: int | None = None,
+    taken: set[str] | None = None,
+    retry: RetryPolicy,
+    clock: Clock,
+    **checks: Unpack[Checks],
+) -> DownloadedFile:
+    """Lands one result file in a local directory (created if missing): a temporary file there, renamed once complete.
 
-    Every transfer streams, resumes a broken connection with a Range request, retries connection errors, 429 and 5xx
-    per ``retry`` (sleeping on ``clock``) and refuses a link known to be expired without a request. Nothing
-    half-written stays behind on error, cancellation or SIGTERM.
+    Args:
+        http: A keyless client (``_linkguard.new_link_client``).
+        url: The result link.
+        directory: Where it lands. A file of its name is replaced, unless this call or batch landed it.
+        filename: The name instead of the link's last path segment; sanitised either way.
+        job_id: The job, for the result and messages. valid_till: PDF.co's ``outputLinkValidTill``.
+        index: The item's index in its batch: a name the batch took already becomes ``name-<index>.ext``.
+        taken: The names (lower case) this call or batch landed so far: shared by a batch, updated here.
+        retry: Attempts and delays for connection errors, 429 and 5xx. clock: For their sleeps and for expiry.
+        **checks: ``fingerprint``, ``verify_etag``, ``durable`` (see ``Checks``).
 
-    Attributes:
-        http: A keyless client (``_linkguard.new_link_client``). retry: Attempts and delays. clock: For retry sleeps
-            and expiry.
+    Returns:
+        Where the file landed, its size, and the digests asked for.
+
+    Raises:
+        InvalidParametersError: Not an http(s) link.
+        ResultExpiredError: The link expired (refused without a request when that was known beforehand).
+        ResultNotReadyError: The host answered 404 (the job is not done, or the file is gone).
+        ChecksumMismatchError: ``verify_etag`` and the MD5 differs; nothing is kept.
+        DestinationError: The directory cannot take the file; the link still works.
+        FileTransferError, PdfcoConnectionError, ServerError, RateLimitError: Refused, or failing past the retries.
     """
-
-    http: httpx.AsyncClient
-    retry: RetryPolicy
-    clock: Clock
-
-    async def download(
-        self,
-        result: JobResult | str,
-        directory: str | os.PathLike[str],
-        *,
-        filename: str | None = None,
-        index: int | None = None,
-        taken: set[str] | None = None,
-        **checks: Unpack[Checks],
-    ) -> DownloadedFile:
-        """Lands one result file in a local directory (created if missing): a temporary file, renamed once complete.
-
-        Args:
-            result: A successful ``JobResult`` or a result URL.
-            directory: Where it lands. A file of its name is replaced, unless this call or batch landed it.
-            filename: The name instead of the link's last path segment; sanitised either way.
-            index: The item's index in its batch: a name the batch took already becomes ``name-<index>.ext``.
-            taken: The names (lower case) this call or batch landed so far: shared by a batch, updated here.
-            **checks: ``fingerprint``, ``verify_etag``, ``durable`` (see ``Checks``).
-
-        Returns:
-            Where the file landed, its size, and the digests asked for.
-
-        Raises:
-            InvalidParametersError: Not an http(s) link.
-            ResultExpiredError: The link expired (refused without a request when that was known beforehand).
-            ResultNotReadyError: The job is not ``success``, or the host answered 404.
-            ChecksumMismatchError: ``verify_etag`` and the MD5 differs (nothing is kept).
-            DestinationError: The directory cannot take the file; the link still works.
-            FileTransferError, PdfcoConnectionError, ServerError, RateLimitError: Refused, or failing past retries.
-        """
-        url, valid_till, job_id = _link_of(result)
-        name = sanitize_filename(filename) if filename is not None else filename_from_url(url)
-        name = unique_name(name, taken, index) if taken is not None else name
-        return await self._land(url, Path(directory), name, valid_till, job_id, checks)
-
-    async def download_parts(
-        self,
-        result: JobResult | str,
-        directory: str | os.PathLike[str],
-        *,
-        index: int | None = None,
-        taken: set[str] | None = None,
-        **checks: Unpack[Checks],
-    ) -> list[DownloadedFile]:
-        """Lands every file of a result one after the other, under distinct names: its ``urls``, else the links in an
-        async split's JSON list, else its one link. Arguments and errors as for ``download``."""
-        taken = set() if taken is None else taken
-        job_id, valid_till = (
-            (result.job_id, result.output_link_valid_till) if isinstance(result, JobResult) else (None, None)
-        )
-        landed = []
-        for link in await self.links(result):
-            name = unique_name(filename_from_url(link), taken, index)
-            landed.append(await self._land(link, Path(directory), name, valid_till, job_id, checks))
-        return landed
-
-    @contextlib.asynccontextmanager
-    async def stage(
-        self,
-        result: JobResult | str,
-        *,
-        parts: bool = False,
-        filename: str | None = None,
-        index: int | None = None,
-        taken: set[str] | None = None,
-        **checks: Unpack[Checks],
-    ) -> AsyncIterator[list[DownloadedFile]]:
-        """Lands a result (with ``parts``, each of its files) in a private temporary directory for the time of the
-        block, e.g. to hand the files to a storage block (each one's name: ``Path(file.path).name``); the directory
-        goes on exit, error and SIGTERM. Arguments and errors as for ``download``."""
-        await anyio.to_thread.run_sync(_tempfiles.sweep_private_dirs)
-        private = await anyio.to_thread.run_sync(_tempfiles.new_private_dir)
+    url, directory = _checked_url(url), Path(directory)
+    name = sanitize_filename(filename) if filename is not None else filename_from_url(url)
+    final = path_inside(directory, unique_name(name, taken, index) if taken is not None else name)
+    expiry = _fresh(url, valid_till, clock)
+    progress = _Progress(url, _Sink(), checks.get("fingerprint", False), checks.get("verify_etag", False))
+    try:
+        file, part = await anyio.to_thread.run_sync(_tempfiles.open_part, directory)
         try:
-            with _tempfiles.track(private, is_dir=True):
-                if parts:
-                    yield await self.download_parts(result, private, index=index, taken=taken, **checks)
-                else:
-                    yield [await self.download(result, private, filename=filename, index=index, taken=taken, **checks)]
+            with _tempfiles.track(part), file:
+                progress.sink.file = file
+                await _transfer(http, progress, valid_till, retry, clock)
+                verified = check_md5(progress.md5, progress.etag, url)
+                durable = checks.get("durable", False)
+                await anyio.to_thread.run_sync(_tempfiles.put_in_place, file, part, final, durable)
         finally:
-            shutil.rmtree(private, ignore_errors=True)
+            _tempfiles.unlink(part)  # sync: a cancelled task must not be interrupted again while it cleans up
+    except OSError as error:
+        raise _destination_error(error, directory, url, expiry, job_id) from error
+    return DownloadedFile(
+        path=str(final),
+        size=progress.received,
+        url=safe_url(url),
+        job_id=job_id,
+        sha256=progress.sha256.hexdigest() if progress.sha256 is not None else None,
+        content_type=progress.content_type,
+        etag_verified=verified,
+    )
 
-    async def fetch(self, result: JobResult | str, *, max_bytes: int) -> tuple[bytes, str | None]:
-        """The whole content of a result's one link and the Content-Type the host declared.
 
-        Raises:
-            ResultTooLargeError: Over ``max_bytes`` (by Content-Length before reading, else while reading).
-            InvalidParametersError, ResultExpiredError, ResultNotReadyError, FileTransferError: As for ``download``.
-        """
-        url, valid_till, _ = _link_of(result)
-        progress = _Progress(url, _Sink(limit=max_bytes, url=url))
-        self._fresh(url, valid_till)
-        await self._transfer(progress, valid_till)
-        return bytes(progress.sink.data), progress.content_type
+async def download_parts(
+    http: httpx.AsyncClient,
+    result: JobResult | str,
+    directory: str | os.PathLike[str],
+    *,
+    index: int | None = None,
+    taken: set[str] | None = None,
+    retry: RetryPolicy,
+    clock: Clock,
+    **checks: Unpack[Checks],
+) -> list[DownloadedFile]:
+    """Lands every file of a result one after the other under distinct names (see ``result_links``), as ``download``
+    lands one."""
+    taken = set() if taken is None else taken
+    job_id, valid_till = (
+        (result.job_id, result.output_link_valid_till) if isinstance(result, JobResult) else (None, None)
+    )
+    landed = []
+    for link in await result_links(http, result, retry=retry, clock=clock):
+        file = await download(
+            http, link, directory, job_id=job_id, valid_till=valid_till, index=index, taken=taken, retry=retry,
+            clock=clock, **checks,
+        )  # fmt: skip
+        landed.append(file)
+    return landed
 
-    async def links(self, result: JobResult | str) -> list[str]:
-        """The links of every file of a result (see ``download_parts``); reads an async split's JSON list of links."""
-        if isinstance(result, JobResult) and result.urls:
-            _require_success(result)
-            return [_checked_url(link) for link in result.urls]
-        url = _link_of(result)[0]
-        if httpx.URL(url).path.lower().endswith(".json"):
-            # Else an ordinary JSON result (too large to be a list of links, or not one): a file of its own.
-            with contextlib.suppress(ResultTooLargeError, UnexpectedResponseError, InvalidParametersError):
-                found = decode_json((await self.fetch(result, max_bytes=LINK_LIST_MAX_BYTES))[0], url)
-                if isinstance(found, list) and found and all(isinstance(link, str) for link in found):
-                    return [_checked_url(link) for link in found]
-        return [url]
 
-    def _fresh(self, url: str, valid_till: datetime | None) -> datetime | None:
-        """The link's expiry, after refusing it without a request when it has passed."""
-        if (expiry := link_expiry(url, valid_till)) is not None and (now := _now(self.clock)) >= expiry:
-            text = f"{describe_expiry(expiry, now)}; no request was made. {EXPIRED_HINT}"
-            raise ResultExpiredError(text, url=safe_url(url), valid_till=expiry)
-        return expiry
+@contextlib.asynccontextmanager
+async def stage(
+    http: httpx.AsyncClient,
+    result: JobResult | str,
+    *,
+    parts: bool = False,
+    filename: str | None = None,
+    index: int | None = None,
+    taken: set[str] | None = None,
+    retry: RetryPolicy,
+    clock: Clock,
+    **checks: Unpack[Checks],
+) -> AsyncIterator[list[DownloadedFile]]:
+    """Lands a result (with ``parts``, each of its files) in a private temporary directory for the time of the block,
+    e.g. to hand the files to a storage block (a file's name: ``Path(file.path).name``). The directory goes on exit,
+    error and SIGTERM; a SIGKILL's is swept by the next stage. Arguments and errors as for ``download``."""
+    await anyio.to_thread.run_sync(_tempfiles.sweep_private_dirs)
+    private = await anyio.to_thread.run_sync(_tempfiles.new_private_dir)
+    try:
+        with _tempfiles.track(private, is_dir=True):
+            if parts:
+                yield await download_parts(
+                    http, result, private, index=index, taken=taken, retry=retry, clock=clock, **checks
+                )
+            else:
+                url, valid_till, job_id = _link_of(result)
+                file = await download(
+                    http, url, private, filename=filename, job_id=job_id, valid_till=valid_till, index=index,
+                    taken=taken, retry=retry, clock=clock, **checks,
+                )  # fmt: skip
+                yield [file]
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
-    async def _transfer(self, progress: _Progress, valid_till: datetime | None) -> None:
-        with _tempfiles.transfer():
-            what = f"Download of {safe_url(progress.url)}"
-            attempt = functools.partial(self._attempt, progress, valid_till)
-            await retrying(attempt, retry=self.retry, clock=self.clock, what=what, at=lambda: progress.received)
-            await progress.sink.flush()
 
-    async def _attempt(self, progress: _Progress, valid_till: datetime | None) -> None:
-        headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
-        if progress.received:
-            headers["Range"] = f"bytes={progress.received}-"
-        try:
-            async with self.http.stream("GET", progress.url, headers=headers) as response:
-                if response.status_code == 416 and progress.received:
-                    if response.headers.get("content-range", "").endswith(f"/{progress.received}"):
-                        return  # every byte had arrived before the connection broke
-                    raise await progress.start_over("the host refused to resume (416)")
-                if response.status_code not in (200, 206):
-                    body = b""
-                    async for chunk in _raw(response):
-                        if len(body := body + chunk) >= 65536:  # an S3 error body is a few hundred bytes
-                            break
-                    text = body[:65536].decode("utf-8", "replace")
-                    raise host_error(response.status_code, text, progress.url, valid_till=valid_till, clock=self.clock)
-                await progress.accept(response)
-                await progress.copy(response)
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise link_error(error, progress.url) from error
-        if progress.total is not None and progress.received != progress.total:
-            text = f"received {progress.received} of {progress.total} bytes"
-            raise PdfcoConnectionError(text, endpoint=safe_url(progress.url))
+def _link_of(result: JobResult | str) -> tuple[str, datetime | None, str | None]:
+    """The one link of a result, its ``output_link_valid_till`` and its job id."""
+    if isinstance(result, str):
+        return result, None, None
+    if result.status is not JobStatus.SUCCESS or not result.url:
+        several = " (it has several: download its parts)" if result.urls else ""
+        raise ResultNotReadyError(f"job {escape_control(result.job_id)} is {result.status}: no result link{several}")
+    return result.url, result.output_link_valid_till, result.job_id
 
-    async def _land(
-        self, url: str, directory: Path, name: str, valid_till: datetime | None, job_id: str | None, checks: Checks
-    ) -> DownloadedFile:
-        """Streams ``url`` into a temporary file in ``directory``, then renames it to ``name``."""
-        final, expiry = path_inside(directory, name), self._fresh(url, valid_till)
-        progress = _Progress(url, _Sink(), checks.get("fingerprint", False), checks.get("verify_etag", False))
-        try:
-            file, part = await anyio.to_thread.run_sync(_tempfiles.open_part, directory)
-            progress.sink.file = file
-            try:
-                with _tempfiles.track(part), file:
-                    await self._transfer(progress, valid_till)
-                    verified = check_md5(progress.md5, progress.etag, url)
-                    durable = checks.get("durable", False)
-                    await anyio.to_thread.run_sync(_tempfiles.put_in_place, file, part, final, durable)
-            finally:
-                _tempfiles.unlink(part)  # sync: a cancelled task must not be interrupted again while it cleans up
-        except OSError as error:
-            raise _destination_error(error, directory, url, expiry, job_id) from error
-        return DownloadedFile(
-            path=str(final),
-            size=progress.received,
-            url=safe_url(url),
-            job_id=job_id,
-            sha256=progress.sha256.hexdigest() if progress.sha256 is not None else None,
-            content_type=progress.content_type,
-            etag_verified=verified,
-        )
+
+async def fetch(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    valid_till: datetime | None = None,
+    retry: RetryPolicy,
+    clock: Clock,
+) -> tuple[bytes, str | None]:
+    """The whole content of a link and the Content-Type its host declared; ``ResultTooLargeError`` beyond
+    ``max_bytes`` (by Content-Length before reading, else while reading). Other errors as for ``download``."""
+    progress = _Progress(url := _checked_url(url), _Sink(limit=max_bytes, url=url))
+    _fresh(url, valid_till, clock)
+    await _transfer(http, progress, valid_till, retry, clock)
+    return bytes(progress.sink.data), progress.content_type
+
+
+async def result_links(
+    http: httpx.AsyncClient, result: JobResult | str, *, retry: RetryPolicy, clock: Clock
+) -> list[str]:
+    """The links of every file of a result: its ``urls``, else the links in an async split's JSON list (PDF.co's
+    async split answers one ``.json`` link to such a list), else its one link."""
+    if isinstance(result, JobResult) and result.urls and result.status is JobStatus.SUCCESS:
+        return [_checked_url(link) for link in result.urls]
+    url, valid_till, _ = _link_of(result)
+    if httpx.URL(_checked_url(url)).path.lower().endswith(".json"):
+        # Else an ordinary JSON result (too large to be a list of links, or not one): a file of its own.
+        with contextlib.suppress(ResultTooLargeError, UnexpectedResponseError, InvalidParametersError):
+            content, _ = await fetch(
+                http, url, max_bytes=LINK_LIST_MAX_BYTES, valid_till=valid_till, retry=retry, clock=clock
+            )
+            if isinstance(found := decode_json(content, url), list) and found:
+                return [_checked_url(link) for link in found]
+    return [url]
 
 
 def decode_text(content: bytes, content_type: str | None, encoding: str | None = None) -> str:

@@ -5,6 +5,7 @@ See docs/design/links.md.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import logging
@@ -61,15 +62,11 @@ def literal_address(host: str) -> IPAddress | None:
     """The address a host written as an IP literal stands for, in every form ``inet_aton`` accepts too
     (``2852039166``, ``0xa9fea9fe`` and ``169.254.43518`` are all 169.254.169.254); None for a name."""
     text = host.strip("[]").split("%", 1)[0]
-    try:
+    with contextlib.suppress(ValueError):
         return _embedded_ipv4(ipaddress.ip_address(text))
-    except ValueError:
-        pass
     if text and all(part and (part.isdigit() or part.lower().startswith("0x")) for part in text.split(".")):
-        try:
+        with contextlib.suppress(OSError):
             return ipaddress.IPv4Address(socket.inet_aton(text))
-        except OSError:
-            return None
     return None
 
 
@@ -154,14 +151,6 @@ class LinkPolicy:
             return
         raise _refused(url, host, "is not in allowed_result_hosts")
 
-    def check_url(self, url: str, *, final: bool = True) -> None:
-        """Checks the host of ``url`` by name and literal address, without a lookup (see ``check``)."""
-        try:
-            host = httpx.URL(url).host
-        except (httpx.InvalidURL, TypeError):
-            return  # the request itself fails, with a clearer error
-        self.check(host, None, url=url, final=final)
-
 
 DEFAULT_LINK_POLICY = LinkPolicy()
 
@@ -214,14 +203,8 @@ class _WideStream(httpcore.AsyncNetworkStream):
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that checks each new connection's host name, resolves it, checks every
-    address, and connects only to an address it checked (so DNS rebinding cannot slip in between).
-
-    Args:
-        policy: What is allowed.
-        resolver: The resolver (``resolve_host`` unless a test fakes it).
-        inner: The backend that opens the socket to the checked address (httpcore's own by default).
-    """
+    """An httpcore network backend that checks each new connection's host name, resolves it (``resolver``), checks
+    every address, and connects (through ``inner``) only to an address it checked: DNS rebinding cannot slip in."""
 
     def __init__(
         self,
@@ -278,22 +261,13 @@ def ssl_context() -> ssl.SSLContext:
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a pool whose connections all go through a ``GuardedBackend``.
-
-    httpx has no public hook for a network backend; its transport uses nothing but ``_pool`` (stable across httpx
-    0.2x), so this sets that pool instead of building the default one. The guard tests fail loudly if that changes.
-    """
+    """httpx's transport over a pool whose connections all go through a ``GuardedBackend``: httpx has no public hook
+    for a network backend, and its transport uses nothing but ``_pool`` (a guard test fails loudly if that changes)."""
 
     def __init__(self, backend: GuardedBackend) -> None:
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context(), max_connections=100, max_keepalive_connections=20, network_backend=backend
         )
-
-
-def env_proxy_configured() -> bool:
-    """Whether the environment sets an HTTP(S) proxy (httpx then sends through it, and the proxy resolves names)."""
-    proxies = urllib.request.getproxies()
-    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def new_link_client(
@@ -303,29 +277,24 @@ def new_link_client(
     resolver: Resolver | None = None,
     backend: httpcore.AsyncNetworkBackend | None = None,
 ) -> httpx.AsyncClient:
-    """A keyless client for file hosts: result links and presigned uploads.
+    """A new keyless client for file hosts (result links, presigned uploads); the caller closes it.
 
-    It never sends an ``x-api-key`` header (a presigned URL is its own credential), follows at most
-    ``MAX_REDIRECTS`` redirects, and checks every request's host (redirects included) against ``policy``: by name
-    and literal address before the request, then, on the default transport, each new connection's resolved
-    addresses, connecting only to those. Behind a proxy from the environment, or with ``transport``, only names and
-    literal addresses are checked (the proxy or the transport resolves them).
+    It never sends ``x-api-key`` (a presigned URL is its own credential), follows at most ``MAX_REDIRECTS`` redirects,
+    and checks every hop against ``policy``: name and literal address before the request, then each new connection's
+    resolved addresses, connecting only to those. With ``transport`` (tests), or behind a proxy from the environment
+    (which resolves names itself), only names and literal addresses are checked.
 
     Args:
-        policy: Where links may lead.
-        transport: A transport to use instead (e.g. ``httpx.MockTransport`` in tests).
-        resolver: The name resolver of the guarded backend (tests pass a fake).
-        backend: The network backend under the guard (httpcore's own by default; tests pass a fake).
-
-    Returns:
-        A new ``httpx.AsyncClient``; the caller closes it.
+        policy: Where links may lead. transport: Instead of the guarded one. resolver, backend: The guarded
+            transport's name resolver and network backend under the guard (tests pass fakes).
     """
 
     async def guard(request: httpx.Request) -> None:
         request.headers.pop("x-api-key", None)  # whatever a caller passed: the key never goes to a file host
         policy.check(request.url.host, None, url=str(request.url), final=False)
 
-    if transport is None and (resolver is not None or backend is not None or not env_proxy_configured()):
+    proxied = any(urllib.request.getproxies().get(scheme) for scheme in ("http", "https", "all"))
+    if transport is None and (resolver is not None or backend is not None or not proxied):
         transport = _GuardedTransport(GuardedBackend(policy, resolver=resolver, inner=backend))
     return httpx.AsyncClient(
         transport=transport,
@@ -358,11 +327,5 @@ class _SafeUrls(logging.Filter):
         return True
 
 
-def install_log_filter() -> None:
-    """Adds the URL filter to the ``httpx`` logger, once per process."""
-    logger = logging.getLogger("httpx")
-    if not any(type(existing).__name__ == "_SafeUrls" for existing in logger.filters):
-        logger.addFilter(_SafeUrls())
-
-
-install_log_filter()
+if not any(type(existing).__name__ == "_SafeUrls" for existing in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_SafeUrls())  # once per process, whoever imports this first

@@ -49,22 +49,17 @@ def _host() -> str:
 
 @functools.cache
 def _boot() -> str:
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as handle:
-            return _short_hash(handle.read().strip())
-    except OSError:
-        return "0"
+    with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id") as handle:
+        return _short_hash(handle.read().strip())
+    return "0"
 
 
 def _start_time(pid: int) -> int:
     """The start time of ``pid`` in clock ticks since boot (Linux), 0 when unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
+    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/stat", "rb") as handle:
         # Field 22; the command name (field 2) may hold spaces and parentheses, so count from its end.
-        return int(stat.rsplit(b")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return 0
+        return int(handle.read().rsplit(b")", 1)[1].split()[19])
+    return 0
 
 
 def owner_tag() -> str:
@@ -99,14 +94,13 @@ def lock(fd: int) -> None:
 
 def _unlocked(path: Path) -> bool:
     """Whether nobody holds the owner's lock on ``path`` (a live owner always does while writing)."""
-    if fcntl is None:  # pragma: no cover
-        return True
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
     except OSError:
         return False
@@ -154,22 +148,14 @@ def sweep_private_dirs(parent: str | None = None, *, force: bool = False) -> lis
     return removed
 
 
-def new_part_file(directory: Path) -> tuple[int, Path]:
-    """A new, locked, owner-tagged temporary file: a name nobody can predict, never through a link, and the mode
-    any new file gets (0o666 less the umask), which the landed file keeps."""
-    path = directory / f"{PART_PREFIX}{owner_tag()}-{secrets.token_hex(8)}{PART_SUFFIX}"
-    fd = os.open(
-        path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0), 0o666
-    )
-    lock(fd)
-    return fd, path
-
-
 def open_part(directory: Path) -> tuple[BinaryIO, Path]:
-    """A new temporary file in ``directory`` (created if missing, swept of dead owners' files first), open."""
+    """A new, locked, owner-tagged temporary file in ``directory`` (created if missing, swept of dead owners' files
+    first): a name nobody can predict, never through a link, the mode any new file gets (0o666 less the umask)."""
     directory.mkdir(parents=True, exist_ok=True)
     sweep(directory)
-    fd, path = new_part_file(directory)
+    path = directory / f"{PART_PREFIX}{owner_tag()}-{secrets.token_hex(8)}{PART_SUFFIX}"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    lock(fd)
     return open(fd, "w+b"), path  # the caller closes it
 
 
@@ -283,14 +269,11 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def install_termination_handler() -> bool:
-    """Installs the SIGTERM handler that cancels running transfers and removes temporary files, then hands the
-    signal to the handler it replaced (Prefect's, a user's, or the default action).
+    """Installs the SIGTERM handler that cancels the running transfers (each on its own loop) and removes the
+    temporary files, then hands the signal to the handler it replaced (Prefect's, a user's, or the default action).
 
-    Idempotent; only the main thread can install signal handlers, so elsewhere this does nothing. Call it from the
-    main thread where a call starts when the transfer itself will run in another thread.
-
-    Returns:
-        True when the handler is installed (now or before).
+    Idempotent. Only the main thread can install a signal handler (elsewhere this does nothing): call it where a
+    call starts when its transfers may run in other threads. Returns whether the handler is installed.
     """
     global _previous
     if threading.current_thread() is not threading.main_thread():

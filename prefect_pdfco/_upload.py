@@ -74,13 +74,8 @@ def content_type_for(name: str) -> str:
 
 
 def check_local_file(path: str | os.PathLike[str], *, limit: int = MAX_UPLOAD_BYTES) -> tuple[Path, int]:
-    """The file's path and size, once it is known to be a regular file of at most ``limit`` bytes.
-
-    Raises:
-        InvalidParametersError: ``path`` is not a str or path.
-        LocalFileNotFoundError: Missing, or not a regular file.
-        FileTooLargeError: Over ``limit`` bytes.
-    """
+    """The file's path and size; ``LocalFileNotFoundError`` unless a regular file, ``FileTooLargeError`` over
+    ``limit``, ``InvalidParametersError`` for a ``path`` that is not a path."""
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidParametersError("upload", [f"path: expected a local file path, got {type(path).__name__}"])
     try:
@@ -117,12 +112,8 @@ async def _chunks(local: Path, size: int, md5: Any) -> AsyncIterator[bytes]:
 async def put_file(
     http: httpx.AsyncClient, url: str, local: Path, size: int, content_type: str, *, verify_etag: bool = False
 ) -> None:
-    """One streamed PUT of the file to a presigned URL, with ``Content-Length`` (S3 refuses chunked uploads).
-
-    Raises:
-        ChecksumMismatchError: ``verify_etag`` and the host's ETag states another MD5 than what was sent.
-        FileTransferError, PdfcoConnectionError, ServerError, RateLimitError: The host refused it or broke off.
-    """
+    """One streamed PUT of the file to a presigned URL, with ``Content-Length`` (S3 refuses chunked uploads) and,
+    with ``verify_etag``, the MD5 of what was sent compared with the ETag the host answers."""
     md5 = hashlib.md5(usedforsecurity=False) if verify_etag else None
     headers = {"Content-Type": content_type, "Content-Length": str(size)}
     try:  # not redirected: a presigned PUT is never moved, and the body streams from disk once per attempt
@@ -160,7 +151,8 @@ async def upload(
     Raises:
         InvalidParametersError, LocalFileNotFoundError, FileTooLargeError: Before any request.
         UnexpectedResponseError: PDF.co's answer has no presigned URL.
-        ChecksumMismatchError, FileTransferError, PdfcoConnectionError, ServerError: As for ``put_file``.
+        ChecksumMismatchError: ``verify_etag`` and the host stored other bytes than were sent.
+        FileTransferError, PdfcoConnectionError, ServerError, RateLimitError: The host refused, or kept failing.
     """
     if name is not None and not isinstance(name, str):
         raise InvalidParametersError("upload", [f"name: expected a file name (str) or None, got {type(name).__name__}"])

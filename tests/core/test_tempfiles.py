@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from prefect_pdfco import _tempfiles
-from prefect_pdfco._download import CHUNK_SIZE, Downloader
+from prefect_pdfco._download import CHUNK_SIZE, download
 from prefect_pdfco._linkguard import new_link_client
 from prefect_pdfco.models import RetryPolicy
 
@@ -36,15 +36,15 @@ from .conftest import VirtualClock
 CHILD = """
 import asyncio, signal, sys, threading
 from prefect_pdfco import _tempfiles
-from prefect_pdfco._download import Downloader
+from prefect_pdfco._download import download
 from prefect_pdfco._linkguard import new_link_client
 from prefect_pdfco._util import SYSTEM_CLOCK
 from prefect_pdfco.models import RetryPolicy
 
 async def three(base, out):
     async with new_link_client() as http:
-        downloader = Downloader(http, RetryPolicy(), SYSTEM_CLOCK)
-        await asyncio.gather(*(downloader.download(f"{base}/{n}.bin", out) for n in range(3)))
+        links = [f"{base}/{n}.bin" for n in range(3)]
+        await asyncio.gather(*(download(http, link, out, retry=RetryPolicy(), clock=SYSTEM_CLOCK) for link in links))
 
 base, out, mode = sys.argv[1:]
 if mode == "main":
@@ -166,7 +166,7 @@ def test_sigkill_leaves_part_files_that_the_next_download_sweeps(
     async def next_download() -> None:
         transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"fresh"))
         async with new_link_client(transport=transport) as http:
-            await Downloader(http, RetryPolicy(), clock).download("https://files.example/job/r.pdf", tmp_path)
+            await download(http, "https://files.example/job/r.pdf", tmp_path, retry=RetryPolicy(), clock=clock)
 
     asyncio.run(next_download())
     assert os.listdir(tmp_path) == ["r.pdf"]
@@ -222,15 +222,14 @@ def test_private_directories_of_dead_owners_are_swept(tmp_path: Path) -> None:
 
 
 def test_part_files_are_owner_tagged_locked_and_get_the_usual_mode(tmp_path: Path) -> None:
-    fd, path = _tempfiles.new_part_file(tmp_path)
-    try:
+    file, path = _tempfiles.open_part(tmp_path / "new")
+    with file:
+        assert path.parent == tmp_path / "new"
         assert path.name.startswith(f"{_tempfiles.PART_PREFIX}{_tempfiles.owner_tag()}-")
-        assert _tempfiles.sweep(tmp_path, force=True) == []  # its owner is alive and holds the lock
+        assert _tempfiles.sweep(path.parent, force=True) == []  # its owner is alive and holds the lock
         umask = os.umask(0o022)
         os.umask(umask)
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture
@@ -252,8 +251,8 @@ def test_the_handler_cancels_transfers_on_their_loops_removes_files_then_chains(
     tmp_path: Path, sigterm_restored: list[int]
 ) -> None:
     assert _tempfiles.install_termination_handler() and _tempfiles.install_termination_handler()  # idempotent
-    fd, part = _tempfiles.new_part_file(tmp_path)
-    os.close(fd)
+    file, part = _tempfiles.open_part(tmp_path)
+    file.close()
     entered, outcome = threading.Event(), list[str]()
 
     async def transfer() -> None:
