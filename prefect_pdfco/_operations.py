@@ -150,10 +150,10 @@ def _op(
     params: Mapping[str, ParamKind],
     poll: PollPolicy | None = None,
     needs: str = "url",
+    async_only: bool = False,
 ) -> Operation:
     # `needs`: the required parameters, space-separated; "a|b" asks for exactly one of a and b.
     requires = tuple(tuple(group.split("|")) for group in needs.split())
-    async_only = name == "parse_invoice"  # no async flag: it always answers with a job id (status "created")
     return Operation(
         name, endpoint, OutputKind(output), description, async_only, poll, MappingProxyType(params), requires
     )
@@ -193,7 +193,7 @@ _CATALOGUE: tuple[Operation, ...] = (
     _op("parse_document", "/v1/pdf/documentparser", "json", "Document Parser", _PARSER, None,
         "url templateId|template"),
     _op("parse_invoice", "/v1/ai-invoice-parser", "json", "AI invoice parser",
-        dict(url=k.LINK, customField=k.NAMES, profiles=k.PROFILES), AI),
+        dict(url=k.LINK, customField=k.NAMES, profiles=k.PROFILES), AI, async_only=True),  # no async flag: a job always
     # Conversion to PDF.
     _op("document_to_pdf", "/v1/pdf/convert/from/doc", "file", "DOC, DOCX, RTF, TXT or XPS to PDF", _BASE, RENDER),
     _op("csv_to_pdf", "/v1/pdf/convert/from/csv", "file", "CSV to PDF", _BASE, RENDER),
