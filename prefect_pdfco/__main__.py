@@ -50,13 +50,17 @@ def _save(args: argparse.Namespace) -> int:
     from prefect_pdfco.credentials import PdfcoCredentials
 
     api_key = os.environ.get("PDFCO_API_KEY") or getpass.getpass("PDF.co API key (app.pdf.co > API): ").strip()
-    settings = {"base_url": args.base_url, "requests_per_second": args.requests_per_second, "callback_url": args.callback_url}
+    settings = {
+        "base_url": args.base_url,
+        "requests_per_second": args.requests_per_second,
+        "callback_url": args.callback_url,
+    }
     block = PdfcoCredentials(api_key=api_key, **{name: value for name, value in settings.items() if value is not None})
     if args.check:
         credits = block.check_connection()
         print(f"The key works: {credits} credits left.")
     block.save(args.name, overwrite=args.overwrite)
-    print(f"Saved PdfcoCredentials block {args.name!r} ({block.base_url}). Load it with PdfcoCredentials.load({args.name!r}).")
+    print(f"Saved PdfcoCredentials block {args.name!r} ({block.base_url}): PdfcoCredentials.load({args.name!r}).")
     return 0
 
 

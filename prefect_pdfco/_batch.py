@@ -92,14 +92,16 @@ class _Manifest:
             path = self.path.parent / str(file.get("name"))
             if not path.is_file() or path.stat().st_size != file.get("size"):
                 return None
-            found.append(DownloadedFile(path=str(path), size=file["size"], url=file.get("url", ""), job_id=file.get("job_id")))
+            found.append(
+                DownloadedFile(path=str(path), size=file["size"], url=file.get("url", ""), job_id=file.get("job_id"))
+            )
         return found
 
     def add(self, key: str, files: Sequence[DownloadedFile]) -> None:
         if self.path is None or not files:
             return
-        entry = {"key": key, "landed_at": datetime.now(timezone.utc).isoformat(),
-                 "files": [{"name": Path(f.path).name, "size": f.size, "url": f.url, "job_id": f.job_id} for f in files]}  # fmt: skip
+        landed = [{"name": Path(f.path).name, "size": f.size, "url": f.url, "job_id": f.job_id} for f in files]
+        entry = {"key": key, "landed_at": datetime.now(timezone.utc).isoformat(), "files": landed}
         with open(self.path, "a", encoding="utf-8") as handle:  # one short line: appended whole
             handle.write(json.dumps(entry) + "\n")
 
@@ -120,7 +122,9 @@ async def batch_items(
 ) -> list[BatchItem]:
     """Submits, waits for and lands every item, each followed from its own submit; checked items only."""
     client = await shared_client(credentials)
-    batch = SubmitRecord.for_task(credentials, operation.endpoint, {"operation": operation.name, "items": items}, submit_key)
+    batch = SubmitRecord.for_task(
+        credentials, operation.endpoint, {"operation": operation.name, "items": items}, submit_key
+    )
     manifest = _Manifest(destination) if destination is not None else None
     slots, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
     taken: set[str] = set()
@@ -151,10 +155,14 @@ async def batch_items(
             item = item.model_copy(update={"result": result})
             if destination is not None and operation.output is not OutputKind.NONE:
                 async with downloads:
-                    files = await land_result(client, result, destination, output=operation.output, taken=taken, index=index)
+                    files = await land_result(
+                        client, result, destination, output=operation.output, taken=taken, index=index
+                    )
                 item = item.model_copy(update={"files": files})
                 if record is not None:
-                    await record.write("landed", submission=job.model_dump(mode="json"), files=[f.model_dump() for f in files])
+                    await record.write(
+                        "landed", submission=job.model_dump(mode="json"), files=[f.model_dump() for f in files]
+                    )
                 if manifest is not None:
                     manifest.add(key, files)
             return item
@@ -196,4 +204,3 @@ async def gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-

@@ -27,8 +27,8 @@ from prefect_pdfco._exceptions import (
     SubmitOutcomeUnknown,
     UnexpectedResponseError,
 )
-from prefect_pdfco._linkguard import LinkPolicy, new_link_client, ssl_context
 from prefect_pdfco._learning import MIN_REQUESTS_PER_SECOND, Pacer, pacer_for
+from prefect_pdfco._linkguard import LinkPolicy, new_link_client, ssl_context
 from prefect_pdfco._responses import job_result, response_body, submission, transport_error
 from prefect_pdfco._util import SYSTEM_CLOCK, Clock, check_number, jsonable
 from prefect_pdfco._version import __version__
@@ -239,7 +239,9 @@ class PdfcoClient:
                 limited = isinstance(error, RateLimitError)
                 rate_limited += limited
                 failures += not limited
-                delay = self._retry_delay(error, rate_limited if limited else failures, idempotent, rate_limited_seconds)
+                delay = self._retry_delay(
+                    error, rate_limited if limited else failures, idempotent, rate_limited_seconds
+                )
                 if delay is None or (deadline is not None and self.clock.monotonic() + delay > deadline):
                     raise
                 rate_limited_seconds += delay if limited else 0.0

@@ -7,7 +7,6 @@ See docs/design/money.md for why submits carry a ``submit_key``.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import inspect
 import io
@@ -21,6 +20,7 @@ from prefect.blocks.core import Block
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.exceptions import MappingLengthMismatch
 from prefect.futures import PrefectFuture, PrefectFutureList
+from prefect.runtime import task_run as runtime_task_run
 from prefect.transactions import get_transaction
 from prefect.utilities.annotations import BaseAnnotation
 from typing_extensions import ParamSpec
@@ -28,6 +28,7 @@ from typing_extensions import ParamSpec
 from prefect_pdfco import _ui
 from prefect_pdfco._compat import get_call_parameters, is_in_async_context, resolve_inputs_sync, run_coro_as_sync
 from prefect_pdfco._exceptions import InvalidParametersError
+from prefect_pdfco._operations import closest_name
 from prefect_pdfco._submit_guard import SUBMIT_TASK_OPTIONS, canonical, digest
 from prefect_pdfco._tempfiles import install_termination_handler
 
@@ -75,7 +76,9 @@ class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
             try:
                 return super().map(*args, **kwargs)
             except MappingLengthMismatch as error:
-                raise InvalidParametersError(self.name, [f"{error} (wrap arguments shared by every run in unmapped())"])
+                raise InvalidParametersError(
+                    self.name, [f"{error} (wrap arguments shared by every run in unmapped())"]
+                ) from None
 
     def with_options(self, **options: Any) -> PdfcoTask[P, R]:  # type: ignore[override]
         """Prefect's ``with_options``, keeping this class (Prefect's builds a plain ``Task``)."""
@@ -97,10 +100,11 @@ class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
             (signature.bind_partial if partial else signature.bind)(*args, **call)
         except TypeError as error:
             names = list(signature.parameters)
-            unknown = [name for name in call if name not in names]
             problems = [
-                f"unknown argument {name!r}" + "".join(f"; did you mean {m!r}?" for m in difflib.get_close_matches(name, names, 1))
-                for name in unknown
+                f"unknown argument {name!r}"
+                + (f"; did you mean {close!r}?" if (close := closest_name(name, names)) else "")
+                for name in call
+                if name not in names
             ] or [str(error)]
             raise InvalidParametersError(self.name, problems) from None
 
@@ -110,12 +114,30 @@ def pdfco_task(
 ) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], PdfcoTask[P, R]]:
     """``@task(**options)`` for an ``async def``, building a ``PdfcoTask``; ``submits=True`` for billed submits."""
 
+    if submits and isinstance(options.get("task_run_name"), str):
+        options["task_run_name"] = _named_by_document(options["task_run_name"])
+
     def decorate(fn: Callable[P, Coroutine[Any, Any, R]]) -> PdfcoTask[P, R]:
         task: PdfcoTask[P, R] = PdfcoTask(fn=fn, **({**SUBMIT_TASK_OPTIONS, **options} if submits else options))
         task.numbered = submits
         return task
 
     return decorate
+
+
+def _named_by_document(prefix: str) -> Callable[[], str]:
+    """A run name that says which document a submit is for (its output name, or its input's file name)."""
+
+    def name() -> str:
+        parameters = runtime_task_run.parameters
+        extra = parameters.get("extra") if isinstance(parameters.get("extra"), dict) else {}
+        named = parameters.get("name") or extra.get("name") or parameters.get("url") or parameters.get("urls")
+        if isinstance(named, list):
+            named = named[0] if named else ""
+        label = str(named or "").split("?")[0].rstrip("/").rsplit("/", 1)[-1][:40]
+        return f"{prefix}-{label}" if label else prefix
+
+    return name
 
 
 class PdfcoFlow(Flow[P, Coroutine[Any, Any, R]], Generic[P, R]):
@@ -187,7 +209,11 @@ def _call_scope() -> tuple[tuple[str, ...], str] | None:
 
 def _shape(parameters: dict[str, Any]) -> str:
     """A digest of a call as written: secrets and credentials left out, futures as placeholders."""
-    kept = {name: value for name, value in parameters.items() if name not in ("credentials", "submit_key", "resend_if_unknown")}
+    kept = {
+        name: value
+        for name, value in parameters.items()
+        if name not in ("credentials", "submit_key", "resend_if_unknown")
+    }
     return digest(canonical(kept, lambda _: "<secret>", future="<future>"), 16)
 
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, SecretStr
 from prefect_pdfco import _ui
 from prefect_pdfco._client import PdfcoClient
 from prefect_pdfco._exceptions import (
+    InvalidParametersError,
     PdfcoAPIError,
     PdfcoConnectionError,
     PdfcoError,
@@ -111,7 +112,9 @@ class SubmitRecord:
         base = getattr(storage, "basepath", None) if isinstance(storage, LocalFileSystem) else None
         # On a local directory the record is replaced in place, whole or not at all (a crash mid-write must never
         # leave half a record); any other storage block takes it through its own write_path.
-        self._path = Path(base or "~/.prefect/storage").expanduser() / key if isinstance(storage, LocalFileSystem) else None
+        self._path = (
+            Path(base or "~/.prefect/storage").expanduser() / key if isinstance(storage, LocalFileSystem) else None
+        )
 
     @classmethod
     def for_task(
@@ -162,7 +165,13 @@ class SubmitRecord:
     async def write(self, state: str, **fields: Any) -> None:
         """Replaces the record (whole, or not at all)."""
         content = json.dumps(
-            {"state": state, "endpoint": self.endpoint, "sent_at": _iso(self.sent_at), "recorded_at": _iso(_now()), **fields}
+            {
+                "state": state,
+                "endpoint": self.endpoint,
+                "sent_at": _iso(self.sent_at),
+                "recorded_at": _iso(_now()),
+                **fields,
+            }
         ).encode()
         if self._path is not None:
             await asyncio.to_thread(_replace_file, self._path, content)
@@ -177,7 +186,9 @@ class SubmitRecord:
         try:
             await self.write("in_flight", **{"sent_at": _iso(sent_at)})
         except Exception as error:
-            raise PdfcoError(f"{self.endpoint}: could not record the submit before sending it, so it was not sent") from error
+            raise PdfcoError(
+                f"{self.endpoint}: could not record the submit before sending it, so it was not sent"
+            ) from error
         self.sent_at = sent_at
 
 
@@ -247,22 +258,30 @@ async def submit_operation(
     credentials: PdfcoCredentials,
     operation: str,
     payload: Mapping[str, Any],
-    *,
-    submit_key: str | None,
-    resend_if_unknown: bool,
-    document: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    submit_key: str | None = None,
+    resend_if_unknown: bool = False,
 ) -> JobSubmission:
-    """Checks ``payload`` against the operation's documented parameters, then submits it at most once per key.
+    """What every typed task does: its payload (and ``extra``) checked against the operation's documented
+    parameters, then submitted at most once per key.
 
     Raises:
-        InvalidParametersError: A bad parameter, found before any request.
+        InvalidParametersError: A bad parameter (or one given twice), found before any request.
         SubmitOutcomeUnknown: This submit may have been billed already (see ``submit_once``).
     """
     spec = get_operation(operation)
-    params = build_payload(spec, payload, caller=spec.name)
+    given = {name: value for name, value in payload.items() if value is not None}
+    if extra is not None and not isinstance(extra, Mapping):
+        raise InvalidParametersError(
+            spec.name, [f"extra: expected a dict of PDF.co parameters, got {type(extra).__name__}"]
+        )
+    twice = sorted(set(given) & set(extra or {}))
+    if twice:
+        raise InvalidParametersError(spec.name, [f"extra: {name!r} is given by an argument already" for name in twice])
+    params = build_payload(spec, {**given, **(extra or {})}, caller=spec.name)
     return await submit_once(
         credentials, spec.endpoint, params, operation=spec.name, submit_key=submit_key,
-        resend_if_unknown=resend_if_unknown, document=document,
+        resend_if_unknown=resend_if_unknown, document=params.get("name"),
     )  # fmt: skip
 
 
@@ -308,9 +327,7 @@ async def submit_once(
         return await _send(credentials, client, endpoint, params, operation, document, record)
 
 
-async def reattach(
-    client: PdfcoClient, earlier: Mapping[str, Any], *, resend_if_unknown: bool
-) -> JobSubmission | None:
+async def reattach(client: PdfcoClient, earlier: Mapping[str, Any], *, resend_if_unknown: bool) -> JobSubmission | None:
     """The job an earlier attempt paid for; None when PDF.co forgot it and ``resend_if_unknown`` says pay again.
 
     Raises:
@@ -363,9 +380,7 @@ async def _send(
             await record.write("accepted", accepted_at=_iso(_now()), submission=job.model_dump(mode="json"))
         except Exception:
             _ui.run_logger().warning("Could not record job %s as accepted", job.job_id, exc_info=True)
-    _ui.submitted(
-        job, operation, document, account=client.base_url.host, threshold=credentials.low_credits_threshold
-    )
+    _ui.submitted(job, operation, document, account=client.base_url.host, threshold=credentials.low_credits_threshold)
     return job
 
 

@@ -11,14 +11,18 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from prefect.artifacts import acreate_link_artifact, acreate_markdown_artifact, acreate_progress_artifact
-from prefect.artifacts import aupdate_progress_artifact
+from prefect.artifacts import (
+    acreate_link_artifact,
+    acreate_markdown_artifact,
+    acreate_progress_artifact,
+    aupdate_progress_artifact,
+)
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.context import FlowRunContext
@@ -348,4 +352,3 @@ class Progress:
         if self._id is not None and (force or time.monotonic() - self._shown_at >= 1.0):
             self._shown_at = time.monotonic()
             await _safely(aupdate_progress_artifact(self._id, 100.0 * self.done / self.total))
-

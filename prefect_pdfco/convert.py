@@ -34,6 +34,7 @@ async def html_to_pdf(
     print_background: bool | None = None,
     media_type: Literal["print", "screen", "none"] | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -50,6 +51,7 @@ async def html_to_pdf(
         print_background: Whether to render backgrounds.
         media_type: The CSS media to apply: ``print``, ``screen`` or ``none``.
         name: The output file name, e.g. ``"report.pdf"``.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -71,9 +73,7 @@ async def html_to_pdf(
     payload: dict[str, Any] = {"html": html, "templateId": template_id, "templateData": template_data}
     payload |= {"paperSize": paper_size, "orientation": orientation, "margins": margins, "name": name}
     payload |= {"printBackground": print_background, "mediaType": media_type}
-    return await submit_operation(
-        credentials, "html_to_pdf", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "html_to_pdf", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="url-to-pdf")
@@ -87,6 +87,7 @@ async def url_to_pdf(
     print_background: bool | None = None,
     media_type: Literal["print", "screen", "none"] | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -101,6 +102,7 @@ async def url_to_pdf(
         print_background: Whether to render backgrounds.
         media_type: The CSS media to apply: ``print``, ``screen`` or ``none``.
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -118,9 +120,7 @@ async def url_to_pdf(
     """
     payload: dict[str, Any] = {"url": url, "paperSize": paper_size, "orientation": orientation, "margins": margins}
     payload |= {"printBackground": print_background, "mediaType": media_type, "name": name}
-    return await submit_operation(
-        credentials, "url_to_pdf", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "url_to_pdf", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="document-to-pdf")
@@ -129,6 +129,7 @@ async def document_to_pdf(
     url: str,
     *,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -138,6 +139,7 @@ async def document_to_pdf(
         credentials: The PDF.co credentials block.
         url: The document's link (``upload_file`` gives one for a local file).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -153,9 +155,7 @@ async def document_to_pdf(
         ```
     """
     payload: dict[str, Any] = {"url": url, "name": name}
-    return await submit_operation(
-        credentials, "document_to_pdf", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "document_to_pdf", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="image-to-pdf")
@@ -164,6 +164,7 @@ async def image_to_pdf(
     urls: list[str] | tuple[str, ...],
     *,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -173,6 +174,7 @@ async def image_to_pdf(
         credentials: The PDF.co credentials block.
         urls: The images' links (JPG, PNG, TIFF...), sent as one comma-separated ``url`` (encode commas as ``%2C``).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -188,9 +190,7 @@ async def image_to_pdf(
         ```
     """
     payload: dict[str, Any] = {"url": urls, "name": name}
-    return await submit_operation(
-        credentials, "image_to_pdf", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "image_to_pdf", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="pdf-to-text")
@@ -201,6 +201,7 @@ async def pdf_to_text(
     pages: PageArg | None = None,
     lang: str | None = None,
     password: str | SecretStr | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -212,6 +213,7 @@ async def pdf_to_text(
         pages: **0-based** pages: ``"0,2-4,7-"``, ``"!0"`` (the last) or a list such as ``[0, "2-4"]``; all by default.
         lang: OCR language(s) for scanned pages: ``"eng"`` (the default), ``"eng+deu"``...
         password: The PDF's password, if it has one (never logged).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -227,9 +229,7 @@ async def pdf_to_text(
         ```
     """
     payload = {"url": url, "pages": pages, "lang": lang, "password": password}
-    return await submit_operation(
-        credentials, "pdf_to_text", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "pdf_to_text", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="pdf-to-json")
@@ -240,6 +240,7 @@ async def pdf_to_json(
     pages: PageArg | None = None,
     lang: str | None = None,
     password: str | SecretStr | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -251,6 +252,7 @@ async def pdf_to_json(
         pages: **0-based** pages: ``"0,2-4,7-"``, ``"!0"`` (the last) or a list such as ``[0, "2-4"]``; all by default.
         lang: OCR language(s) for scanned pages: ``"eng"`` (the default), ``"eng+deu"``...
         password: The PDF's password, if it has one (never logged).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -266,9 +268,7 @@ async def pdf_to_json(
         ```
     """
     payload = {"url": url, "pages": pages, "lang": lang, "password": password}
-    return await submit_operation(
-        credentials, "pdf_to_json", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "pdf_to_json", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="pdf-to-csv")
@@ -282,6 +282,7 @@ async def pdf_to_csv(
     unwrap: bool | None = None,
     line_grouping: Literal[1, 2, 3, "1", "2", "3"] | None = None,
     password: str | SecretStr | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -296,6 +297,7 @@ async def pdf_to_csv(
         unwrap: Join the lines of a table cell into one (with ``line_grouping``).
         line_grouping: How lines group into table cells: 1 by rows, 2 by columns, 3 join orphaned rows.
         password: The PDF's password, if it has one (never logged).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -313,9 +315,7 @@ async def pdf_to_csv(
     """
     payload: dict[str, Any] = {"url": url, "pages": pages, "lang": lang, "rect": rect, "unwrap": unwrap}
     payload |= {"lineGrouping": line_grouping, "password": password}
-    return await submit_operation(
-        credentials, "pdf_to_csv", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "pdf_to_csv", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="pdf-to-html")
@@ -327,6 +327,7 @@ async def pdf_to_html(
     simple: bool | None = None,
     columns: bool | None = None,
     password: str | SecretStr | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -339,6 +340,7 @@ async def pdf_to_html(
         simple: Plain HTML without the exact layout.
         columns: Keep text columns apart.
         password: The PDF's password, if it has one (never logged).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -354,9 +356,7 @@ async def pdf_to_html(
         ```
     """
     payload = {"url": url, "pages": pages, "simple": simple, "columns": columns, "password": password}
-    return await submit_operation(
-        credentials, "pdf_to_html", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "pdf_to_html", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="generate-barcode")
@@ -366,6 +366,7 @@ async def generate_barcode(
     barcode_type: str = "QRCode",
     *,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -376,6 +377,7 @@ async def generate_barcode(
         value: The data to encode.
         barcode_type: ``QRCode`` (the default), ``Code128``, ``DataMatrix``, ``EAN13``... (sent as ``type``).
         name: The output file name, e.g. ``"label.png"``.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -391,6 +393,4 @@ async def generate_barcode(
         ```
     """
     payload = {"value": value, "type": barcode_type, "name": name}
-    return await submit_operation(
-        credentials, "generate_barcode", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "generate_barcode", payload, extra, submit_key, resend_if_unknown)

@@ -14,7 +14,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from prefect_pdfco._client import DEFAULT_BASE_URL, PdfcoClient
 from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
-from prefect_pdfco._exceptions import BlockNotFoundError
+from prefect_pdfco._exceptions import BlockNotFoundError, InvalidParametersError
 from prefect_pdfco._linkguard import LinkPolicy
 from prefect_pdfco._util import LoopCache, is_loopback
 from prefect_pdfco.models import RetryPolicy
@@ -227,9 +227,21 @@ class _Key:
     credentials: PdfcoCredentials = field(compare=False, hash=False)
 
 
-_clients: LoopCache[_Key, PdfcoClient] = LoopCache(lambda key: key.credentials.get_client(), _aclose, lambda c: c.is_closed)
+_clients: LoopCache[_Key, PdfcoClient] = LoopCache(
+    lambda key: key.credentials.get_client(), _aclose, lambda c: c.is_closed
+)
 
 
 async def shared_client(credentials: PdfcoCredentials) -> PdfcoClient:
     """The process's client for ``credentials`` on the running loop (one SSL context and pool); never close it."""
     return await _clients.get(_Key(_fingerprint(credentials), credentials))
+
+
+def require_credentials(value: object, caller: str) -> PdfcoCredentials:
+    """``value`` when it is a ``PdfcoCredentials`` block, else ``InvalidParametersError`` saying how to get one."""
+    if isinstance(value, PdfcoCredentials):
+        return value
+    got = type(value).__name__
+    raise InvalidParametersError(
+        caller, [f'credentials: expected a PdfcoCredentials block, got {got} (PdfcoCredentials.load("name"))']
+    )

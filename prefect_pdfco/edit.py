@@ -75,6 +75,7 @@ async def merge_pdfs(
     urls: list[str] | tuple[str, ...],
     *,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -84,6 +85,7 @@ async def merge_pdfs(
         credentials: The PDF.co credentials block.
         urls: The PDFs' links, sent as one comma-separated ``url`` (encode a comma inside a link as ``%2C``).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -99,9 +101,7 @@ async def merge_pdfs(
         ```
     """
     payload: dict[str, Any] = {"url": urls, "name": name}
-    return await submit_operation(
-        credentials, "merge", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "merge", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="split-pdf")
@@ -112,6 +112,7 @@ async def split_pdf(
     *,
     password: str | SecretStr | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -123,6 +124,7 @@ async def split_pdf(
         pages: **1-based** ranges, one part each: ``"1-2,3-"`` gives two parts; ``"*"`` (the default) a part per page.
         password: The PDF's password, if it has one (never logged).
         name: The base name of the parts (``part.pdf`` gives ``part-1.pdf``, ``part-2.pdf``...).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -139,9 +141,7 @@ async def split_pdf(
         ```
     """
     payload: dict[str, Any] = {"url": url, "pages": pages, "password": password, "name": name}
-    return await submit_operation(
-        credentials, "split", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "split", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="rotate-pages")
@@ -153,6 +153,7 @@ async def rotate_pages(
     pages: PageArg | None = None,
     password: str | SecretStr | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -165,6 +166,7 @@ async def rotate_pages(
         pages: **0-based** pages to rotate, e.g. ``"0,2"`` or ``"!0"`` (the last); all by default.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -180,9 +182,7 @@ async def rotate_pages(
         ```
     """
     payload: dict[str, Any] = {"url": url, "angle": angle, "pages": pages, "password": password, "name": name}
-    return await submit_operation(
-        credentials, "rotate", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "rotate", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="delete-pages")
@@ -193,6 +193,7 @@ async def delete_pages(
     *,
     password: str | SecretStr | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -204,6 +205,7 @@ async def delete_pages(
         pages: **1-based** pages to delete, e.g. ``"1"`` (the first), ``"2-3"``, ``"!1"`` (the last).
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -219,9 +221,7 @@ async def delete_pages(
         ```
     """
     payload: dict[str, Any] = {"url": url, "pages": pages, "password": password, "name": name}
-    return await submit_operation(
-        credentials, "delete_pages", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "delete_pages", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="add-to-pdf")
@@ -234,6 +234,7 @@ async def add_to_pdf(
     fields: Sequence[FormFieldValue | Mapping[str, Any]] = (),
     password: str | SecretStr | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -247,6 +248,7 @@ async def add_to_pdf(
         fields: Form field values: ``FormFieldValue(field_name="name", text="Jane")``.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -266,9 +268,7 @@ async def add_to_pdf(
         raise InvalidParametersError("add_to_pdf", ["nothing to add: pass annotations, images and/or fields"])
     payload: dict[str, Any] = {"url": url, "annotations": annotations, "images": images, "fields": fields}
     payload |= {"password": password, "name": name}
-    return await submit_operation(
-        credentials, "add_to_pdf", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "add_to_pdf", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="replace-text")
@@ -284,6 +284,7 @@ async def replace_text(
     pages: PageArg | None = None,
     password: str | SecretStr | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -300,6 +301,7 @@ async def replace_text(
         pages: **0-based** pages to edit; all by default.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -325,9 +327,7 @@ async def replace_text(
         pairs = {"searchStrings": searches, "replaceStrings": replaces}
     payload = {"url": url, **pairs, "regex": regex, "caseSensitive": case_sensitive, "pages": pages}
     payload |= {"replacementLimit": replacement_limit, "password": password, "name": name}
-    return await submit_operation(
-        credentials, "replace_text", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "replace_text", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="compress-pdf")
@@ -338,6 +338,7 @@ async def compress_pdf(
     config: Mapping[str, Any] | None = None,
     password: str | SecretStr | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -349,6 +350,7 @@ async def compress_pdf(
         config: PDF.co's compression settings, e.g. ``{"images": {"color": {...}}}``; PDF.co's defaults if None.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -364,6 +366,4 @@ async def compress_pdf(
         ```
     """
     payload: dict[str, Any] = {"url": url, "config": config, "password": password, "name": name}
-    return await submit_operation(
-        credentials, "compress", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "compress", payload, extra, submit_key, resend_if_unknown)

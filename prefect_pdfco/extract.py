@@ -27,6 +27,7 @@ async def pdf_info(
     url: str,
     *,
     password: str | SecretStr | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -36,6 +37,7 @@ async def pdf_info(
         credentials: The PDF.co credentials block.
         url: The PDF's link.
         password: The PDF's password, if it has one (never logged).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -51,9 +53,7 @@ async def pdf_info(
         ```
     """
     payload: dict[str, Any] = {"url": url, "password": password}
-    return await submit_operation(
-        credentials, "pdf_info", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "pdf_info", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="find-text")
@@ -67,6 +67,7 @@ async def find_text(
     word_matching_mode: Literal["None", "SmartMatch", "ExactMatch"] | None = None,
     pages: PageArg | None = None,
     password: str | SecretStr | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -81,6 +82,7 @@ async def find_text(
         word_matching_mode: ``None``, ``SmartMatch`` or ``ExactMatch`` (whole words).
         pages: **0-based** pages to search, e.g. ``"0-2"``; all by default.
         password: The PDF's password, if it has one (never logged).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -99,9 +101,7 @@ async def find_text(
     payload: dict[str, Any] = {"url": url, "searchString": search_string, "regexSearch": regex}
     payload |= {"caseSensitive": case_sensitive, "wordMatchingMode": word_matching_mode, "pages": pages}
     payload |= {"password": password}
-    return await submit_operation(
-        credentials, "find_text", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "find_text", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="parse-document")
@@ -114,6 +114,7 @@ async def parse_document(
     output_format: Literal["JSON", "YAML", "XML", "CSV"] | None = None,
     generate_csv_headers: bool | None = None,
     password: str | SecretStr | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -127,6 +128,7 @@ async def parse_document(
         output_format: ``JSON`` (the default), ``YAML``, ``XML`` or ``CSV``.
         generate_csv_headers: Write a header row in CSV output.
         password: The PDF's password, if it has one (never logged).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -145,9 +147,7 @@ async def parse_document(
         raise InvalidParametersError("parse_document", ["pass exactly one of template_id or template"])
     payload: dict[str, Any] = {"url": url, "templateId": template_id, "template": template}
     payload |= {"outputFormat": output_format, "generateCsvHeaders": generate_csv_headers, "password": password}
-    return await submit_operation(
-        credentials, "parse_document", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "parse_document", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="parse-invoice")
@@ -156,6 +156,7 @@ async def parse_invoice(
     url: str,
     *,
     custom_fields: Sequence[str] | str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -165,6 +166,7 @@ async def parse_invoice(
         credentials: The PDF.co credentials block.
         url: The invoice's link.
         custom_fields: Fields beyond the standard schema, e.g. ``["poNumber"]`` (sent as ``customField``).
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -180,9 +182,7 @@ async def parse_invoice(
         ```
     """
     payload: dict[str, Any] = {"url": url, "customField": custom_fields}
-    return await submit_operation(
-        credentials, "parse_invoice", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "parse_invoice", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="make-searchable")
@@ -195,6 +195,7 @@ async def make_searchable(
     rect: str | Sequence[float] | None = None,
     password: str | SecretStr | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -208,6 +209,7 @@ async def make_searchable(
         rect: OCR only this area: ``"x, y, width, height"`` in points, or four numbers.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -223,9 +225,7 @@ async def make_searchable(
         ```
     """
     payload = {"url": url, "lang": lang, "pages": pages, "rect": rect, "password": password, "name": name}
-    return await submit_operation(
-        credentials, "make_searchable", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "make_searchable", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="read-barcodes")
@@ -235,6 +235,7 @@ async def read_barcodes(
     barcode_types: Sequence[str] | str = ("QRCode",),
     *,
     pages: PageArg | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -245,6 +246,7 @@ async def read_barcodes(
         url: The PDF's or image's link.
         barcode_types: The symbologies to look for, e.g. ``["QRCode", "Code128", "DataMatrix"]`` (sent as ``types``).
         pages: **0-based** pages to scan; all by default.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -260,9 +262,7 @@ async def read_barcodes(
         ```
     """
     payload: dict[str, Any] = {"url": url, "types": barcode_types, "pages": pages}
-    return await submit_operation(
-        credentials, "read_barcodes", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "read_barcodes", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="add-password")
@@ -282,6 +282,7 @@ async def add_password(
     allow_assembly_document: bool | None = None,
     print_quality: Literal["HighResolution", "LowResolution"] | None = None,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -302,6 +303,7 @@ async def add_password(
         allow_assembly_document: Permit inserting, rotating and deleting pages.
         print_quality: ``HighResolution`` or ``LowResolution``.
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -325,9 +327,7 @@ async def add_password(
     payload |= {"allowContentExtraction": allow_content_extraction, "allowModifyAnnotations": allow_modify_annotations}
     payload |= {"allowAccessibilitySupport": allow_accessibility_support}
     payload |= {"allowAssemblyDocument": allow_assembly_document, "printQuality": print_quality, "name": name}
-    return await submit_operation(
-        credentials, "add_password", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "add_password", payload, extra, submit_key, resend_if_unknown)
 
 
 @pdfco_task(submits=True, task_run_name="remove-password")
@@ -337,6 +337,7 @@ async def remove_password(
     password: str | SecretStr,
     *,
     name: str | None = None,
+    extra: Mapping[str, Any] | None = None,
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
@@ -347,6 +348,7 @@ async def remove_password(
         url: The protected PDF's link.
         password: Its owner or user password (never logged).
         name: The output file name.
+        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
         submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
@@ -364,6 +366,4 @@ async def remove_password(
     if not (password.get_secret_value() if isinstance(password, SecretStr) else password):
         raise InvalidParametersError("remove_password", ["password: the document's owner or user password is required"])
     payload: dict[str, Any] = {"url": url, "password": password, "name": name}
-    return await submit_operation(
-        credentials, "remove_password", payload, submit_key=submit_key, resend_if_unknown=resend_if_unknown
-    )
+    return await submit_operation(credentials, "remove_password", payload, extra, submit_key, resend_if_unknown)

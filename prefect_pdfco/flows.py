@@ -16,9 +16,9 @@ from prefect_pdfco._exceptions import InvalidParametersError, PdfcoError
 from prefect_pdfco._operations import OutputKind, build_payload, get_operation
 from prefect_pdfco._prefect_task import pdfco_flow
 from prefect_pdfco._util import check_wait_seconds
-from prefect_pdfco.credentials import PdfcoCredentials
+from prefect_pdfco.credentials import PdfcoCredentials, require_credentials
 from prefect_pdfco.files import Destination, download_result, download_result_files
-from prefect_pdfco.jobs import check_job_for, require_credentials, submit_job
+from prefect_pdfco.jobs import check_job_for, submit_job
 from prefect_pdfco.models import DownloadedFile, JobResult, JobSubmission
 
 __all__ = ["BatchItem", "BatchResult", "OperationResult", "check_job_for", "run_batch", "run_operation"]

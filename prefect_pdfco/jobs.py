@@ -18,7 +18,7 @@ from prefect_pdfco._exceptions import InvalidParametersError, JobError, JobStill
 from prefect_pdfco._prefect_task import PdfcoTask, pdfco_task
 from prefect_pdfco._submit_guard import submit_once
 from prefect_pdfco._util import check_job_id, check_job_ids, check_number, check_wait_seconds
-from prefect_pdfco.credentials import PdfcoCredentials, shared_client
+from prefect_pdfco.credentials import PdfcoCredentials, require_credentials, shared_client
 from prefect_pdfco.models import JobResult, JobSubmission, PollPolicy
 
 if TYPE_CHECKING:
@@ -32,14 +32,6 @@ CHECK_JOB_RETRIES = _waiting.check_count(CHECK_JOB_POLICY, DEFAULT_MAX_WAIT_SECO
 #: Where learnt job durations are kept across runs when a wait names no Prefect Variable itself.
 LEARN_VARIABLE_ENV = "PDFCO_LEARN_VARIABLE"
 _VARIABLE_NAME = re.compile(r"[a-z0-9_-]{1,255}")
-
-
-def require_credentials(value: object, caller: str) -> PdfcoCredentials:
-    """``value`` when it is a ``PdfcoCredentials`` block, else ``InvalidParametersError`` saying how to get one."""
-    if isinstance(value, PdfcoCredentials):
-        return value
-    got = type(value).__name__
-    raise InvalidParametersError(caller, [f'credentials: expected a PdfcoCredentials block, got {got} (PdfcoCredentials.load("name"))'])
 
 
 def _job_ref(value: object) -> object:
@@ -350,7 +342,9 @@ async def wait_for_job(
     """
     credentials = require_credentials(credentials, "wait_for_job")
     job = check_job_id(_job_ref(job_id), caller="wait_for_job")
-    deadline, policy = wait_options("wait_for_job", max_wait_seconds, initial_poll_seconds, max_poll_seconds, CHECK_JOB_POLICY)
+    deadline, policy = wait_options(
+        "wait_for_job", max_wait_seconds, initial_poll_seconds, max_poll_seconds, CHECK_JOB_POLICY
+    )
     variable = learn_variable_name(learn_variable, "wait_for_job")
     client = await shared_client(credentials)
     await _load_durations(variable)
@@ -412,7 +406,9 @@ async def wait_for_jobs(
     credentials = require_credentials(credentials, "wait_for_jobs")
     refs = [_job_ref(job) for job in job_ids] if isinstance(job_ids, (list, tuple)) else job_ids
     jobs = check_job_ids(refs, caller="wait_for_jobs")
-    deadline, policy = wait_options("wait_for_jobs", max_wait_seconds, initial_poll_seconds, max_poll_seconds, CHECK_JOB_POLICY)
+    deadline, policy = wait_options(
+        "wait_for_jobs", max_wait_seconds, initial_poll_seconds, max_poll_seconds, CHECK_JOB_POLICY
+    )
     variable = learn_variable_name(learn_variable, "wait_for_jobs")
     client = await shared_client(credentials)
     await _load_durations(variable)
