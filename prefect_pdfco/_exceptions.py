@@ -45,9 +45,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from prefect_pdfco._util import escape_control
-
 DASHBOARD = "https://app.pdf.co"  # where PDF.co lists an account's jobs
+
+
+def escape_control(text: str) -> str:
+    """``text`` with control characters shown as escapes, so an id or a name cannot split or forge a log line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class PdfcoError(Exception):

@@ -13,13 +13,12 @@ import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
-if TYPE_CHECKING:
-    from prefect_pdfco._exceptions import InvalidParametersError
+from prefect_pdfco._exceptions import InvalidParametersError, escape_control
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -83,13 +82,6 @@ def safe_url(url: str) -> str:
     return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
 
 
-def escape_control(text: str) -> str:
-    """``text`` with control characters shown as escapes, so an id or a name cannot split or forge a log line."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
-
-
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 (and its IPv4-mapped form) or the name localhost."""
     name = host.strip("[]").rstrip(".").lower()
@@ -111,8 +103,6 @@ MAX_WAIT_SECONDS = 7 * 24 * 3600.0
 
 
 def _invalid(caller: str, problem: str) -> InvalidParametersError:
-    from prefect_pdfco._exceptions import InvalidParametersError  # the tree imports this module
-
     return InvalidParametersError(caller, [problem])
 
 
