@@ -42,9 +42,10 @@ from prefect_pdfco._exceptions import (
     ResultTooLargeError,
     ServerError,
     UnexpectedResponseError,
+    escape_control,
 )
 from prefect_pdfco._linkguard import MAX_REDIRECTS, scrub_urls
-from prefect_pdfco._util import SYSTEM_CLOCK, Clock, escape_control, safe_url
+from prefect_pdfco._util import SYSTEM_CLOCK, Clock, safe_url
 from prefect_pdfco.models import DownloadedFile, JobResult, JobStatus, RetryPolicy
 
 T = TypeVar("T")

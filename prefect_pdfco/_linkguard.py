@@ -21,8 +21,8 @@ import anyio
 import httpcore
 import httpx
 
-from prefect_pdfco._exceptions import FileTransferError, InvalidParametersError
-from prefect_pdfco._util import escape_control, safe_url
+from prefect_pdfco._exceptions import FileTransferError, InvalidParametersError, escape_control
+from prefect_pdfco._util import safe_url
 from prefect_pdfco._version import __version__
 
 IPAddress: TypeAlias = "ipaddress.IPv4Address | ipaddress.IPv6Address"
