@@ -38,7 +38,7 @@ from prefect_pdfco._exceptions import (
     UnknownOperationError,
 )
 from prefect_pdfco._operations import Operation, OutputKind, get_operation
-from prefect_pdfco._version import __version__
+from prefect_pdfco._util import __version__
 from prefect_pdfco.convert import (
     document_to_pdf,
     generate_barcode,

@@ -30,8 +30,7 @@ from prefect_pdfco._exceptions import (
 from prefect_pdfco._learning import MIN_REQUESTS_PER_SECOND, Pacer, pacer_for
 from prefect_pdfco._linkguard import LinkPolicy, new_link_client, ssl_context
 from prefect_pdfco._responses import job_result, response_body, submission, transport_error
-from prefect_pdfco._util import SYSTEM_CLOCK, Clock, check_number, jsonable
-from prefect_pdfco._version import __version__
+from prefect_pdfco._util import SYSTEM_CLOCK, USER_AGENT, Clock, check_number, jsonable
 from prefect_pdfco.models import DownloadedFile, JobResult, JobSubmission, PollPolicy, RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.pdf.co"
@@ -132,7 +131,7 @@ class PdfcoClient:
         self._pacer = pacer or pacer_for(str(self.base_url), self._api_key.get_secret_value())
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(connect, timeout)),
-            headers={"User-Agent": f"prefect-pdfco/{__version__}", "Accept": "application/json"},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
             transport=transport,
             verify=ssl_context(),  # one per process: a new one costs tens of milliseconds of CPU

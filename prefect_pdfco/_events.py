@@ -33,8 +33,7 @@ logger = logging.getLogger("prefect_pdfco.events")
 #: The events that mean "a check now finds the job ended" (``pdfco.job.timed-out`` is a wait giving up: not one).
 END_EVENTS = ("pdfco.job.succeeded", "pdfco.job.failed", "pdfco.job.aborted", "pdfco.job.not-found")
 RESOURCE_PREFIX = "pdfco.job."
-#: How long an idle subscription stays open for the next wait (a batch's waits come and go).
-LINGER_SECONDS = 120.0
+LINGER_SECONDS = 120.0  # how long an idle subscription stays open for the next wait (a batch's waits come and go)
 #: How often the end events of the jobs waited for are read through the REST API.
 SWEEP_SECONDS = 5.0
 SWEEP_CHUNK, PAGE_SIZE = 200, 50  # job ids per REST request; events per page (the server refuses over 50)
@@ -96,8 +95,7 @@ class EndEvents:
         self.sweep_seconds, self.linger_seconds, self.retry_delays = sweep_seconds, linger_seconds, retry_delays
         self.connections = self.sweeps = 0
         self.closed = False
-        #: Set while the websocket is open (tests wait on it).
-        self.connected = asyncio.Event()
+        self.connected = asyncio.Event()  # set while the websocket is open
         self._waiters: dict[str, set[asyncio.Future[bool]]] = {}
         self._since: dict[str, datetime] = {}  # when the oldest wait of each job began
         self._ended: OrderedDict[Hashable, None] = OrderedDict()
@@ -110,12 +108,14 @@ class EndEvents:
         if job_id in self._ended:
             del self._ended[job_id]
             return True
-        if timeout <= 0 or self.closed:
+        if timeout <= 0:
             return False
         loop = asyncio.get_running_loop()
         if self._linger is not None:
             self._linger.cancel()
-        if self._task is None or self._task.done():
+        # Closed (its loop shuts down): the wait sleeps its timeout out, as without events; never a quick False,
+        # which would have the wait check the job at once, again and again.
+        if not self.closed and (self._task is None or self._task.done()):
             self._task = loop.create_task(self._run(), name="pdfco-job-events")
         future: asyncio.Future[bool] = loop.create_future()
         self._waiters.setdefault(job_id, set()).add(future)

@@ -22,8 +22,7 @@ import httpcore
 import httpx
 
 from prefect_pdfco._exceptions import FileTransferError, InvalidParametersError, escape_control
-from prefect_pdfco._util import safe_url
-from prefect_pdfco._version import __version__
+from prefect_pdfco._util import USER_AGENT, safe_url
 
 IPAddress: TypeAlias = "ipaddress.IPv4Address | ipaddress.IPv6Address"
 IPNetwork: TypeAlias = "ipaddress.IPv4Network | ipaddress.IPv6Network"
@@ -43,7 +42,6 @@ MAX_REDIRECTS = 5
 LINK_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
 #: The most bytes one read takes: asyncio's transports hand over up to 256 KB per receive.
 READ_SIZE = 256 * 1024
-USER_AGENT = f"prefect-pdfco/{__version__}"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 

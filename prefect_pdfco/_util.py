@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import importlib.metadata
 import ipaddress
 import math
 import os
@@ -22,6 +23,18 @@ from prefect_pdfco._exceptions import InvalidParametersError, escape_control
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("prefect-pdfco")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
+#: How our requests introduce themselves, to PDF.co's API and to file hosts alike.
+USER_AGENT = f"prefect-pdfco/{__version__}"
 
 # --- secrets -------------------------------------------------------------------------------------------------
 

@@ -482,7 +482,7 @@ TYPED = {
 SENT_AS = {"urls": "url", "barcode_types": "types", "barcode_type": "type", "custom_fields": "customField",
            "do_not_wait_full_load": "DoNotWaitFullLoad", ("find_text", "regex"): "regexSearch",
            ("replace_text", "search"): "searchString", ("replace_text", "replace"): "replaceString"}  # fmt: skip
-LOCAL = ("credentials", "submit_key", "resend_if_unknown")
+LOCAL = ("credentials", "extra", "submit_key", "resend_if_unknown")
 
 
 def camel(name: str) -> str:
@@ -529,15 +529,14 @@ def test_a_typed_task_is_written_out_and_submits_its_operation(name: str) -> Non
     (decorator,) = task.decorator_list
     assert ast.unparse(decorator) == f"pdfco_task(submits=True, task_run_name={name.replace('_', '-')!r})"
     call = submit_call(task)
-    assert [ast.unparse(arg) for arg in call.args] == ["credentials", repr(op(name).name), "payload"]
-    assert [(kw.arg, ast.unparse(kw.value)) for kw in call.keywords] == [
-        ("submit_key", "submit_key"),
-        ("resend_if_unknown", "resend_if_unknown"),
-    ]
+    assert [ast.unparse(arg) for arg in call.args] == [
+        "credentials", repr(op(name).name), "payload", "extra", "submit_key", "resend_if_unknown"
+    ]  # fmt: skip
+    assert call.keywords == []
     arguments = task.args
     assert arguments.args[0].arg == "credentials" and ast.unparse(arguments.args[0].annotation) == "PdfcoCredentials"  # type: ignore[arg-type]
-    assert [a.arg for a in arguments.kwonlyargs[-2:]] == ["submit_key", "resend_if_unknown"]
-    assert [ast.unparse(d) for d in arguments.kw_defaults[-2:]] == ["None", "False"]  # type: ignore[arg-type]
+    assert [a.arg for a in arguments.kwonlyargs[-3:]] == ["extra", "submit_key", "resend_if_unknown"]
+    assert [ast.unparse(d) for d in arguments.kw_defaults[-3:]] == ["None", "None", "False"]  # type: ignore[arg-type]
     assert ast.unparse(task.returns) == "JobSubmission"  # type: ignore[arg-type]
     assert all(a.annotation is not None for a in [*arguments.args, *arguments.kwonlyargs])
     assert arguments.vararg is None and arguments.kwarg is None
@@ -604,7 +603,7 @@ def test_the_imported_tasks_match_their_source_and_refuse_bad_combinations_first
     for module_name, names in TYPED.items():
         for name in names:
             task = getattr(modules[module_name], name)
-            assert task.name == name and task.task_run_name == name.replace("_", "-")
+            assert task.name == name and callable(task.task_run_name)  # "<name>-<document>", see test_run_names
             assert list(inspect.signature(task.fn).parameters) == [
                 a.arg for a in [*TASKS[name].args.args, *TASKS[name].args.kwonlyargs]
             ]
