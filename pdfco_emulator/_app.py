@@ -137,7 +137,7 @@ def build_app(state: EmulatorState) -> Starlette:
         if key != state.config.api_key:
             state.bump("unauthorized")
             return pdfco_error(401, "Unauthorized: the API key is missing or invalid. Send it in the x-api-key header.")
-        if not state.allow_request(key):
+        if not state.allow_request(state.config.api_key):
             state.bump("rate_limited")
             retry = state.config.retry_after
             headers = {"Retry-After": f"{retry:g}"} if retry is not None else None

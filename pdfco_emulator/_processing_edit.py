@@ -190,9 +190,15 @@ def _fill(writer: PdfWriter, fields: list[dict[str, object]]) -> None:
             if name not in wanted:
                 continue
             found.add(name)
-            target = widget if "/T" in widget else widget["/Parent"].get_object()
+            parent = widget.get("/Parent")
+            owner = parent.get_object() if parent is not None and "/T" not in widget else widget
+            target = owner if isinstance(owner, DictionaryObject) else widget  # the field holds /V, kids share it
             if str(inherited(widget, "/FT")) == "/Btn":
-                states = widget.get("/AP", {}).get("/N", {}) if isinstance(widget.get("/AP"), Mapping) else {}
+                looks = widget.get("/AP")
+                looks = looks.get_object() if looks is not None else None
+                normal = looks.get("/N") if isinstance(looks, DictionaryObject) else None
+                normal = normal.get_object() if normal is not None else None
+                states = list(normal) if isinstance(normal, DictionaryObject) else []
                 on = next((key for key in states if key != "/Off"), "/Yes")
                 value = NameObject(on if wanted[name].strip().lower() in _TRUE else "/Off")
                 target[NameObject("/V")] = value
@@ -297,7 +303,7 @@ def make_sample_form_pdf(
         PDF bytes; identical for identical arguments.
     """
     writer = PdfWriter(clone_from=io.BytesIO(make_sample_pdf(pages)))
-    forms = [
+    forms: list[dict[str, object]] = [
         {"type": "checkbox" if isinstance(value, bool) else "textfield", "id": name, "x": 50, "y": 72 + 30 * n,
          "pages": "0", "width": 200, "height": 20, "size": 10, "text": str(value)}
         for n, (name, value) in enumerate(fields)

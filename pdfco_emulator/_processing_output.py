@@ -66,7 +66,9 @@ def _page_images(params: Params, inputs: list[InputFile]) -> list[Image.Image]:
             for index in pages:
                 page = document[index]
                 try:
-                    images.append(page.render(scale=_RENDER_DPI / 72).to_pil().convert("RGB"))
+                    # pypdfium2 annotates scale as int; it is a float factor (150 dpi is 150/72).
+                    bitmap = page.render(scale=_RENDER_DPI / 72)  # pyright: ignore[reportArgumentType]
+                    images.append(bitmap.to_pil().convert("RGB"))
                 finally:
                     page.close()
         finally:

@@ -207,7 +207,7 @@ def _specs(template: Mapping[str, object]) -> tuple[list[dict[str, object]], lis
     raw_fields = template.get("fields")
     if isinstance(raw_fields, Mapping):
         for name, spec in raw_fields.items():
-            entry = dict(spec) if isinstance(spec, Mapping) else {"expression": str(spec)}
+            entry: dict[str, object] = dict(spec) if isinstance(spec, Mapping) else {"expression": str(spec)}
             entry["name"] = str(name)
             fields.append(entry)
     raw_tables = template.get("tables")

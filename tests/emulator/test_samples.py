@@ -314,7 +314,7 @@ def outcomes(emulators: dict[bool, PdfcoEmulator], tmp_path_factory: pytest.Temp
         text = text.replace("{{x-api-key}}", KEY).replace("https://api.pdf.co", emulator.base_url)
         (folder / source.name).write_text(text)
         before = {path.name for path in folder.iterdir()}
-        timeout = 3 if sample.loops else 30
+        timeout = 2 if sample.loops else 30
         jobs.append({"cwd": str(folder), "script": source.name, "out": str(folder / "..output"), "timeout": timeout})
         folders[name] = (folder, before)
     runner = Path(__file__).with_name("_sample_runner.py")

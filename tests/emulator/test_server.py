@@ -121,9 +121,13 @@ def test_lenient_emulator_reads_forms_multipart_and_any_letter_case() -> None:
         assert emu.stats()["undocumented_parameters"] == 0
 
 
-def test_invalid_json_body_is_400(api: httpx.Client) -> None:
+def test_invalid_json_body_is_400_but_json_text_sent_as_a_json_string_is_read(api: httpx.Client) -> None:
     answer = api.post("/v1/pdf/merge", content=b"{not json", headers={"content-type": "application/json"})
     assert answer.status_code == 400 and answer.json()["error"] is True and "JSON" in answer.json()["message"]
+    url = upload(api, make_sample_pdf(2))
+    # PDF.co's own hash sample sends requests' json= of a string: a JSON string holding the JSON object.
+    double = api.post("/v1/pdf/info", json=json.dumps({"url": url}))
+    assert double.status_code == 200 and double.json()["pageCount"] == 2
 
 
 def test_documented_but_not_served_says_so_and_unknown_paths_are_404(api: httpx.Client) -> None:
@@ -155,6 +159,15 @@ def test_only_loopback_inputs_unless_given_content(api: httpx.Client, emu: Pdfco
     assert emu.stats()["remote_fetches"] == before["remote_fetches"] + 4
     other = api.post("/v1/pdf/info", json={"url": "https://example.com/a.pdf?v=2"})  # exact links only
     assert other.status_code == 400
+    # Built-In Files Storage links, and links without a scheme (PDF.co's own samples send such image links).
+    emu.add_remote_file("filetoken://0123abcd", make_sample_pdf(1, text="Stored"))
+    emu.add_remote_file("example.com/b.pdf", make_sample_pdf(1, text="No scheme"))
+    for url, text in (("filetoken://0123abcd", "Stored"), ("example.com/b.pdf", "No scheme")):
+        answer = api.post("/v1/pdf/merge", json={"url": url})
+        assert answer.status_code == 200, answer.text
+        assert fetched_texts(answer.json()["url"]) == [text]
+    unknown = api.post("/v1/pdf/info", json={"url": "filetoken://unknown"})
+    assert unknown.status_code == 400 and "Built-In Files Storage" in unknown.json()["message"]
     with pytest.raises(ValueError, match="http"):
         emu.add_remote_file("ftp://example.com/a.pdf", b"x")
 
