@@ -55,7 +55,9 @@ def _save(args: argparse.Namespace) -> int:
         "requests_per_second": args.requests_per_second,
         "callback_url": args.callback_url,
     }
-    block = PdfcoCredentials(api_key=api_key, **{name: value for name, value in settings.items() if value is not None})
+    block = PdfcoCredentials.model_validate(
+        {"api_key": api_key, **{k: v for k, v in settings.items() if v is not None}}
+    )
     if args.check:
         credits = block.check_connection()
         print(f"The key works: {credits} credits left.")

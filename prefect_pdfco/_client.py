@@ -238,32 +238,16 @@ class PdfcoClient:
                 limited = isinstance(error, RateLimitError)
                 rate_limited += limited
                 failures += not limited
-                delay = self._retry_delay(
-                    error, rate_limited if limited else failures, idempotent, rate_limited_seconds
+                delay = self.retry_policy.delay_for(
+                    error,
+                    attempt=rate_limited if limited else failures,
+                    idempotent=idempotent,
+                    rate_limited_seconds=rate_limited_seconds,
                 )
                 if delay is None or (deadline is not None and self.clock.monotonic() + delay > deadline):
                     raise
                 rate_limited_seconds += delay if limited else 0.0
             await self.clock.sleep(delay)
-
-    def _retry_delay(self, error: PdfcoError, attempt: int, idempotent: bool, rate_limited: float) -> float | None:
-        """Seconds before sending again, or None to raise: see the submit rule in docs/design/money.md."""
-        policy = self.retry_policy
-        if isinstance(error, RateLimitError):  # refused, so safe to send again, on its own budget
-            left = policy.rate_limit_budget_seconds - rate_limited
-            if left <= 0:
-                return None
-            if error.retry_after is not None:
-                delay = max(error.retry_after, policy.initial_delay)
-                return delay if delay <= left else None
-            return min(left, policy.delay(attempt))
-        if attempt >= policy.max_attempts:
-            return None
-        if isinstance(error, PdfcoConnectionError):
-            return policy.delay(attempt) if idempotent or not error.may_have_reached_server else None
-        if isinstance(error, ServerError):
-            return policy.delay(attempt) if idempotent else None
-        return None
 
     async def _send_handling_pacing(
         self,

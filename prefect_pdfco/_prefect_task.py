@@ -47,11 +47,11 @@ class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
         run = self.aio(*args, **kwargs)
         if is_in_async_context():
             return run  # type: ignore[return-value]  # `await task(...)` still works; the typed spelling is .aio
-        return run_coro_as_sync(run)  # type: ignore[return-value]
+        return run_coro_as_sync(run)
 
     def aio(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         """Runs the task from an async flow: ``await task.aio(...)`` is what the task returns."""
-        return Task.__call__(self, *args, **self._prepare(args, kwargs))  # type: ignore[return-value]
+        return Task.__call__(self, *args, **self._prepare(args, kwargs))  # type: ignore[no-any-return]
 
     if TYPE_CHECKING:
 
@@ -80,7 +80,7 @@ class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
                     self.name, [f"{error} (wrap arguments shared by every run in unmapped())"]
                 ) from None
 
-    def with_options(self, **options: Any) -> PdfcoTask[P, R]:  # type: ignore[override]
+    def with_options(self, **options: Any) -> PdfcoTask[P, R]:
         """Prefect's ``with_options``, keeping this class (Prefect's builds a plain ``Task``)."""
         copy = super().with_options(**options)
         copy.__class__ = type(self)
@@ -147,15 +147,15 @@ class PdfcoFlow(Flow[P, Coroutine[Any, Any, R]], Generic[P, R]):
         _prepare_flow_call()
         run = Flow.__call__(self, *args, **kwargs)
         if inspect.iscoroutine(run) and not is_in_async_context():
-            return run_coro_as_sync(run)  # type: ignore[no-any-return]
+            return run_coro_as_sync(run)
         return run  # type: ignore[return-value]
 
     def aio(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         """Runs the flow from async code: ``await flow.aio(...)`` is what the flow returns."""
         _prepare_flow_call()
-        return Flow.__call__(self, *args, **kwargs)  # type: ignore[return-value]
+        return Flow.__call__(self, *args, **kwargs)
 
-    def with_options(self, **options: Any) -> PdfcoFlow[P, R]:  # type: ignore[override]
+    def with_options(self, **options: Any) -> PdfcoFlow[P, R]:
         """Prefect's ``with_options``, keeping this class."""
         copy = super().with_options(**options)
         copy.__class__ = type(self)

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.filesystems import LocalFileSystem, WritableFileSystem
 from prefect.futures import PrefectFuture
 from prefect.results import get_default_result_storage
-from prefect.states import State
 from prefect.utilities.annotations import BaseAnnotation
 from pydantic import BaseModel, SecretStr
 
@@ -148,7 +148,7 @@ class SubmitRecord:
             if self._path is not None:
                 content = await asyncio.to_thread(self._path.read_bytes) if self._path.exists() else None
             else:
-                content = await self.storage.read_path(self.key)  # type: ignore[misc]
+                content = await self.storage.read_path(self.key)
         except Exception as error:
             if _missing(error):
                 return None
@@ -176,7 +176,7 @@ class SubmitRecord:
         if self._path is not None:
             await asyncio.to_thread(_replace_file, self._path, content)
         else:
-            await self.storage.write_path(self.key, content)  # type: ignore[misc]
+            await self.storage.write_path(self.key, content)
 
     async def mark_in_flight(self) -> None:
         """Written right before the request leaves; if it cannot be written, the request is not sent."""

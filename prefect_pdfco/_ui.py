@@ -30,8 +30,15 @@ from prefect.events import emit_event
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
-from prefect_pdfco._exceptions import JobAborted, JobError, JobNotFound, JobStillWorking, JobTimeout, PdfcoAPIError
-from prefect_pdfco._util import escape_control
+from prefect_pdfco._exceptions import (
+    JobAborted,
+    JobError,
+    JobNotFound,
+    JobStillWorking,
+    JobTimeout,
+    PdfcoAPIError,
+    escape_control,
+)
 from prefect_pdfco.models import JobResult, JobSubmission
 
 logger = logging.getLogger("prefect_pdfco")
@@ -47,7 +54,9 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[Any]:
         run = get_run_logger()
     except MissingContextError:
         return logger
-    return _ItemsAtDebug(run.logger, run.extra) if quiet_items.get() else run
+    if quiet_items.get() and isinstance(run, logging.LoggerAdapter):
+        return _ItemsAtDebug(run.logger, run.extra)
+    return run
 
 
 class _ItemsAtDebug(logging.LoggerAdapter[Any]):
@@ -258,8 +267,9 @@ def submitted(
 class Observer:
     """What a wait tells the UI (a ``_waiting.WaitObserver``): each check counted, each end told once."""
 
-    def __init__(self, *, link_artifacts: bool = True) -> None:
+    def __init__(self, *, link_artifacts: bool = True, publish: bool = False) -> None:
         self.link_artifacts = link_artifacts and not quiet_items.get()
+        self.publish = publish  # refresh the jobs table when the job ends (a single wait)
 
     def checked(self, job_id: str, result: JobResult | None) -> None:
         row = row_of(job_id)
@@ -303,6 +313,8 @@ class Observer:
                         description=f"Why {what} did not succeed",
                     )
                 )
+        if self.publish:
+            await publish_table()
 
 
 async def results_artifact(results: Sequence[JobResult | JobError], checks: int, seconds: float) -> None:

@@ -137,6 +137,44 @@ class WaitOptions(TypedDict, total=False):
     book: DurationBook
 
 
+async def check_once(
+    client: CheckClient,
+    job_id: str,
+    *,
+    last: bool,
+    waited: float,
+    force: bool = False,
+    deadline: float | None = None,
+    observer: WaitObserver | None = None,
+    entry: Submitted | None = None,
+    counter: list[int] | None = None,
+) -> JobResult | None:
+    """One check (forced when ``last``): the success result, None while working or when the check could not be made
+    (it says nothing about the job), else the ``JobError`` the job ended with (``JobTimeout`` on the last check)."""
+    sent_at = client.clock.monotonic()
+    try:
+        result = await client.check(job_id, force=force or last, deadline=deadline)
+    except PastDeadline as error:  # nothing was sent: the pacer had no turn for it before the deadline
+        text = "no check could be made before the deadline: the account's rate limit queued it past it"
+        raise JobTimeout(job_id, text, waited_seconds=waited) from error
+    except INCONCLUSIVE as error:
+        _counted(job_id, None, observer, counter)
+        if last:
+            raise JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited) from error
+        return None
+    _counted(job_id, result, observer, counter)
+    if entry is not None and result.status is JobStatus.WORKING:
+        entry.last_working = sent_at
+    return outcome(result, forced=last, waited_seconds=waited)
+
+
+def _counted(job_id: str, result: JobResult | None, observer: WaitObserver | None, counter: list[int] | None) -> None:
+    if counter is not None:
+        counter[0] += 1
+    if observer is not None:
+        observer.checked(job_id, result)
+
+
 class Waiter:
     """Checks jobs until they end under one deadline (``max_wait_seconds`` from now, where the last check is forced):
     the loop of ``wait_one``, ``wait_many`` and batches. ``slots`` bounds the checks in flight (one by default)."""
@@ -212,27 +250,12 @@ class Waiter:
             callbacks = callbacks and not event_came  # an end event is used once: then the plan decides
 
     async def _check(self, job_id: str, counter: list[int], entry: Submitted | None, *, now: float) -> JobResult | None:
-        """One check at ``now`` (forced at the deadline): the success result, None while working, or a JobError."""
-        last, waited = now >= self.deadline, now - self.started
+        last = now >= self.deadline
         deadline = self.deadline + (LAST_CHECK_GRACE_SECONDS if last else 0.0)
-        try:
-            result = await self.client.check(job_id, force=last, deadline=deadline)
-        except PastDeadline as error:  # nothing was sent: the pacer had no turn for it before the deadline
-            text = "no check could be made before the deadline: the account's rate limit queued it past it"
-            raise JobTimeout(job_id, text, waited_seconds=waited) from error
-        except INCONCLUSIVE as error:
-            counter[0] += 1
-            if self.observer is not None:
-                self.observer.checked(job_id, None)
-            if last:
-                raise JobTimeout(job_id, f"the last check could not be made: {error}", waited_seconds=waited) from error
-            return None
-        counter[0] += 1
-        if self.observer is not None:
-            self.observer.checked(job_id, result)
-        if entry is not None and result.status is JobStatus.WORKING:
-            entry.last_working = now
-        return outcome(result, forced=last, waited_seconds=waited)
+        return await check_once(
+            self.client, job_id, last=last, waited=now - self.started, deadline=deadline, observer=self.observer,
+            entry=entry, counter=counter,
+        )  # fmt: skip
 
     async def _sleep(self, seconds: float, *, cold: bool) -> bool:
         """Sleeps; True when a cold sleep was cut short because a job of the batch taught the estimate."""

@@ -322,12 +322,13 @@ def _server(app: Starlette, *, cli: bool = False, **bind: Any) -> uvicorn.Server
                 self.transport.write(answer)
                 self.transport.close()
 
+    ours = {"prefect_pdfco": {"handlers": ["default"], "level": "INFO", "propagate": False}}  # each outcome, once
     config = uvicorn.Config(
         app,
         http=Guarded,
         lifespan="off",
         access_log=False,  # request paths hold the tokens
-        log_config=LOGGING_CONFIG if cli else None,
+        log_config={**LOGGING_CONFIG, "loggers": {**LOGGING_CONFIG["loggers"], **ours}} if cli else None,
         log_level="info" if cli else "warning",
         server_header=False,
         limit_concurrency=limits.max_connections + 1,  # the guard caps connections; this, requests still at work

@@ -14,10 +14,10 @@ from prefect.variables import Variable
 
 from prefect_pdfco import _events, _learning, _ui, _waiting
 from prefect_pdfco._client import DEFAULT_MAX_WAIT_SECONDS, PdfcoClient, normalize_endpoint
-from prefect_pdfco._exceptions import InvalidParametersError, JobError, JobStillWorking, JobTimeout
+from prefect_pdfco._exceptions import InvalidParametersError, JobError, JobStillWorking
 from prefect_pdfco._prefect_task import PdfcoTask, pdfco_task
 from prefect_pdfco._submit_guard import submit_once
-from prefect_pdfco._util import check_job_id, check_job_ids, check_number, check_wait_seconds
+from prefect_pdfco._util import SYSTEM_CLOCK, check_job_id, check_job_ids, check_number, check_wait_seconds
 from prefect_pdfco.credentials import PdfcoCredentials, require_credentials, shared_client
 from prefect_pdfco.models import JobResult, JobSubmission, PollPolicy
 
@@ -38,15 +38,9 @@ def _job_ref(value: object) -> object:
     # A JobSubmission stands for its id, and tells a wait in another process which operation's durations to expect.
     if isinstance(value, JobSubmission):
         if _learning.submitted(value.job_id) is None and value.endpoint:
-            _learning.note_submitted(value.job_id, value.endpoint, at=_clock_now())
+            _learning.note_submitted(value.job_id, value.endpoint, at=SYSTEM_CLOCK.monotonic())
         return value.job_id
     return value
-
-
-def _clock_now() -> float:
-    from prefect_pdfco._util import SYSTEM_CLOCK
-
-    return SYSTEM_CLOCK.monotonic()
 
 
 def run_name(prefix: str) -> Any:
@@ -104,9 +98,14 @@ async def submit_job(
     if params is not None and not isinstance(params, dict):
         raise InvalidParametersError("submit_job", [f"params: expected a dict, got {type(params).__name__}"])
     return await submit_once(
-        credentials, endpoint, params or {}, operation=endpoint.split("/", 2)[-1], submit_key=submit_key,
-        resend_if_unknown=resend_if_unknown, document=(params or {}).get("name"),
-    )  # fmt: skip
+        credentials,
+        endpoint,
+        params or {},
+        operation=endpoint.split("/", 2)[-1],
+        submit_key=submit_key,
+        resend_if_unknown=resend_if_unknown,
+        document=(params or {}).get("name"),
+    )
 
 
 def _endpoint_slug() -> str:
@@ -132,10 +131,9 @@ def _retry_while_working(task: Task[..., Any], task_run: TaskRun, state: State[A
 async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, force: bool = False) -> JobResult:
     """Checks a job once per attempt; Prefect retries the task (``AwaitingRetry`` in the UI) while it works.
 
-    The defaults retry 65 times, 2 s apart at first and growing by half up to 30 s: about 30 minutes and at most
-    130 credits. The first attempt does not check right after the submit: it sleeps until the job's expected end
-    (learnt from the operation's finished jobs) or the first retry delay. The last attempt checks with
-    ``force=true``, so an unknown id is told apart from a slow job. Change the budget with ``check_job_for``.
+    The defaults retry 65 times, 2 s apart growing by half to 30 s: about 30 minutes, 130 credits at most
+    (``check_job_for`` sizes them otherwise). The first attempt sleeps until the job's expected end; the last
+    checks with ``force=true``, so an unknown id is told apart from a slow job.
 
     Args:
         credentials: The PDF.co credentials block.
@@ -172,33 +170,21 @@ async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, 
     client = await shared_client(credentials)
     if ctx is not None and attempt == 1:
         await _sleep_before_first_check(client, credentials, job)
-    last = attempt >= allowed
-    observer = _ui.Observer()
+    observer, entry = _ui.Observer(publish=True), _learning.submitted(job)
     try:
-        result = await client.check(job, force=force or last)
-    except _waiting.INCONCLUSIVE as error:
-        observer.checked(job, None)
-        if last:
-            timeout = JobTimeout(job, f"the last check could not be made: {error}", waited_seconds=waited)
-            await _end(observer, job, timeout, attempt, waited)
-            raise timeout from error
-        raise JobStillWorking(job, f"the check could not be made: {error}", check=attempt, checks=allowed) from error
-    observer.checked(job, result)
-    try:
-        final = _waiting.outcome(result, forced=last, waited_seconds=waited)
+        final = await _waiting.check_once(
+            client, job, last=attempt >= allowed, waited=waited, force=force, observer=observer, entry=entry
+        )
     except JobError as error:
-        await _end(observer, job, error, attempt, waited)
+        await observer.ended(job, error, attempt, waited)
         raise
-    entry = _learning.submitted(job)
     if final is None:
-        if entry is not None:
-            entry.last_working = client.clock.monotonic()
         delays = ctx.task.retry_delay_seconds if ctx is not None else None
         next_in = delays[min(attempt - 1, len(delays) - 1)] if isinstance(delays, list) and delays else None
-        raise JobStillWorking(job, status=result.status.value, check=attempt, checks=allowed, next_seconds=next_in)
+        raise JobStillWorking(job, check=attempt, checks=allowed, next_seconds=next_in)
     if entry is not None:
         _learning.observe_end(entry, ended_by=client.clock.monotonic(), job_duration_ms=final.job_duration)
-    await _end(observer, job, final, attempt, waited)
+    await observer.ended(job, final, attempt, waited)
     return final
 
 
@@ -214,14 +200,9 @@ async def _sleep_before_first_check(client: PdfcoClient, credentials: PdfcoCrede
         await client.clock.sleep(delay)
 
 
-async def _end(observer: _ui.Observer, job_id: str, outcome: JobResult | JobError, checks: int, waited: float) -> None:
-    await observer.ended(job_id, outcome, checks, waited)
-    await _ui.publish_table()
-
-
 def check_job_for(
     operation: str, max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS, initial_poll_seconds: float | None = None
-) -> PdfcoTask[[PdfcoCredentials, str | JobSubmission, bool], JobResult]:
+) -> PdfcoTask[..., JobResult]:
     """``check_job`` with retries sized to ``operation``'s poll policy and a wait budget.
 
     Args:
@@ -258,42 +239,43 @@ def check_job_for(
     )
 
 
-def wait_options(
-    caller: str, max_wait_seconds: object, initial_poll_seconds: object, max_poll_seconds: object, base: PollPolicy
-) -> tuple[float, PollPolicy]:
-    """The checked deadline and policy of a wait: every number checked before any request."""
-    deadline = check_wait_seconds(max_wait_seconds, "max_wait_seconds", caller=caller)
-    initial = check_wait_seconds(initial_poll_seconds, "initial_poll_seconds", caller=caller)
-    cap = check_number(max_poll_seconds, "max_poll_seconds", caller=caller, maximum=3600)
-    return deadline, PollPolicy(**{**base.__dict__, "initial_seconds": initial, "max_seconds": max(initial, cap)})
+class _Wait:
+    """What both waiting tasks do before and around their wait: every argument checked before any request, then the
+    learnt durations read from (and written back to) the Prefect Variable that keeps them, if any."""
 
+    def __init__(
+        self, caller: str, credentials: object, max_wait: object, initial: object, cap: object, variable: object
+    ):
+        self.credentials = require_credentials(credentials, caller)
+        self.deadline = check_wait_seconds(max_wait, "max_wait_seconds", caller=caller)
+        first = check_wait_seconds(initial, "initial_poll_seconds", caller=caller)
+        most = check_number(cap, "max_poll_seconds", caller=caller, maximum=3600)
+        self.policy = PollPolicy(initial_seconds=first, max_seconds=max(first, most))
+        name = variable if variable is not None else (os.environ.get(LEARN_VARIABLE_ENV) or None)
+        if name is not None and (not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name)):
+            raise InvalidParametersError(caller, [f"learn_variable: expected a Prefect Variable name, got {name!r}"])
+        self.variable: str | None = name
+        self.end_signal = _events.wait_for_end if self.credentials.callback_url else None
 
-def learn_variable_name(value: object, caller: str) -> str | None:
-    """The Prefect Variable that keeps learnt durations: ``value``, else ``$PDFCO_LEARN_VARIABLE``, else none."""
-    name = value if value is not None else (os.environ.get(LEARN_VARIABLE_ENV) or None)
-    if name is not None and (not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name)):
-        raise InvalidParametersError(caller, [f"learn_variable: expected a Prefect Variable name, got {name!r}"])
-    return name
+    async def __aenter__(self) -> PdfcoClient:
+        book, name = _learning.BOOK, self.variable
+        if name is not None and name not in book.loaded:
+            book.loaded.add(name)
+            try:
+                read: Any = Variable.aget  # typed as returning None by Prefect's sync/async dispatch
+                book.merge(await read(name, default=None))
+            except Exception as error:  # learning is an optimisation: a wait never fails for it
+                _ui.run_logger().warning("Could not read learnt job durations from Variable %r: %s", name, error)
+        return await shared_client(self.credentials)
 
-
-async def _load_durations(name: str | None) -> None:
-    if name is None or name in _learning.BOOK.loaded:
-        return
-    _learning.BOOK.loaded.add(name)
-    try:
-        _learning.BOOK.merge(await Variable.aget(name, default=None))
-    except Exception as error:  # learning is an optimisation: a wait never fails for it
-        _ui.run_logger().warning("Could not read learnt job durations from Variable %r: %s", name, error)
-
-
-async def _save_durations(name: str | None) -> None:
-    if name is None or not _learning.BOOK.changed:
-        return
-    _learning.BOOK.changed = False
-    try:
-        await Variable.aset(name, _learning.BOOK.snapshot(), overwrite=True)
-    except Exception as error:
-        _ui.run_logger().warning("Could not keep learnt job durations in Variable %r: %s", name, error)
+    async def __aexit__(self, *exc_info: object) -> None:
+        book, name = _learning.BOOK, self.variable
+        if name is not None and book.changed:
+            book.changed = False
+            try:
+                await Variable.aset(name, book.snapshot(), overwrite=True)
+            except Exception as error:
+                _ui.run_logger().warning("Could not keep learnt job durations in Variable %r: %s", name, error)
 
 
 @pdfco_task(task_run_name=run_name("wait"), cache_policy=NO_CACHE, persist_result=False)
@@ -340,29 +322,13 @@ async def wait_for_job(
             return wait_for_job(credentials, pdf_to_text(credentials, url), max_wait_seconds=600).url
         ```
     """
-    credentials = require_credentials(credentials, "wait_for_job")
+    wait = _Wait("wait_for_job", credentials, max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable)
     job = check_job_id(_job_ref(job_id), caller="wait_for_job")
-    deadline, policy = wait_options(
-        "wait_for_job", max_wait_seconds, initial_poll_seconds, max_poll_seconds, CHECK_JOB_POLICY
-    )
-    variable = learn_variable_name(learn_variable, "wait_for_job")
-    client = await shared_client(credentials)
-    await _load_durations(variable)
-    try:
+    async with wait as client:
+        observer = _ui.Observer(publish=True)
         return await client.wait(
-            job, max_wait_seconds=deadline, policy=policy, observer=_Published(),
-            end_signal=_events.wait_for_end if credentials.callback_url else None,
-        )  # fmt: skip
-    finally:
-        await _save_durations(variable)
-
-
-class _Published(_ui.Observer):
-    """The UI observer of a single wait: the jobs table is refreshed when the job ends."""
-
-    async def ended(self, job_id: str, outcome: JobResult | JobError, checks: int, waited: float) -> None:
-        await super().ended(job_id, outcome, checks, waited)
-        await _ui.publish_table()
+            job, max_wait_seconds=wait.deadline, policy=wait.policy, observer=observer, end_signal=wait.end_signal
+        )
 
 
 @pdfco_task(task_run_name="wait-for-jobs", cache_policy=NO_CACHE, persist_result=False)
@@ -403,25 +369,21 @@ async def wait_for_jobs(
             return [r.url for r in wait_for_jobs(credentials, jobs) if isinstance(r, JobResult) and r.url]
         ```
     """
-    credentials = require_credentials(credentials, "wait_for_jobs")
+    wait = _Wait("wait_for_jobs", credentials, max_wait_seconds, initial_poll_seconds, max_poll_seconds, learn_variable)
     refs = [_job_ref(job) for job in job_ids] if isinstance(job_ids, (list, tuple)) else job_ids
     jobs = check_job_ids(refs, caller="wait_for_jobs")
-    deadline, policy = wait_options(
-        "wait_for_jobs", max_wait_seconds, initial_poll_seconds, max_poll_seconds, CHECK_JOB_POLICY
-    )
-    variable = learn_variable_name(learn_variable, "wait_for_jobs")
-    client = await shared_client(credentials)
-    await _load_durations(variable)
-    start = client.clock.monotonic()
-    token = _ui.quiet_items.set(True)
-    try:
-        results = await client.wait_many(
-            jobs, max_wait_seconds=deadline, policy=policy, observer=_ui.Observer(),
-            end_signal=_events.wait_for_end if credentials.callback_url else None,
-        )  # fmt: skip
-    finally:
-        _ui.quiet_items.reset(token)
-        await _save_durations(variable)
+    async with wait as client:
+        start, token = client.clock.monotonic(), _ui.quiet_items.set(True)
+        try:
+            results = await client.wait_many(
+                jobs,
+                max_wait_seconds=wait.deadline,
+                policy=wait.policy,
+                observer=_ui.Observer(),
+                end_signal=wait.end_signal,
+            )
+        finally:
+            _ui.quiet_items.reset(token)
     checks = sum(_ui.row_of(job).checks for job in jobs)
     await _ui.results_artifact(results, checks, client.clock.monotonic() - start)
     await _ui.publish_table()

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from prefect_pdfco._exceptions import InvalidParametersError
+from prefect_pdfco._exceptions import InvalidParametersError, PdfcoConnectionError, RateLimitError, ServerError
 from prefect_pdfco._util import check_number
 
 __all__ = ["DownloadedFile", "JobResult", "JobStatus", "JobSubmission", "PollPolicy", "RetryPolicy"]
@@ -211,6 +211,35 @@ class RetryPolicy:
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """The jittered delay after failed attempt number ``attempt`` (1-based)."""
         return _backoff(attempt, self.initial_delay, self.multiplier, self.max_delay, self.jitter, rand())
+
+    def delay_for(
+        self, error: Exception, *, attempt: int, idempotent: bool, rate_limited_seconds: float
+    ) -> float | None:
+        """Seconds to wait before sending a failed call again, or None to give up (the one rule of every retry loop).
+
+        A 429 was refused, so sending again is always safe, on its own budget of seconds (``Retry-After`` when
+        given); a connection error or 5xx counts against ``max_attempts`` and is re-sent only when ``idempotent``
+        (or, for a connection error, when the request surely never reached the server). Anything else: None.
+
+        Args:
+            error: What the failed attempt raised.
+            attempt: How many attempts failed with this kind of failure (429s, or the others), this one included.
+            idempotent: Whether sending twice is harmless (a GET, a job check, a presigned PUT).
+            rate_limited_seconds: Seconds already waited after 429s by this call.
+        """
+        if isinstance(error, RateLimitError):
+            left = self.rate_limit_budget_seconds - rate_limited_seconds
+            if left <= 0:
+                return None
+            if error.retry_after is not None:
+                delay = max(error.retry_after, self.initial_delay)
+                return delay if delay <= left else None
+            return min(left, self.delay(attempt))
+        if attempt >= self.max_attempts or not isinstance(error, (PdfcoConnectionError, ServerError)):
+            return None
+        if idempotent or (isinstance(error, PdfcoConnectionError) and not error.may_have_reached_server):
+            return self.delay(attempt)
+        return None
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,12 @@ def credentials_for(emulator: _Emulator, **settings: object) -> PdfcoCredentials
         from pdfco_emulator import PdfcoEmulator
         from prefect import flow
 
-        from prefect_pdfco import html_to_pdf, wait_for_job
+        from prefect_pdfco import PdfcoCredentials, html_to_pdf, wait_for_job
         from prefect_pdfco.testing import credentials_for
 
 
         @flow
-        def hello(credentials) -> str | None:
+        def hello(credentials: PdfcoCredentials) -> str | None:
             return wait_for_job(credentials, html_to_pdf(credentials, "<h1>Hello</h1>")).url
 
 
@@ -42,4 +42,4 @@ def credentials_for(emulator: _Emulator, **settings: object) -> PdfcoCredentials
             print(hello(credentials_for(emulator)))
         ```
     """
-    return PdfcoCredentials(api_key=emulator.api_key, base_url=emulator.base_url, **settings)  # type: ignore[arg-type]
+    return PdfcoCredentials.model_validate({"api_key": emulator.api_key, "base_url": emulator.base_url, **settings})

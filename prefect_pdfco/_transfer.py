@@ -1,0 +1,399 @@
+"""The streamed HTTP core of file transfers: a GET that resumes with Range, a PUT from disk, both retried, checked
+for expiry and digested on the way. See docs/design/links.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio.to_thread
+import httpx
+
+from prefect_pdfco import _tempfiles
+from prefect_pdfco._exceptions import (
+    ChecksumMismatchError,
+    FileTransferError,
+    LocalFileError,
+    PdfcoConnectionError,
+    PdfcoError,
+    RateLimitError,
+    ResultExpiredError,
+    ResultNotReadyError,
+    ResultTooLargeError,
+    ServerError,
+    escape_control,
+)
+from prefect_pdfco._linkguard import MAX_REDIRECTS, scrub_urls
+from prefect_pdfco._util import SYSTEM_CLOCK, Clock, safe_url
+from prefect_pdfco.models import RetryPolicy
+
+T = TypeVar("T")
+#: Bytes gathered before each write (or read) in a worker thread: one hop per MiB, about two MiB held per transfer.
+CHUNK_SIZE = 1024 * 1024
+#: The PUT's per-operation timeouts: the host may take a while to answer once a large body is in.
+UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0, pool=None)
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_MD5_ETAG = re.compile(r'^(?:W/)?"?([0-9a-f]{32})"?$', re.IGNORECASE)  # a multipart upload's ETag ends in "-<n>"
+EXPIRED_HINT = (
+    "PDF.co deletes results when their link expires: run the job again and download within the link's lifetime "
+    "(PDF.co's `expiration` parameter sets it in minutes)."
+)
+logger = logging.getLogger("prefect_pdfco")
+
+
+# --- expiry --------------------------------------------------------------------------------------------------------
+
+
+def signed_expiry(url: str) -> datetime | None:
+    """When a presigned (SigV4) link stops working by its own query: ``X-Amz-Date`` plus ``X-Amz-Expires``."""
+    with contextlib.suppress(KeyError, ValueError, OverflowError):
+        query = {key.lower(): value for key, value in parse_qsl(urlsplit(url).query)}
+        signed = datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        return signed + timedelta(seconds=int(query["x-amz-expires"]))
+    return None
+
+
+def link_expiry(url: str, valid_till: datetime | None) -> datetime | None:
+    """When a result link stops working (UTC): the earlier of ``valid_till`` and the link's signed expiry."""
+    known = [moment.astimezone(timezone.utc) for moment in (valid_till, signed_expiry(url)) if moment is not None]
+    return min(known) if known else None
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
+def describe_expiry(expiry: datetime | None, now: datetime) -> str:
+    """When the link expired (UTC), and how long ago only when this machine's clock agrees that it has."""
+    if expiry is None:
+        return "the result link has expired"
+    text = f"the result link expired at {expiry.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+    if (seconds := (now - expiry).total_seconds()) < 0:  # the host says expired, our clock not yet: a clock is off
+        return (
+            f"{text}, by the file host's clock (this machine's clock reads {now:%Y-%m-%dT%H:%M:%SZ}, {_ago(-seconds)} "
+            "earlier: check that it is synchronised)"
+        )
+    return f"{text} ({_ago(seconds)} ago)" if seconds >= 1 else f"{text} (just now)"
+
+
+def check_fresh(url: str, valid_till: datetime | None, clock: Clock) -> datetime | None:
+    """The link's expiry, after refusing the link without a request when it has passed by ``clock``."""
+    now = datetime.fromtimestamp(clock.time(), timezone.utc)
+    if (expiry := link_expiry(url, valid_till)) is not None and now >= expiry:
+        text = f"{describe_expiry(expiry, now)}; no request was made. {EXPIRED_HINT}"
+        raise ResultExpiredError(text, url=safe_url(url), valid_till=expiry)
+    return expiry
+
+
+# --- what the file host says, and the retry loop --------------------------------------------------------------------
+
+
+def _xml_field(body: str, name: str) -> str:
+    # S3 error bodies are flat <Error><Code>..</Code>...: a regex reads them without parsing what a host sent.
+    match = re.search(rf"<{name}>([^<]{{0,300}})</{name}>", body)
+    return match.group(1).strip() if match else ""
+
+
+def host_error(
+    status: int, body: str, url: str, *, valid_till: datetime | None = None, clock: Clock = SYSTEM_CLOCK
+) -> PdfcoError:
+    """The error for a file host's answer that is not a success, from its status and S3 XML body."""
+    safe, code, message = safe_url(url), _xml_field(body, "Code"), _xml_field(body, "Message")
+    said = f"{code}: {message}" if code else (message or f"HTTP {status}")
+    if status == 403 and code == "AccessDenied" and "expired" in message.lower():
+        expiry = signed_expiry(url) or valid_till
+        with contextlib.suppress(ValueError):
+            expiry = expiry or datetime.fromisoformat(_xml_field(body, "Expires").replace("Z", "+00:00"))
+        now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        text = f"{describe_expiry(expiry, now)} (the file host said {said!r}). {EXPIRED_HINT}"
+        return ResultExpiredError(text, url=safe, status_code=status, valid_till=expiry)
+    if status == 404:
+        text = f"no file at this link ({said}): the job has not finished yet, or the file was deleted"
+        return ResultNotReadyError(text, url=safe, status_code=status)
+    if status == 429:
+        return RateLimitError(said, status_code=status, endpoint=safe)
+    if status >= 500:
+        return ServerError(f"the file host failed ({said})", status_code=status, endpoint=safe)
+    why = "; was the URL altered or cut short?" if status == 403 else ""
+    return FileTransferError(f"the file host refused the link ({said}){why}", url=safe, status_code=status)
+
+
+def link_error(error: httpx.HTTPError | httpx.InvalidURL, url: str) -> PdfcoError:
+    """The error for a request to a file host that got no HTTP answer; names the host and path only."""
+    safe, detail = safe_url(url), f"{type(error).__name__}: {scrub_urls(str(error))}"
+    if isinstance(error, httpx.TooManyRedirects):
+        return FileTransferError(f"the link redirected more than {MAX_REDIRECTS} times (S3 redirects once)", url=safe)
+    if isinstance(error, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+        return FileTransferError(f"not a link that can be fetched ({detail})", url=safe)
+    sent = not isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    host = f"{escape_control(urlsplit(safe).hostname or 'the file host')} (result storage)"
+    why = f"no complete answer came from {host}" if sent else f"could not connect to {host}; nothing was sent"
+    return PdfcoConnectionError(f"{why} ({detail})", endpoint=safe, may_have_reached_server=sent)
+
+
+def check_md5(md5: Any, etag: str | None, url: str, *, action: str = "downloaded") -> bool:
+    """Whether ``md5`` (hashlib's, or None) was compared with the MD5 an S3 ETag states; raises when they differ."""
+    match = _MD5_ETAG.match((etag or "").strip())
+    if md5 is None or match is None:
+        return False
+    if (actual := md5.hexdigest()) != (expected := match.group(1).lower()):
+        raise ChecksumMismatchError(
+            f"the {action} bytes have MD5 {actual}, but the file host's ETag states {expected}: damaged on the way or "
+            "changed on the host; nothing was kept, run it again",
+            url=safe_url(url),
+        )
+    return True
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[T]], *, retry: RetryPolicy, clock: Clock, what: str, at: Callable[[], int]
+) -> T:
+    """``attempt()`` until it returns or ``retry.delay_for`` gives up; a GET or a presigned PUT may always repeat."""
+    failures = limited = 0
+    waited = 0.0
+    while True:
+        try:
+            return await attempt()
+        except PdfcoError as error:
+            is_429 = isinstance(error, RateLimitError)
+            limited, failures = limited + is_429, failures + (not is_429)
+            count = limited if is_429 else failures
+            delay = retry.delay_for(error, attempt=count, idempotent=True, rate_limited_seconds=waited)
+            if delay is None:
+                raise
+            waited += delay if is_429 else 0.0
+            then = f"resuming at byte {at()}" if at() else "retrying"
+            logger.warning("%s: attempt %d failed (%s); %s in %.1f s", what, failures + limited, error, then, delay)
+        await clock.sleep(delay)
+
+
+# --- one streamed GET -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Incoming:
+    """Where one GET stands and where its bytes go: a file (each batch written in a worker thread while the loop
+    gathers the next, one in flight), else memory up to ``limit`` bytes; the digests asked for, fed on the way."""
+
+    url: str
+    file: BinaryIO | None = None
+    limit: int | None = None
+    fingerprint: bool = False
+    verify_etag: bool = False
+    received: int = 0
+    total: int | None = None
+    etag: str | None = None
+    content_type: str | None = None
+
+    def __post_init__(self) -> None:
+        self.data = bytearray()
+        self._pending_write: asyncio.Future[None] | None = None
+        self._new_digests()
+
+    def _new_digests(self) -> None:
+        self.sha256 = hashlib.sha256() if self.fingerprint else None
+        self.md5 = hashlib.md5(usedforsecurity=False) if self.verify_etag else None  # S3's ETag is an MD5
+
+    def _feed(self, chunks: Sequence[bytes]) -> None:
+        for digest in (self.sha256, self.md5):
+            if digest is not None:
+                for chunk in chunks:
+                    digest.update(chunk)
+
+    def _write(self, file: BinaryIO, chunks: Sequence[bytes]) -> None:
+        self._feed(chunks)  # in the worker thread, beside the network reads
+        file.writelines(chunks)
+
+    def _expect(self, size: int) -> None:
+        if self.limit is not None and size > self.limit:
+            raise ResultTooLargeError(
+                f"the result is {size:,} bytes or more, over the limit of {self.limit:,} bytes for holding it in "
+                "memory; download it to a file instead",
+                url=safe_url(self.url),
+                limit=self.limit,
+            )
+
+    async def _keep(self, batch: list[bytes]) -> None:
+        if not batch:
+            return
+        if self.file is None:
+            self._expect(len(self.data) + sum(map(len, batch)))
+            self.data += b"".join(batch)
+            self._feed(batch)
+        else:
+            await self.flush()
+            # anyio's thread call is not abandoned when cancelled: whoever awaits it waits for the write to end.
+            self._pending_write = asyncio.ensure_future(anyio.to_thread.run_sync(self._write, self.file, batch))
+            self._pending_write.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self.received += sum(map(len, batch))
+
+    async def flush(self) -> None:
+        """Waits for the write in flight."""
+        pending, self._pending_write = self._pending_write, None
+        if pending is not None:
+            await pending
+
+    async def start_over(self, why: str) -> PdfcoConnectionError:
+        await self.flush()  # a write in flight may still be feeding the digests
+        self.data.clear()
+        if self.file is not None:
+            self.file.seek(0)
+            self.file.truncate()
+        self._new_digests()
+        self.received, self.total, self.etag = 0, None, None
+        return PdfcoConnectionError(f"{why}; starting over", endpoint=safe_url(self.url))
+
+    async def accept(self, response: httpx.Response) -> None:
+        """Checks that a 200/206 continues what we hold; starts over (raising: the retry asks again) when not."""
+        etag = response.headers.get("etag")
+        if response.status_code == 200:
+            if self.received:  # the host ignored our Range header: take the whole file from byte 0
+                await self.start_over("the host ignored the Range request")
+            length = response.headers.get("content-length", "")
+            self.total, self.etag = (int(length) if length.isdigit() else None), etag
+            self.content_type = response.headers.get("content-type")
+            if self.md5 is not None and not _MD5_ETAG.match(etag or ""):
+                logger.warning("%s: the ETag %r states no MD5 (multipart?): not verified", safe_url(self.url), etag)
+                self.md5 = None
+        else:
+            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+            if not self.received or match is None or int(match.group(1)) != self.received:
+                raise await self.start_over("the host answered a range that does not continue ours")
+            if self.etag and etag and etag != self.etag:
+                raise await self.start_over("the file changed on the host (new ETag)")
+            self.total = int(match.group(3)) if match.group(3) != "*" else None
+        if self.total is not None:
+            self._expect(self.total)
+
+    async def copy(self, response: httpx.Response) -> None:
+        """Hands the body over in batches of about ``CHUNK_SIZE``; ``received`` counts what was handed over (what
+        arrived before a broken connection included, so the next attempt resumes right after it)."""
+        batch: list[bytes] = []
+        try:
+            async for chunk in _raw(response):
+                batch.append(chunk)
+                if sum(map(len, batch)) >= CHUNK_SIZE:
+                    await self._keep(batch)
+                    batch = []
+        except httpx.HTTPError:
+            await self._keep(batch)  # the connection broke: keep what arrived, so the next attempt resumes after it
+            raise
+        await self._keep(batch)
+
+
+async def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as stored, as it arrives (whole, when a test transport's answer was read already)."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for chunk in response.aiter_raw():
+        yield chunk
+
+
+async def _attempt(http: httpx.AsyncClient, incoming: Incoming, valid_till: datetime | None, clock: Clock) -> None:
+    headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
+    if incoming.received:
+        headers["Range"] = f"bytes={incoming.received}-"
+    try:
+        async with http.stream("GET", incoming.url, headers=headers) as response:
+            if response.status_code == 416 and incoming.received:
+                if response.headers.get("content-range", "").endswith(f"/{incoming.received}"):
+                    return  # every byte had arrived before the connection broke
+                raise await incoming.start_over("the host refused to resume (416)")
+            if response.status_code not in (200, 206):
+                body = b""
+                async for chunk in _raw(response):
+                    if len(body := body + chunk) >= 65536:  # an S3 error body is a few hundred bytes
+                        break
+                text = body[:65536].decode("utf-8", "replace")
+                raise host_error(response.status_code, text, incoming.url, valid_till=valid_till, clock=clock)
+            await incoming.accept(response)
+            await incoming.copy(response)
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        raise link_error(error, incoming.url) from error
+    if incoming.total is not None and incoming.received != incoming.total:
+        text = f"received {incoming.received} of {incoming.total} bytes"
+        raise PdfcoConnectionError(text, endpoint=safe_url(incoming.url))
+
+
+async def get(
+    http: httpx.AsyncClient, incoming: Incoming, *, valid_till: datetime | None, retry: RetryPolicy, clock: Clock
+) -> None:
+    """Streams ``incoming.url`` into its file or memory, resuming and retrying; all is written when it returns."""
+    with _tempfiles.transfer():
+        attempt = functools.partial(_attempt, http, incoming, valid_till, clock)
+        what = f"Download of {safe_url(incoming.url)}"
+        await retrying(attempt, retry=retry, clock=clock, what=what, at=lambda: incoming.received)
+        await incoming.flush()
+
+
+# --- one streamed PUT -----------------------------------------------------------------------------------------------
+
+
+def _read(file: BinaryIO, size: int, md5: Any) -> bytes:
+    chunk = file.read(size)
+    if md5 is not None:
+        md5.update(chunk)  # in the worker thread, beside the send
+    return chunk
+
+
+async def _chunks(local: Path, size: int, md5: Any) -> AsyncIterator[bytes]:
+    """The first ``size`` bytes of the file, a chunk at a time (the only copy of it in memory)."""
+    remaining = size
+    with open(local, "rb") as file:  # noqa: ASYNC230  # opening costs no wait; reads hop to a thread
+        while remaining > 0:
+            chunk = await anyio.to_thread.run_sync(_read, file, min(CHUNK_SIZE, remaining), md5)
+            if not chunk:
+                raise LocalFileError(str(local), f"the file shrank to {size - remaining} bytes while uploading")
+            remaining -= len(chunk)
+            yield chunk
+
+
+async def put(
+    http: httpx.AsyncClient,
+    url: str,
+    local: Path,
+    size: int,
+    content_type: str,
+    *,
+    verify_etag: bool = False,
+    retry: RetryPolicy,
+    clock: Clock,
+) -> None:
+    """Streams a local file to a presigned URL with ``Content-Length`` (S3 refuses chunked uploads), retried whole on
+    transient failures; with ``verify_etag``, compares the MD5 of what was sent with the ETag the host answers."""
+
+    async def once() -> None:
+        md5 = hashlib.md5(usedforsecurity=False) if verify_etag else None
+        headers = {"Content-Type": content_type, "Content-Length": str(size)}
+        try:  # not redirected: a presigned PUT is never moved, and the body streams from disk once per attempt
+            content = _chunks(local, size, md5)
+            response = await http.put(
+                url, content=content, headers=headers, timeout=UPLOAD_TIMEOUT, follow_redirects=False
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            raise link_error(error, url) from error
+        if response.status_code >= 300:
+            failure = host_error(response.status_code, response.text[:65536], url)
+            if isinstance(failure, ResultExpiredError):
+                text = "the presigned upload URL expired before the upload started (PDF.co signs it for 15 minutes)"
+                raise FileTransferError(text, url=safe_url(url), status_code=response.status_code)
+            raise failure
+        check_md5(md5, response.headers.get("etag"), url, action="uploaded")  # S3 answers the MD5 it stored
+
+    with _tempfiles.transfer():
+        await retrying(once, retry=retry, clock=clock, what=f"Upload to {safe_url(url)}", at=lambda: 0)
