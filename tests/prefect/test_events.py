@@ -189,6 +189,15 @@ async def test_an_idle_subscription_closes_and_the_next_wait_opens_it_again() ->
         assert await waiting and events.connections == 2
 
 
+async def test_a_closed_subscription_sleeps_the_timeout_out() -> None:
+    # Never a quick False: the wait would check the job at once, again and again (2 credits each).
+    events = EndEvents()
+    await events.aclose()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(events.wait(_job(), 30), 0.3)
+    assert events.connections == 0
+
+
 @pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1.0, 1e9, "5"])
 async def test_the_timeout_must_be_a_number_of_seconds(timeout: Any) -> None:
     with pytest.raises(InvalidParametersError, match="timeout"):
