@@ -13,7 +13,6 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from ._callbacks import call_back
 from ._catalogue import (
     ASYNC_ONLY,
     CREDIT_COSTS,
@@ -23,7 +22,7 @@ from ._catalogue import (
     MULTI_OUTPUT,
     default_output_name,
 )
-from ._http import Call, Runtime, not_served
+from ._http import Call, Runtime, call_back, not_served
 from ._inputs import InputError, check_input_urls, loopback_url, resolve_inputs, safe_url, split_urls
 from ._processing import (
     InputFile,

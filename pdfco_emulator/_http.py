@@ -1,9 +1,14 @@
-"""What every API handler shares: the running server's resources, one call's context, JSON answers."""
+"""What every API handler shares: the running server's resources, one call's context, JSON answers; and callbacks.
+
+Callbacks go as PDF.co makes them: a POST of the job's final result (with ``jobId``) to the submit's ``callback``
+once the job ends (by its work or by the emulator's clock), retried up to 3 times; loopback receivers only.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,11 +16,12 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ._inputs import loopback_url
 from ._params import Params
 from ._pdfco_params import documented_spelling, undocumented_names
-from ._state import EmulatorState
+from ._state import EmulatorState, Job
 
-__all__ = ["Call", "Runtime", "http_status_for", "not_served", "pdfco_error"]
+__all__ = ["RETRIES", "Call", "Runtime", "call_back", "http_status_for", "not_served", "pdfco_error"]
 
 
 @dataclass
@@ -141,3 +147,41 @@ def not_served(path: str, detail: str | None = None) -> str:
             "not implement (a limit of the emulator, not an error in the request)"
         )
     return f"Not served by the PDF.co emulator: {path}: {detail} (a limit of the emulator, not of PDF.co)"
+
+
+#: PDF.co retries a callback "up to 3 times" when the receiver fails or does not answer in 20-30 s.
+RETRIES = 3
+_ATTEMPT_TIMEOUT = 20.0
+_TICK = 0.02
+_PAUSE = 0.05
+
+
+async def call_back(rt: Runtime, job: Job, url: str, body_of: Callable[[Job, str], dict[str, Any]]) -> None:
+    """Waits for ``job`` to end, then POSTs ``body_of(job, status)`` to ``url`` (1 attempt + ``RETRIES``)."""
+    state = rt.state
+    fault = state.faults.take_callback()
+    delay = fault.delay if fault is not None else 0.0
+    while True:
+        now = state.now()
+        status = job.status(now)
+        if status != "working" and now >= max(job.due_at or 0.0, job.finished_at or 0.0) + delay:
+            break
+        await asyncio.sleep(_TICK)
+    if fault is not None and fault.drop:
+        state.bump("callbacks_dropped")
+        return
+    if not loopback_url(url):  # checked at submit too; never call out of the machine
+        return
+    body = body_of(job, status)
+    for attempt in range(1 + RETRIES):
+        state.bump("callback_attempts")
+        try:
+            answer = await rt.http.post(url, json=body, timeout=_ATTEMPT_TIMEOUT, follow_redirects=False)
+            if answer.is_success:
+                state.bump("callbacks_delivered")
+                return
+        except httpx.HTTPError:
+            pass
+        if attempt < RETRIES:
+            await asyncio.sleep(_PAUSE * 2**attempt)
+    state.bump("callbacks_failed")

@@ -19,8 +19,8 @@ from ._store import FileStore, StoredFile
 __all__ = ["EmulatorConfig", "EmulatorState", "Job", "remote_key"]
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
-#: Callbacks (``_callbacks``): POST attempts, delivered (a 2xx answer), failed (every retry spent), dropped
-#: (lost on purpose by a fault).
+#: Callbacks (``_http.call_back``): POST attempts, delivered (a 2xx answer), failed (every retry spent), dropped
+#: (lost on purpose by a fault), not sent (to receivers off this machine).
 _CALLBACK_COUNTERS = (
     "callback_attempts",
     "callbacks_delivered",
