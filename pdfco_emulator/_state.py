@@ -225,9 +225,13 @@ class EmulatorState:
             self.counters["jobs_submitted"] += 1
 
     def get_job(self, job_id: str) -> Job | None:
-        """The job with this id (ids are case-sensitive), or None."""
+        """The job with this id (ids are case-sensitive), or None once its result link has expired: PDF.co deletes
+        a job's output then, and whether it still answers for the job is undocumented; the emulator forgets it."""
         with self.lock:
-            return self.jobs.get(job_id)
+            job = self.jobs.get(job_id)
+            if job is not None and job.status(self.now()) != "working" and self.now() >= job.link_expires_at:
+                return None
+            return job
 
     def readable(self, key: str) -> StoredFile | None:
         """The object under ``key`` if a GET may read it now: it has content, and its job (for a result

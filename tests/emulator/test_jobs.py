@@ -242,3 +242,16 @@ def test_callback_faults_lose_or_delay_on_the_emulators_clock(
     assert receiver.arrived.wait(10)  # type: ignore[attr-defined]
     assert [body["jobId"] for body in receiver.bodies] == [late]  # type: ignore[attr-defined]
     assert emu.stats()["callbacks_dropped"] == before + 1
+
+
+def test_a_job_is_forgotten_once_its_result_link_has_expired() -> None:
+    """PDF.co deletes a job's output when its link expires; whether it still answers for the job is undocumented:
+    the emulator forgets it, so a client's re-attach to an old job meets ``unknown`` (forced) as it would a typo."""
+    with PdfcoEmulator(job_duration=0, link_ttl=60) as emulator, httpx.Client(
+        base_url=emulator.base_url, headers={"x-api-key": emulator.api_key}
+    ) as api:
+        job = api.post("/v1/pdf/convert/from/html", json={"html": "<p>gone</p>", "async": True}).json()["jobId"]
+        assert api.post("/v1/job/check", json={"jobid": job, "force": True}).json()["status"] == "success"
+        emulator.advance_clock(61)
+        assert api.post("/v1/job/check", json={"jobid": job, "force": True}).json()["status"] == "unknown"
+        assert api.post("/v1/job/check", json={"jobid": job}).json()["status"] == "working"
