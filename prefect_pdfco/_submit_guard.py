@@ -38,8 +38,7 @@ from prefect_pdfco._exceptions import (
 )
 from prefect_pdfco._operations import build_payload, get_operation
 from prefect_pdfco._util import is_sensitive, jsonable
-from prefect_pdfco.callbacks import with_callback
-from prefect_pdfco.credentials import PdfcoCredentials, shared_client
+from prefect_pdfco.credentials import PdfcoCredentials, shared_client, with_callback
 from prefect_pdfco.models import JobStatus, JobSubmission
 
 #: Options of every task that submits a billed job: never retried by Prefect, never served from Prefect's cache

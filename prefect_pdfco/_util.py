@@ -50,6 +50,7 @@ SENSITIVE_PARAMS = frozenset(
         "dataencryptionkey",
         "datadecryptionkey",
         "profiles",
+        "callback",  # its path holds the job's callback token
     }
 )
 

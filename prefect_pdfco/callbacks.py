@@ -7,27 +7,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextvars
-import hashlib
-import hmac
 import json
 import logging
 import re
-import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from prefect.events import emit_event
-from pydantic import SecretStr
 
 from prefect_pdfco._exceptions import InvalidParametersError, PdfcoError
 from prefect_pdfco._util import check_number, safe_url
+from prefect_pdfco.credentials import (
+    callback_key,
+    verify_token,
+)
 from prefect_pdfco.models import JobResult
 
 if TYPE_CHECKING:
@@ -40,63 +39,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("prefect_pdfco.callbacks")
 
-#: Where the token goes in ``PdfcoCredentials.callback_url``; a URL without it gets ``/<token>`` appended.
-TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 (a placeholder, not a secret)
 _ENDS = ("success", "succeeded"), ("failed", "failed"), ("aborted", "aborted"), ("unknown", "not-found")
 #: The job events emitted, by the status PDF.co posted or a check reported.
 EVENT_BY_STATUS = {status: f"pdfco.job.{name}" for status, name in _ENDS}
 EventSink = Callable[[str, dict[str, str], dict[str, Any]], object]
 
-_CONTEXT = b"prefect-pdfco callback token v1"
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
 _JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _SEEN_CAPACITY = 100_000
 _STATS = ("accepted", "replayed", "refused", "checks", "events", "handled", "peak", "busy", "header_timeouts")
 _BUSY = b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 5\r\ncontent-length: 0\r\n\r\n"
 _TOO_SLOW = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-
-
-def callback_key(api_key: SecretStr | str) -> bytes:
-    """The HMAC key of callback tokens, derived from the API key (so the block is the only secret to keep)."""
-    secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-    return hmac.new(secret.encode(), _CONTEXT, hashlib.sha256).digest()
-
-
-def _mac(key: bytes, nonce: str) -> str:
-    return base64.urlsafe_b64encode(hmac.new(key, nonce.encode(), hashlib.sha256).digest()[:16]).decode().rstrip("=")
-
-
-def new_token(key: bytes) -> str:
-    """A fresh ``<nonce>.<mac>`` token: 16 random bytes and their truncated HMAC-SHA256, both base64url."""
-    nonce = secrets.token_urlsafe(16)
-    return f"{nonce}.{_mac(key, nonce)}"
-
-
-def verify_token(key: bytes, token: object) -> bool:
-    """Whether ``token`` was made with ``key`` (a constant-time comparison; anything malformed is False)."""
-    if not isinstance(token, str) or not _TOKEN.match(token):
-        return False
-    nonce, mac = token.split(".")
-    return hmac.compare_digest(mac, _mac(key, nonce))
-
-
-def callback_url_for(base: str, token: str) -> str:
-    """One job's callback URL: ``base`` with the token in place of ``{token}``, else ``<base>/<token>``."""
-    if TOKEN_PLACEHOLDER in base:
-        return base.replace(TOKEN_PLACEHOLDER, token)
-    return f"{base.rstrip('/')}/{token}"
-
-
-def with_callback(credentials: PdfcoCredentials, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A copy of a submit's ``params`` with a fresh per-job ``callback`` when ``credentials.callback_url`` is set.
-
-    A ``callback`` the caller passed (in any letter case: PDF.co ignores case in parameter names) is kept.
-    """
-    payload = dict(params or {})
-    base = credentials.callback_url
-    if base and not any(str(name).lower() == "callback" for name in payload):
-        payload["callback"] = callback_url_for(base, new_token(callback_key(credentials.api_key)))
-    return payload
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import re
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from prefect.blocks.abstract import CredentialsBlock
@@ -245,3 +250,54 @@ def require_credentials(value: object, caller: str) -> PdfcoCredentials:
     raise InvalidParametersError(
         caller, [f'credentials: expected a PdfcoCredentials block, got {got} (PdfcoCredentials.load("name"))']
     )
+
+
+# --- per-job callback tokens: what a submit puts in its callback URL, and what a receiver verifies ---------------
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
+_CONTEXT = b"prefect-pdfco callback token v1"
+#: Where the token goes in ``PdfcoCredentials.callback_url``; a URL without it gets ``/<token>`` appended.
+TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 (a placeholder, not a secret)
+
+
+def callback_key(api_key: SecretStr | str) -> bytes:
+    """The HMAC key of callback tokens, derived from the API key (so the block is the only secret to keep)."""
+    secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    return hmac.new(secret.encode(), _CONTEXT, hashlib.sha256).digest()
+
+
+def _mac(key: bytes, nonce: str) -> str:
+    return base64.urlsafe_b64encode(hmac.new(key, nonce.encode(), hashlib.sha256).digest()[:16]).decode().rstrip("=")
+
+
+def new_token(key: bytes) -> str:
+    """A fresh ``<nonce>.<mac>`` token: 16 random bytes and their truncated HMAC-SHA256, both base64url."""
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{_mac(key, nonce)}"
+
+
+def verify_token(key: bytes, token: object) -> bool:
+    """Whether ``token`` was made with ``key`` (a constant-time comparison; anything malformed is False)."""
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        return False
+    nonce, mac = token.split(".")
+    return hmac.compare_digest(mac, _mac(key, nonce))
+
+
+def callback_url_for(base: str, token: str) -> str:
+    """One job's callback URL: ``base`` with the token in place of ``{token}``, else ``<base>/<token>``."""
+    if TOKEN_PLACEHOLDER in base:
+        return base.replace(TOKEN_PLACEHOLDER, token)
+    return f"{base.rstrip('/')}/{token}"
+
+
+def with_callback(credentials: PdfcoCredentials, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of a submit's ``params`` with a fresh per-job ``callback`` when ``credentials.callback_url`` is set.
+
+    A ``callback`` the caller passed (in any letter case: PDF.co ignores case in parameter names) is kept.
+    """
+    payload = dict(params or {})
+    base = credentials.callback_url
+    if base and not any(str(name).lower() == "callback" for name in payload):
+        payload["callback"] = callback_url_for(base, new_token(callback_key(credentials.api_key)))
+    return payload

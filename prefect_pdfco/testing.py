@@ -10,8 +10,11 @@ __all__ = ["credentials_for"]
 
 
 class _Emulator(Protocol):
-    base_url: str
-    api_key: str
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def api_key(self) -> str: ...
 
 
 def credentials_for(emulator: _Emulator, **settings: object) -> PdfcoCredentials:

@@ -18,18 +18,15 @@ from starlette.applications import Starlette
 
 from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco._exceptions import InvalidParametersError
-from prefect_pdfco.callbacks import (
-    CallbackReceiver,
-    ReceiverLimits,
+from prefect_pdfco.callbacks import CallbackReceiver, ReceiverLimits, create_app, serve
+from prefect_pdfco.credentials import (
+    PdfcoCredentials,
     callback_key,
     callback_url_for,
-    create_app,
     new_token,
-    serve,
     verify_token,
     with_callback,
 )
-from prefect_pdfco.credentials import PdfcoCredentials
 from tests.prefect._support_callbacks import EventRecorder
 from tests.prefect._support_callbacks import emulator_credentials as _credentials
 

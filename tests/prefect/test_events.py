@@ -24,7 +24,8 @@ from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco import _ui
 from prefect_pdfco._events import END_EVENTS, EndEvents, once, subscription, wait_for_end
 from prefect_pdfco._exceptions import InvalidParametersError
-from prefect_pdfco.callbacks import EVENT_BY_STATUS, CallbackReceiver, with_callback
+from prefect_pdfco.callbacks import EVENT_BY_STATUS, CallbackReceiver
+from prefect_pdfco.credentials import with_callback
 from tests.prefect._support_callbacks import PATIENCE, emulator_credentials, end_events
 
 
