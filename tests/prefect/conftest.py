@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pdfco_emulator import PdfcoEmulator
 
+from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco import PdfcoCredentials
 from prefect_pdfco.testing import credentials_for
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from pdfco_emulator import PdfcoEmulator
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
+from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco import InvalidParametersError, JobFailed, PdfcoCredentials
 from prefect_pdfco.flows import BatchResult, OperationResult, run_batch, run_operation
 
@@ -75,7 +75,9 @@ def test_a_partly_failed_batch_says_so_in_its_state(
 
     async def state_names() -> list[str | None]:
         async with get_client() as client:
-            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="pdfco-batch")))
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="pdfco-batch"))
+            )
         return [run.state.name for run in runs if run.state is not None]
 
     import asyncio

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from pdfco_emulator import PdfcoEmulator
 from prefect import flow
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
 
+from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco import (
     BadRequestError,
     InvalidParametersError,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from pdfco_emulator import PdfcoEmulator
 from prefect import flow
 
+from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco import (
     JobResult,
     JobSubmission,
