@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from prefect_pdfco import _download, _learning, _upload, _waiting
+from prefect_pdfco import _download, _learning, _waiting
 from prefect_pdfco._exceptions import (
     InvalidParametersError,
     JobError,
@@ -30,6 +30,7 @@ from prefect_pdfco._exceptions import (
 from prefect_pdfco._learning import MIN_REQUESTS_PER_SECOND, Pacer, pacer_for
 from prefect_pdfco._linkguard import LinkPolicy, new_link_client, ssl_context
 from prefect_pdfco._responses import job_result, response_body, submission, transport_error
+from prefect_pdfco._transfer import Links
 from prefect_pdfco._util import SYSTEM_CLOCK, USER_AGENT, Clock, check_number, jsonable
 from prefect_pdfco.models import DownloadedFile, JobResult, JobSubmission, PollPolicy, RetryPolicy
 
@@ -371,29 +372,25 @@ class PdfcoClient:
 
         Options: ``filename``, ``fingerprint`` (SHA-256), ``verify_etag`` (S3's MD5), ``durable`` (fsync).
         """
-        url, valid_till, job_id = _link_of(result)
-        return await _download.download(
-            self.link_client, url, Path(directory), job_id=job_id, valid_till=valid_till, retry=self.retry_policy,
-            clock=self.clock, **options,
-        )  # fmt: skip
+        url, valid_till, job_id = _download.result_link(result)
+        links = Links(self.link_client, self.retry_policy, self.clock)
+        return await _download.download(links, url, Path(directory), job_id=job_id, valid_till=valid_till, **options)
 
     async def download_parts(self, result: JobResult, directory: str | Path, **options: Any) -> list[DownloadedFile]:
         """Lands every part of a multi-file result (async split's JSON list of links, or ``urls``)."""
-        return await _download.download_parts(
-            self.link_client, result, Path(directory), retry=self.retry_policy, clock=self.clock, **options
-        )
+        links = Links(self.link_client, self.retry_policy, self.clock)
+        return await _download.land(links, result, Path(directory), parts=True, **options)
 
     async def fetch(self, result: JobResult | str, *, max_bytes: int) -> tuple[bytes, str | None]:
         """A result's bytes and Content-Type, read into memory up to ``max_bytes``."""
-        url, valid_till, _ = _link_of(result)
-        return await _download.fetch(
-            self.link_client, url, max_bytes=max_bytes, valid_till=valid_till, retry=self.retry_policy,
-            clock=self.clock,
-        )  # fmt: skip
+        url, valid_till, _ = _download.result_link(result)
+        links = Links(self.link_client, self.retry_policy, self.clock)
+        return await _download.fetch(links, url, max_bytes=max_bytes, valid_till=valid_till)
 
     async def upload(self, path: str | Path, *, name: str | None = None, verify_etag: bool = False) -> str:
         """Puts a local file (up to 2 GB) into PDF.co's temporary storage; returns the URL operations take."""
-        return await _upload.upload(self, Path(path), name=name, verify_etag=verify_etag)
+        links = Links(self.link_client, self.retry_policy, self.clock)
+        return await _download.upload(links, self, Path(path), name=name, verify_etag=verify_etag)
 
 
 def _dumps(body: Any) -> bytes:
@@ -404,11 +401,3 @@ def _dumps(body: Any) -> bytes:
 def _cause_name(error: BaseException) -> str:
     cause = error.__cause__
     return type(cause).__name__ if cause is not None else "connection lost"
-
-
-def _link_of(result: JobResult | str) -> tuple[str, datetime | None, str | None]:
-    if isinstance(result, JobResult):
-        if not result.url:
-            raise InvalidParametersError("download", [f"job {result.job_id} has no result link ({result.status})"])
-        return result.url, result.output_link_valid_till, result.job_id
-    return result, None, None

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -52,7 +52,13 @@ EXPIRED_HINT = (
 logger = logging.getLogger("prefect_pdfco")
 
 
-# --- expiry --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Links:
+    """A keyless file-host client (``_linkguard.new_link_client``) with the retry policy and clock of its transfers."""
+
+    http: httpx.AsyncClient
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Clock = SYSTEM_CLOCK
 
 
 def signed_expiry(url: str) -> datetime | None:
@@ -62,12 +68,6 @@ def signed_expiry(url: str) -> datetime | None:
         signed = datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         return signed + timedelta(seconds=int(query["x-amz-expires"]))
     return None
-
-
-def link_expiry(url: str, valid_till: datetime | None) -> datetime | None:
-    """When a result link stops working (UTC): the earlier of ``valid_till`` and the link's signed expiry."""
-    known = [moment.astimezone(timezone.utc) for moment in (valid_till, signed_expiry(url)) if moment is not None]
-    return min(known) if known else None
 
 
 def _ago(seconds: float) -> str:
@@ -91,15 +91,14 @@ def describe_expiry(expiry: datetime | None, now: datetime) -> str:
 
 
 def check_fresh(url: str, valid_till: datetime | None, clock: Clock) -> datetime | None:
-    """The link's expiry, after refusing the link without a request when it has passed by ``clock``."""
-    now = datetime.fromtimestamp(clock.time(), timezone.utc)
-    if (expiry := link_expiry(url, valid_till)) is not None and now >= expiry:
+    """When the link stops working (the earlier of ``valid_till`` and its signed expiry), after refusing it without a
+    request when that has passed by ``clock``."""
+    known = [moment.astimezone(timezone.utc) for moment in (valid_till, signed_expiry(url)) if moment is not None]
+    expiry, now = min(known, default=None), datetime.fromtimestamp(clock.time(), timezone.utc)
+    if expiry is not None and now >= expiry:
         text = f"{describe_expiry(expiry, now)}; no request was made. {EXPIRED_HINT}"
         raise ResultExpiredError(text, url=safe_url(url), valid_till=expiry)
     return expiry
-
-
-# --- what the file host says, and the retry loop --------------------------------------------------------------------
 
 
 def _xml_field(body: str, name: str) -> str:
@@ -159,10 +158,8 @@ def check_md5(md5: Any, etag: str | None, url: str, *, action: str = "downloaded
     return True
 
 
-async def retrying(
-    attempt: Callable[[], Awaitable[T]], *, retry: RetryPolicy, clock: Clock, what: str, at: Callable[[], int]
-) -> T:
-    """``attempt()`` until it returns or ``retry.delay_for`` gives up; a GET or a presigned PUT may always repeat."""
+async def retrying(links: Links, attempt: Callable[[], Awaitable[T]], *, what: str, at: Callable[[], int]) -> T:
+    """``attempt()`` until it returns or the retry policy gives up; a GET or a presigned PUT may always repeat."""
     failures = limited = 0
     waited = 0.0
     while True:
@@ -172,16 +169,13 @@ async def retrying(
             is_429 = isinstance(error, RateLimitError)
             limited, failures = limited + is_429, failures + (not is_429)
             count = limited if is_429 else failures
-            delay = retry.delay_for(error, attempt=count, idempotent=True, rate_limited_seconds=waited)
+            delay = links.retry.delay_for(error, attempt=count, idempotent=True, rate_limited_seconds=waited)
             if delay is None:
                 raise
             waited += delay if is_429 else 0.0
             then = f"resuming at byte {at()}" if at() else "retrying"
             logger.warning("%s: attempt %d failed (%s); %s in %.1f s", what, failures + limited, error, then, delay)
-        await clock.sleep(delay)
-
-
-# --- one streamed GET -----------------------------------------------------------------------------------------------
+        await links.clock.sleep(delay)
 
 
 @dataclass
@@ -220,11 +214,9 @@ class Incoming:
 
     def _expect(self, size: int) -> None:
         if self.limit is not None and size > self.limit:
+            text = f"the result is {size:,} bytes or more, over the {self.limit:,} bytes it may hold in memory"
             raise ResultTooLargeError(
-                f"the result is {size:,} bytes or more, over the limit of {self.limit:,} bytes for holding it in "
-                "memory; download it to a file instead",
-                url=safe_url(self.url),
-                limit=self.limit,
+                f"{text}; download it to a file instead", url=safe_url(self.url), limit=self.limit
             )
 
     async def _keep(self, batch: list[bytes]) -> None:
@@ -294,6 +286,31 @@ class Incoming:
             raise
         await self._keep(batch)
 
+    async def _attempt(self, links: Links, valid_till: datetime | None) -> None:
+        headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
+        if self.received:
+            headers["Range"] = f"bytes={self.received}-"
+        try:
+            async with links.http.stream("GET", self.url, headers=headers) as response:
+                if response.status_code == 416 and self.received:
+                    if response.headers.get("content-range", "").endswith(f"/{self.received}"):
+                        return  # every byte had arrived before the connection broke
+                    raise await self.start_over("the host refused to resume (416)")
+                if response.status_code not in (200, 206):
+                    body = b""
+                    async for chunk in _raw(response):
+                        if len(body := body + chunk) >= 65536:  # an S3 error body is a few hundred bytes
+                            break
+                    text = body[:65536].decode("utf-8", "replace")
+                    raise host_error(response.status_code, text, self.url, valid_till=valid_till, clock=links.clock)
+                await self.accept(response)
+                await self.copy(response)
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            raise link_error(error, self.url) from error
+        if self.total is not None and self.received != self.total:
+            text = f"received {self.received} of {self.total} bytes"
+            raise PdfcoConnectionError(text, endpoint=safe_url(self.url))
+
 
 async def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
     """The body as stored, as it arrives (whole, when a test transport's answer was read already)."""
@@ -304,44 +321,12 @@ async def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _attempt(http: httpx.AsyncClient, incoming: Incoming, valid_till: datetime | None, clock: Clock) -> None:
-    headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
-    if incoming.received:
-        headers["Range"] = f"bytes={incoming.received}-"
-    try:
-        async with http.stream("GET", incoming.url, headers=headers) as response:
-            if response.status_code == 416 and incoming.received:
-                if response.headers.get("content-range", "").endswith(f"/{incoming.received}"):
-                    return  # every byte had arrived before the connection broke
-                raise await incoming.start_over("the host refused to resume (416)")
-            if response.status_code not in (200, 206):
-                body = b""
-                async for chunk in _raw(response):
-                    if len(body := body + chunk) >= 65536:  # an S3 error body is a few hundred bytes
-                        break
-                text = body[:65536].decode("utf-8", "replace")
-                raise host_error(response.status_code, text, incoming.url, valid_till=valid_till, clock=clock)
-            await incoming.accept(response)
-            await incoming.copy(response)
-    except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise link_error(error, incoming.url) from error
-    if incoming.total is not None and incoming.received != incoming.total:
-        text = f"received {incoming.received} of {incoming.total} bytes"
-        raise PdfcoConnectionError(text, endpoint=safe_url(incoming.url))
-
-
-async def get(
-    http: httpx.AsyncClient, incoming: Incoming, *, valid_till: datetime | None, retry: RetryPolicy, clock: Clock
-) -> None:
+async def get(links: Links, incoming: Incoming, valid_till: datetime | None = None) -> None:
     """Streams ``incoming.url`` into its file or memory, resuming and retrying; all is written when it returns."""
     with _tempfiles.transfer():
-        attempt = functools.partial(_attempt, http, incoming, valid_till, clock)
-        what = f"Download of {safe_url(incoming.url)}"
-        await retrying(attempt, retry=retry, clock=clock, what=what, at=lambda: incoming.received)
+        attempt = functools.partial(incoming._attempt, links, valid_till)
+        await retrying(links, attempt, what=f"Download of {safe_url(incoming.url)}", at=lambda: incoming.received)
         await incoming.flush()
-
-
-# --- one streamed PUT -----------------------------------------------------------------------------------------------
 
 
 def _read(file: BinaryIO, size: int, md5: Any) -> bytes:
@@ -363,17 +348,7 @@ async def _chunks(local: Path, size: int, md5: Any) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def put(
-    http: httpx.AsyncClient,
-    url: str,
-    local: Path,
-    size: int,
-    content_type: str,
-    *,
-    verify_etag: bool = False,
-    retry: RetryPolicy,
-    clock: Clock,
-) -> None:
+async def put(links: Links, url: str, local: Path, size: int, content_type: str, *, verify_etag: bool = False) -> None:
     """Streams a local file to a presigned URL with ``Content-Length`` (S3 refuses chunked uploads), retried whole on
     transient failures; with ``verify_etag``, compares the MD5 of what was sent with the ETag the host answers."""
 
@@ -382,7 +357,7 @@ async def put(
         headers = {"Content-Type": content_type, "Content-Length": str(size)}
         try:  # not redirected: a presigned PUT is never moved, and the body streams from disk once per attempt
             content = _chunks(local, size, md5)
-            response = await http.put(
+            response = await links.http.put(
                 url, content=content, headers=headers, timeout=UPLOAD_TIMEOUT, follow_redirects=False
             )
         except (httpx.HTTPError, httpx.InvalidURL) as error:
@@ -396,4 +371,4 @@ async def put(
         check_md5(md5, response.headers.get("etag"), url, action="uploaded")  # S3 answers the MD5 it stored
 
     with _tempfiles.transfer():
-        await retrying(once, retry=retry, clock=clock, what=f"Upload to {safe_url(url)}", at=lambda: 0)
+        await retrying(links, once, what=f"Upload to {safe_url(url)}", at=lambda: 0)

@@ -1,8 +1,6 @@
 """Files in and out of PDF.co as tasks: uploads, and results landed in a directory or a Prefect storage block.
 
-Every download streams to a temporary file renamed (or handed to the block) only once complete, resumes a broken
-transfer, fetches links without the API key and never from link-local or cloud metadata addresses. See
-docs/design/links.md.
+Examples import ``flow`` from prefect and every other name from prefect_pdfco. See docs/design/links.md.
 """
 
 from __future__ import annotations
@@ -10,22 +8,25 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio.to_thread
 import httpx
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem, WritableFileSystem
+from typing_extensions import Unpack
 
 from prefect_pdfco import _download, _ui
-from prefect_pdfco._exceptions import DestinationError, InvalidParametersError, PdfcoError
+from prefect_pdfco._download import Landing
+from prefect_pdfco._exceptions import DestinationError, InvalidParametersError, PdfcoError, escape_control
 from prefect_pdfco._linkguard import LinkPolicy, new_link_client
 from prefect_pdfco._operations import OutputKind
 from prefect_pdfco._prefect_task import pdfco_task
-from prefect_pdfco._util import SYSTEM_CLOCK, LoopCache, check_number, escape_control, safe_url
+from prefect_pdfco._transfer import Links
+from prefect_pdfco._util import LoopCache, check_number, safe_url
 from prefect_pdfco.credentials import PdfcoCredentials, require_credentials, shared_client
-from prefect_pdfco.models import DownloadedFile, JobResult, RetryPolicy
+from prefect_pdfco.models import DownloadedFile, JobResult
 
 if TYPE_CHECKING:
     from prefect_pdfco._client import PdfcoClient
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 else:
     Destination = Any  # Prefect validates flow parameters with pydantic, which cannot check every block: we do.
 
-ResultRef: TypeAlias = "JobResult | str"
 #: The most bytes ``fetch_result_text`` and ``fetch_result_json`` hold in memory by default.
 MAX_FETCH_BYTES = 50 * 1024 * 1024
 
@@ -44,23 +44,17 @@ _links: LoopCache[LinkPolicy, httpx.AsyncClient] = LoopCache(
 )
 
 
-async def _link_client(credentials: PdfcoCredentials | None, caller: str) -> tuple[httpx.AsyncClient, RetryPolicy]:
-    """The keyless client for links: the credentials' (its ``allowed_result_hosts``), else the process's default."""
+async def _links_for(credentials: PdfcoCredentials | None, caller: str, results: Iterable[object]) -> Links:
+    """The keyless link client of the credentials (their ``allowed_result_hosts``), else the process's default; once
+    each of ``results`` is known to be a ``JobResult`` or a URL."""
+    for result in results:
+        if not isinstance(result, (JobResult, str)):
+            got = type(result).__name__
+            raise InvalidParametersError(caller, [f"result: expected a JobResult or a result URL, got {got}"])
     if credentials is None:
-        return await _links.get(LinkPolicy()), RetryPolicy()
-    if not isinstance(credentials, PdfcoCredentials):
-        raise InvalidParametersError(
-            caller, [f"credentials: expected a PdfcoCredentials block or None, got {type(credentials).__name__}"]
-        )
-    client = await shared_client(credentials)
-    return client.link_client, client.retry_policy
-
-
-def _check_result(result: object, caller: str) -> None:
-    if not isinstance(result, (JobResult, str)):
-        raise InvalidParametersError(
-            caller, [f"result: expected a JobResult or a result URL, got {type(result).__name__}"]
-        )
+        return Links(await _links.get(LinkPolicy()))
+    client = await shared_client(require_credentials(credentials, caller))
+    return Links(client.link_client, client.retry_policy, client.clock)
 
 
 def _directory(destination: object, caller: str) -> Path | None:
@@ -71,48 +65,29 @@ def _directory(destination: object, caller: str) -> Path | None:
         return Path(destination.basepath).expanduser() if destination.basepath else Path.cwd()
     if callable(getattr(destination, "upload_from_path", None)) or callable(getattr(destination, "write_path", None)):
         return None
+    got = type(destination).__name__
     raise InvalidParametersError(
-        caller,
-        [f"destination: expected a directory or a storage block (S3Bucket...), got {type(destination).__name__}"],
+        caller, [f"destination: expected a directory or a storage block (S3Bucket...), got {got}"]
     )
 
 
 async def land_result(
-    client: PdfcoClient | httpx.AsyncClient,
-    result: ResultRef,
+    client: PdfcoClient | Links,
+    result: JobResult | str,
     destination: Destination,
     *,
     output: OutputKind = OutputKind.FILE,
-    filename: str | None = None,
-    taken: set[str] | None = None,
-    index: int | None = None,
-    retry: RetryPolicy | None = None,
-    **checks: bool,
+    **landing: Unpack[Landing],
 ) -> list[DownloadedFile]:
-    """Lands a result's file(s) in ``destination``, each under a name the call or batch has not used yet.
-
-    Raises:
-        DestinationError: The destination cannot take a file; the link still works.
-    """
-    http = client.link_client if not isinstance(client, httpx.AsyncClient) else client
-    retry = retry or (client.retry_policy if not isinstance(client, httpx.AsyncClient) else RetryPolicy())
+    """Lands a result's file(s) in ``destination`` under names the call or batch has not used yet (or raises
+    ``DestinationError``: the link still works)."""
+    links = client if isinstance(client, Links) else Links(client.link_client, client.retry_policy, client.clock)
     parts = output is OutputKind.FILES or (isinstance(result, JobResult) and bool(result.urls))
     directory = _directory(destination, "download_result")
-    options: dict[str, Any] = {"taken": taken, "index": index, "retry": retry, "clock": SYSTEM_CLOCK, **checks}
     if directory is not None:
-        if parts:
-            files = await _download.download_parts(http, result, directory, **options)
-        else:
-            url, valid_till, job_id = _download._link_of(result)
-            files = [
-                await _download.download(
-                    http, url, directory, filename=filename, job_id=job_id, valid_till=valid_till, **options
-                )
-            ]
+        files = await _download.land(links, result, directory, parts=parts, **landing)
     else:
-        async with _download.stage(
-            http, result, parts=parts, filename=None if parts else filename, **options
-        ) as staged:
+        async with _download.stage(links, result, parts=parts, **landing) as staged:
             files = [await _deliver(destination, file) for file in staged]
     for file in files:
         _ui.downloaded(file.job_id, Path(file.path).name, file.size)
@@ -131,11 +106,9 @@ async def _deliver(block: Any, file: DownloadedFile) -> DownloadedFile:
         else:
             where = await _call_block(block, "write_path", name, await anyio.Path(file.path).read_bytes())
     except Exception as error:
-        raise DestinationError(
-            f"the {type(block).__name__} block refused {escape_control(name)} ({type(error).__name__}: {error}); "
-            "the result's link still works until it expires: run the download again",
-            destination=type(block).__name__, url=file.url, job_id=file.job_id,
-        ) from error  # fmt: skip
+        text = f"the {type(block).__name__} block refused {escape_control(name)} ({type(error).__name__}: {error})"
+        text += "; the result's link still works until it expires: run the download again"
+        raise DestinationError(text, destination=type(block).__name__, url=file.url, job_id=file.job_id) from error
     return file.model_copy(update={"path": where if isinstance(where, str) and where else name})
 
 
@@ -161,8 +134,8 @@ async def download_result(
 ) -> DownloadedFile:
     """Downloads one result file into a directory or a Prefect storage block.
 
-    Streams to a temporary file renamed (or handed to the block) only once complete; resumes a broken transfer;
-    refuses an expired link without a request. An existing file of the same name is replaced.
+    Streamed to a temporary file renamed (or handed to the block) once complete, resumed when the connection breaks;
+    an expired link is refused without a request; a file of the same name is replaced.
 
     Args:
         result: A ``JobResult`` (from ``wait_for_job`` or ``check_job``) or a result URL.
@@ -183,11 +156,6 @@ async def download_result(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, download_result, html_to_pdf, wait_for_job
-
-
         @flow
         def report() -> str:
             credentials = PdfcoCredentials.load("pdfco")
@@ -195,10 +163,9 @@ async def download_result(
             return download_result(result, "./output").path
         ```
     """
-    _check_result(result, "download_result")
-    http, retry = await _link_client(credentials, "download_result")
-    checks = {"fingerprint": fingerprint, "verify_etag": verify_etag, "durable": durable}
-    files = await land_result(http, result, destination, filename=filename, retry=retry, **checks)
+    links = await _links_for(credentials, "download_result", [result])
+    checks: Landing = {"filename": filename, "fingerprint": fingerprint, "verify_etag": verify_etag, "durable": durable}
+    files = await land_result(links, result, destination, **checks)
     _ui.run_logger().info("Downloaded %s (%s bytes)", escape_control(Path(files[0].path).name), f"{files[0].size:,}")
     return files[0]
 
@@ -213,10 +180,9 @@ async def download_result_files(
     verify_etag: bool = False,
     durable: bool = False,
 ) -> list[DownloadedFile]:
-    """Downloads every file of a result: each part of a split (or page image), or the one file of anything else.
+    """Downloads every file of a result (each part of a split, each page image), each as ``download_result`` lands one.
 
-    The parts come from the result's ``urls``, else from the JSON list of links an async split's result URL
-    points to; they land under distinct names, each as ``download_result`` lands one.
+    The parts are the result's ``urls``, else the links in the JSON list an async split answers; names never clash.
 
     Args:
         result: A ``JobResult`` or a result URL.
@@ -229,11 +195,6 @@ async def download_result_files(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, download_result_files, split_pdf, wait_for_job
-
-
         @flow
         def pages(url: str) -> int:
             credentials = PdfcoCredentials.load("pdfco")
@@ -241,10 +202,9 @@ async def download_result_files(
             return len(download_result_files(parts, "./pages"))
         ```
     """
-    _check_result(result, "download_result_files")
-    http, retry = await _link_client(credentials, "download_result_files")
-    checks = {"fingerprint": fingerprint, "verify_etag": verify_etag, "durable": durable}
-    files = await land_result(http, result, destination, output=OutputKind.FILES, taken=set(), retry=retry, **checks)
+    links = await _links_for(credentials, "download_result_files", [result])
+    checks: Landing = {"fingerprint": fingerprint, "verify_etag": verify_etag, "durable": durable}
+    files = await land_result(links, result, destination, output=OutputKind.FILES, **checks)
     _ui.run_logger().info("Downloaded %d file(s), %s bytes", len(files), f"{sum(f.size for f in files):,}")
     return files
 
@@ -262,9 +222,9 @@ async def download_results(
 ) -> list[DownloadedFile | PdfcoError]:
     """Downloads many results into one destination in one task run, ``max_concurrency`` at once.
 
-    Results that share a name never overwrite each other: a later one lands as ``name-<index>.ext``. A file that
-    fails leaves its typed error in its place and the others still land; an error passed in (as ``wait_for_jobs``
-    returns for a failed job) is handed back in its place. One log line for the lot.
+    Results that share a name never overwrite each other: a later one lands as ``name-<index>.ext``. A failed file
+    leaves its typed error in its place and the others still land; errors passed in (from ``wait_for_jobs``) are
+    handed back in place. One log line for the lot.
 
     Args:
         results: ``JobResult``s or result URLs (one file each), or errors to pass through.
@@ -278,11 +238,6 @@ async def download_results(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, download_results, html_to_pdf, wait_for_jobs
-
-
         @flow
         def pages() -> int:
             credentials = PdfcoCredentials.load("pdfco")
@@ -292,13 +247,10 @@ async def download_results(
     """
     if isinstance(results, (str, bytes)) or not isinstance(results, Sequence):
         raise InvalidParametersError("download_results", [f"results: expected a list, got {type(results).__name__}"])
-    for result in results:
-        if not isinstance(result, PdfcoError):
-            _check_result(result, "download_results")
     check_number(max_concurrency, "max_concurrency", caller="download_results", maximum=1000)
-    http, retry = await _link_client(credentials, "download_results")
+    links = await _links_for(credentials, "download_results", [r for r in results if not isinstance(r, PdfcoError)])
     _directory(destination, "download_results")
-    checks = {"fingerprint": fingerprint, "verify_etag": verify_etag, "durable": durable}
+    checks: Landing = {"fingerprint": fingerprint, "verify_etag": verify_etag, "durable": durable}
     slots, taken = asyncio.Semaphore(int(max_concurrency)), set[str]()
 
     async def one(index: int, result: JobResult | str | PdfcoError) -> DownloadedFile | PdfcoError:
@@ -306,11 +258,11 @@ async def download_results(
             return result
         async with slots:
             try:
-                files = await land_result(http, result, destination, taken=taken, index=index, retry=retry, **checks)
+                landing: Landing = {**checks, "taken": taken, "index": index}
+                files = await land_result(links, result, destination, **landing)
             except PdfcoError as error:
-                _ui.run_logger().warning(
-                    "Result %d (%s): %s", index, safe_url(str(getattr(result, "url", result))), error
-                )
+                where = safe_url(str(getattr(result, "url", result)))
+                _ui.run_logger().warning("Result %d (%s): %s", index, where, error)
                 return error
         return files[0]
 
@@ -324,15 +276,12 @@ async def download_results(
 
 
 async def _fetch(
-    result: object, max_bytes: object, credentials: PdfcoCredentials | None, caller: str
+    result: JobResult | str, max_bytes: int, credentials: PdfcoCredentials | None, caller: str
 ) -> tuple[bytes, str | None, str]:
-    _check_result(result, caller)
     limit = int(check_number(max_bytes, "max_bytes", caller=caller))
-    http, retry = await _link_client(credentials, caller)
-    url, valid_till, _ = _download._link_of(result)  # type: ignore[arg-type]
-    content, content_type = await _download.fetch(
-        http, url, max_bytes=limit, valid_till=valid_till, retry=retry, clock=SYSTEM_CLOCK
-    )
+    links = await _links_for(credentials, caller, [result])
+    url, valid_till, _ = _download.result_link(result)
+    content, content_type = await _download.fetch(links, url, max_bytes=limit, valid_till=valid_till)
     return content, content_type, url
 
 
@@ -353,15 +302,10 @@ async def fetch_result_text(
         credentials: A credentials block whose ``allowed_result_hosts`` applies.
 
     Returns:
-        The text.
+        The text, decoded.
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, fetch_result_text, pdf_to_text, wait_for_job
-
-
         @flow
         def words(url: str) -> int:
             credentials = PdfcoCredentials.load("pdfco")
@@ -388,11 +332,6 @@ async def fetch_result_json(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, fetch_result_json, parse_invoice, wait_for_job
-
-
         @flow
         def invoice_total(url: str) -> object:
             credentials = PdfcoCredentials.load("pdfco")
@@ -409,8 +348,8 @@ async def upload_file(
 ) -> str:
     """Uploads a local file (up to 2 GB) into PDF.co's temporary storage; returns the URL operations take.
 
-    Always through a presigned URL: the key goes to the API for the upload link, the file's bytes (streamed in
-    1 MiB chunks) only to the file host. PDF.co deletes uploaded files after an hour.
+    Through a presigned URL: the key goes only to the API, the file's bytes (streamed) only to the file host. PDF.co
+    deletes uploaded files after an hour.
 
     Args:
         credentials: The PDF.co credentials block.
@@ -426,11 +365,6 @@ async def upload_file(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, document_to_pdf, upload_file, wait_for_job
-
-
         @flow
         def contract(path: str) -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
@@ -440,6 +374,6 @@ async def upload_file(
     client = await shared_client(require_credentials(credentials, "upload_file"))
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidParametersError("upload_file", [f"path: expected a file path, got {type(path).__name__}"])
-    url = await client.upload(path, name=name, verify_etag=verify_etag)
+    url = await client.upload(Path(path), name=name, verify_etag=verify_etag)
     _ui.run_logger().info("Uploaded %s to PDF.co's temporary storage (kept an hour)", escape_control(Path(path).name))
     return url

@@ -23,11 +23,9 @@ import pytest
 
 from prefect_pdfco import _download
 from prefect_pdfco._download import (
-    CHUNK_SIZE,
     MAX_FILENAME_BYTES,
     decode_json,
     decode_text,
-    describe_expiry,
     filename_from_url,
     path_inside,
     sanitize_filename,
@@ -49,6 +47,7 @@ from prefect_pdfco._exceptions import (
     UnexpectedResponseError,
 )
 from prefect_pdfco._linkguard import MAX_REDIRECTS, new_link_client
+from prefect_pdfco._transfer import CHUNK_SIZE, Links, describe_expiry
 from prefect_pdfco.models import DownloadedFile, JobResult, JobStatus, RetryPolicy
 
 from .conftest import VirtualClock
@@ -143,28 +142,27 @@ def url(clock: VirtualClock) -> Callable[..., str]:
     return make
 
 
-class Links:
+class Fetcher:
     """The module's functions with the scripted host's link client, ``RETRY`` and the virtual clock filled in."""
 
     def __init__(self, host: Host, clock: VirtualClock) -> None:
-        self.bound = {"retry": RETRY, "clock": clock}
-        self.http = new_link_client(transport=httpx.MockTransport(host))
+        self.links = Links(new_link_client(transport=httpx.MockTransport(host)), RETRY, clock)
 
     def download(self, url: str, directory: Path, **options: Any) -> Coroutine[Any, Any, DownloadedFile]:
-        return _download.download(self.http, url, directory, **self.bound, **options)
+        return _download.download(self.links, url, directory, **options)
 
     def download_parts(self, result: JobResult | str, directory: Path) -> Coroutine[Any, Any, list[DownloadedFile]]:
-        return _download.download_parts(self.http, result, directory, **self.bound)
+        return _download.land(self.links, result, directory, parts=True)
 
     def fetch(self, url: str, **options: Any) -> Coroutine[Any, Any, tuple[bytes, str | None]]:
-        return _download.fetch(self.http, url, **self.bound, **options)
+        return _download.fetch(self.links, url, **options)
 
     def stage(self, result: JobResult | str, **options: Any) -> AbstractAsyncContextManager[list[DownloadedFile]]:
-        return _download.stage(self.http, result, **self.bound, **options)
+        return _download.stage(self.links, result, **options)
 
 
 async def landed_bytes(host: Host, clock: VirtualClock, link: str, out: Path) -> bytes:
-    file = await Links(host, clock).download(link, out, fingerprint=True)
+    file = await Fetcher(host, clock).download(link, out, fingerprint=True)
     content = Path(file.path).read_bytes()
     assert file.size == len(content) and file.sha256 == hashlib.sha256(content).hexdigest()
     assert only_files(out) == [Path(file.path).name]
@@ -175,11 +173,32 @@ async def landed_bytes(host: Host, clock: VirtualClock, link: str, out: Path) ->
 
 
 async def test_resume_continues_from_the_bytes_received(
-    tmp_path: Path, clock: VirtualClock, url: Callable[..., str]
+    tmp_path: Path, clock: VirtualClock, url: Callable[..., str], caplog: pytest.LogCaptureFixture
 ) -> None:
     host = Host(broken(DATA, 70_000), ranged(DATA))
     assert await landed_bytes(host, clock, url(), tmp_path) == DATA
     assert host.ranges == [None, "bytes=70000-"] and clock.slept == [1.0]
+    assert "attempt 1 failed" in caplog.text and "resuming at byte 70000 in 1.0 s" in caplog.text
+    assert "s3cr3t" not in caplog.text
+
+
+def test_one_rule_decides_when_to_send_again_for_the_api_and_for_transfers() -> None:
+    """``RetryPolicy.delay_for``, which the client's send loop and the transfers' loop both ask."""
+    policy = RetryPolicy(max_attempts=3, initial_delay=1.0, max_delay=8.0, jitter=0.0, rate_limit_budget_seconds=10.0)
+    lost, refused = PdfcoConnectionError("reset"), PdfcoConnectionError("refused", may_have_reached_server=False)
+
+    def delay(error: Exception, attempt: int = 1, idempotent: bool = True, waited: float = 0.0) -> float | None:
+        return policy.delay_for(error, attempt=attempt, idempotent=idempotent, rate_limited_seconds=waited)
+
+    assert [delay(ServerError("busy", status_code=503), n) for n in (1, 2, 3)] == [1.0, 2.0, None]
+    assert delay(ServerError("busy", status_code=503), idempotent=False) is None  # a billed submit: never re-sent
+    assert delay(lost, idempotent=False) is None and delay(lost) == 1.0
+    assert delay(refused, idempotent=False) == 1.0  # it never left: safe to send again
+    limited = RateLimitError("slow down", status_code=429)
+    assert delay(limited, 4) == 8.0 and delay(limited, 4, waited=7.0) == 3.0 and delay(limited, waited=10.0) is None
+    assert delay(RateLimitError("", status_code=429, retry_after=0.2)) == 1.0  # never sooner than initial_delay
+    assert delay(RateLimitError("", status_code=429, retry_after=12.0)) is None  # past the budget: give up now
+    assert delay(FileTransferError("refused", status_code=403)) is None and delay(ValueError("bug")) is None
 
 
 @pytest.mark.parametrize(
@@ -227,7 +246,7 @@ async def test_transient_answers_are_retried_on_the_clock(
     assert await landed_bytes(Host(answer, whole(DATA)), clock, url(), tmp_path / "ok") == DATA
     failing = Host(*[answer] * 10)
     with pytest.raises(kind) as info:
-        await Links(failing, clock).download(url(), tmp_path / "never")
+        await Fetcher(failing, clock).download(url(), tmp_path / "never")
     # 4 attempts for 5xx; for 429 its own budget of 5 s: 1 + 2 + 2 s of waits.
     assert len(failing.requests) == 4 and "s3cr3t" not in str(info.value)
     assert only_files(tmp_path / "never") == []
@@ -241,7 +260,7 @@ async def test_connection_errors_are_retried_and_name_the_result_storage_host(
 
     host = Host(*[refuse] * 4)
     with pytest.raises(PdfcoConnectionError) as info:
-        await Links(host, clock).download(url(), tmp_path)
+        await Fetcher(host, clock).download(url(), tmp_path)
     message = str(info.value)
     assert len(host.requests) == 4 and clock.slept == [1.0, 2.0, 2.0]
     assert "pdf-temp-files.s3.us-west-2.amazonaws.com (result storage)" in message and "s3cr3t" not in message
@@ -254,7 +273,7 @@ async def test_a_redirect_loop_is_a_transfer_error_and_not_retried(
     loop = lambda request: httpx.Response(302, headers={"Location": url("again.pdf")})  # noqa: E731
     host = Host(*[loop] * (MAX_REDIRECTS + 1))
     with pytest.raises(FileTransferError, match=f"more than {MAX_REDIRECTS} times"):
-        await Links(host, clock).download(url(), tmp_path)
+        await Fetcher(host, clock).download(url(), tmp_path)
     assert len(host.requests) == MAX_REDIRECTS + 1 and only_files(tmp_path) == []
 
 
@@ -266,7 +285,7 @@ async def test_a_refused_link_is_a_transfer_error_without_the_signature(
 ) -> None:
     host = Host(s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match"))
     with pytest.raises(FileTransferError) as info:
-        await Links(host, clock).download(url(), tmp_path)
+        await Fetcher(host, clock).download(url(), tmp_path)
     assert type(info.value) is FileTransferError and info.value.status_code == 403
     assert "SignatureDoesNotMatch" in str(info.value) and "s3cr3t" not in str(info.value)
     assert info.value.url == f"{HOST}/job/result.pdf" and len(host.requests) == 1
@@ -277,15 +296,16 @@ async def test_no_such_key_and_jobs_without_a_result(
 ) -> None:
     host = Host(s3_error(404, "NoSuchKey", "The specified key does not exist."))
     with pytest.raises(ResultNotReadyError) as info:
-        await Links(host, clock).download(url(), tmp_path)
+        await Fetcher(host, clock).download(url(), tmp_path)
     assert info.value.status_code == 404 and "NoSuchKey" in str(info.value) and len(host.requests) == 1
     idle = Host()
     for result, problem in (
         (JobResult(job_id="job\n[ERROR] forged", status=JobStatus.WORKING), r"job\\n\[ERROR\] forged is working"),
         (JobResult(job_id="J1", status=JobStatus.SUCCESS, urls=[url()]), "it has several"),
+        (JobResult(job_id="J2", status=JobStatus.WORKING, url=url()), "J2 is working"),  # a placeholder link
     ):
         with pytest.raises(ResultNotReadyError, match=problem):
-            async with Links(idle, clock).stage(result):
+            async with Fetcher(idle, clock).stage(result):
                 raise AssertionError("never reached")  # pragma: no cover
     assert idle.requests == [] and only_files(tmp_path) == []
 
@@ -293,7 +313,7 @@ async def test_no_such_key_and_jobs_without_a_result(
 async def test_expiry_from_the_s3_body_when_the_link_does_not_say(tmp_path: Path, clock: VirtualClock) -> None:
     host = Host(s3_error(403, "AccessDenied", "Request has expired", Expires="2025-06-15T01:00:00Z"))
     with pytest.raises(ResultExpiredError) as info:
-        await Links(host, clock).download(f"{HOST}/job/r.pdf?token=abc", tmp_path)
+        await Fetcher(host, clock).download(f"{HOST}/job/r.pdf?token=abc", tmp_path)
     assert info.value.valid_till == datetime(2025, 6, 15, 1, 0, tzinfo=timezone.utc) and info.value.status_code == 403
     assert "2025-06-15T01:00:00Z" in str(info.value) and "token" not in str(info.value)
 
@@ -301,7 +321,7 @@ async def test_expiry_from_the_s3_body_when_the_link_does_not_say(tmp_path: Path
 async def test_a_link_expired_by_the_hosts_clock_while_ours_is_behind(tmp_path: Path, clock: VirtualClock) -> None:
     link = f"{HOST}/job/r.pdf{SIGNED}&X-Amz-Date={signed_at(now_of(clock) + timedelta(minutes=1))}"
     with pytest.raises(ResultExpiredError) as info:
-        await Links(Host(s3_error(403, "AccessDenied", "Request has expired")), clock).download(link, tmp_path)
+        await Fetcher(Host(s3_error(403, "AccessDenied", "Request has expired")), clock).download(link, tmp_path)
     message = str(info.value)
     assert "by the file host's clock" in message and " ago" not in message and "synchronised" in message
 
@@ -312,14 +332,14 @@ async def test_an_expired_link_is_refused_without_a_request(
     host = Host()
     stale = f"{HOST}/job/r.pdf{SIGNED}&X-Amz-Date={signed_at(now_of(clock) - timedelta(hours=2))}"
     with pytest.raises(ResultExpiredError) as info:
-        await Links(host, clock).download(stale, tmp_path / "out")
+        await Fetcher(host, clock).download(stale, tmp_path / "out")
     assert info.value.valid_till == now_of(clock) - timedelta(hours=1) and "60 min ago" in str(info.value)
     past = now_of(clock) - timedelta(minutes=5)
     result = JobResult(job_id="J", status=JobStatus.SUCCESS, url=url(), outputLinkValidTill=past)
     for call in (
-        Links(host, clock).download(url(), tmp_path / "out", valid_till=past),
-        Links(host, clock).download_parts(result, tmp_path / "out"),
-        Links(host, clock).fetch(url(), max_bytes=10, valid_till=past),
+        Fetcher(host, clock).download(url(), tmp_path / "out", valid_till=past),
+        Fetcher(host, clock).download_parts(result, tmp_path / "out"),
+        Fetcher(host, clock).fetch(url(), max_bytes=10, valid_till=past),
     ):
         with pytest.raises(ResultExpiredError) as info:
             await call
@@ -344,7 +364,7 @@ async def test_links_that_are_not_http_are_refused_before_any_request(
 ) -> None:
     host = Host()
     with pytest.raises(InvalidParametersError, match="url: expected an http"):
-        await Links(host, clock).download(link, tmp_path)
+        await Fetcher(host, clock).download(link, tmp_path)
     assert host.requests == []
 
 
@@ -421,7 +441,7 @@ async def test_hostile_names_land_inside_the_destination(
     names = ["../../etc/passwd", "a/b", "..\\..\\win.ini", "\x00evil", "..", "/abs.pdf", "x" * 1000 + ".pdf"]
     links = ["%2E%2E%2F%2E%2E%2Fescape.pdf", "%2E%2E", "n" * 2000 + ".pdf"]
     host = Host(*[whole(b"payload")] * (len(names) + len(links)))
-    fetcher = Links(host, clock)
+    fetcher = Fetcher(host, clock)
     landed = [await fetcher.download(url(), destination, filename=name) for name in names]
     landed += [await fetcher.download(url(link), destination) for link in links]
     for item in landed:
@@ -436,13 +456,13 @@ async def test_results_sharing_a_name_in_a_batch_all_land(
 ) -> None:
     """#17.6: five concurrent downloads, all named result.pdf by PDF.co: five files on disk, five reported."""
     host = Host(*[whole(f"file {i}".encode()) for i in range(5)])
-    fetcher, taken = Links(host, clock), set[str]()
+    fetcher, taken = Fetcher(host, clock), set[str]()
     reported = await asyncio.gather(*(fetcher.download(url(), tmp_path, index=i, taken=taken) for i in range(5)))
     assert [Path(item.path).name for item in reported] == [f"result{s}.pdf" for s in ("", "-1", "-2", "-3", "-4")]
     assert len(only_files(tmp_path)) == len(reported) == 5
     assert sorted(Path(item.path).read_bytes() for item in reported) == sorted(f"file {i}".encode() for i in range(5))
     # Outside a batch (no taken set), a file already there is replaced whole, as a re-run expects.
-    again = await Links(Host(whole(b"new")), clock).download(url(), tmp_path)
+    again = await Fetcher(Host(whole(b"new")), clock).download(url(), tmp_path)
     assert Path(again.path).name == "result.pdf" and Path(again.path).read_bytes() == b"new"
 
 
@@ -454,33 +474,33 @@ async def test_parts_from_urls_and_from_a_split_json_list(
 ) -> None:
     result = JobResult(job_id="J1", status=JobStatus.SUCCESS, urls=[url("part.pdf"), url("part.pdf"), url("PART.pdf")])
     host = Host(whole(b"one"), whole(b"two"), whole(b"three"))
-    parts = await Links(host, clock).download_parts(result, tmp_path / "a")
+    parts = await Fetcher(host, clock).download_parts(result, tmp_path / "a")
     assert [Path(part.path).name for part in parts] == ["part.pdf", "part-2.pdf", "PART-3.pdf"]
     assert [Path(part.path).read_bytes() for part in parts] == [b"one", b"two", b"three"]
     assert {part.job_id for part in parts} == {"J1"}
 
     listing = f'["{url("result-1.pdf")}", "{url("result-2.pdf")}"]'.encode()
     split = Host(whole(listing, **{"Content-Type": "application/json"}), whole(b"p1"), whole(b"p2"))
-    pages = await Links(split, clock).download_parts(url("split.json"), tmp_path / "b")
+    pages = await Fetcher(split, clock).download_parts(url("split.json"), tmp_path / "b")
     assert only_files(tmp_path / "b") == ["result-1.pdf", "result-2.pdf"] and len(pages) == 2
 
     info = Host(whole(b'{"pages": 2}'), whole(b'{"pages": 2}'))  # JSON that is not a list of links: one file
-    [single] = await Links(info, clock).download_parts(url("info.json"), tmp_path / "c")
+    [single] = await Fetcher(info, clock).download_parts(url("info.json"), tmp_path / "c")
     assert Path(single.path).read_bytes() == b'{"pages": 2}'
 
 
 async def test_fetch_decodes_text_and_holds_no_more_than_asked(clock: VirtualClock, url: Callable[..., str]) -> None:
     latin = whole("café".encode("latin-1"), **{"Content-Type": "text/plain; charset=iso-8859-1"})
-    content, kind = await Links(Host(latin), clock).fetch(url("t.txt"), max_bytes=100)
+    content, kind = await Fetcher(Host(latin), clock).fetch(url("t.txt"), max_bytes=100)
     assert decode_text(content, kind) == "café" and decode_text("\ufeffhello".encode(), None) == "hello"
     assert decode_text(b"\xff", "text/plain; charset=nonsense") == "\ufffd"
     chunked = Host(lambda request: httpx.Response(200, stream=httpx.ByteStream(b"x" * 5000)))  # no Content-Length
     with pytest.raises(ResultTooLargeError) as info:
-        await Links(chunked, clock).fetch(url("t.txt"), max_bytes=1000)
+        await Fetcher(chunked, clock).fetch(url("t.txt"), max_bytes=1000)
     assert info.value.limit == 1000 and len(chunked.requests) == 1 and "s3cr3t" not in str(info.value)
     declared = Host(whole(b"y" * 5000))
     with pytest.raises(ResultTooLargeError):
-        await Links(declared, clock).fetch(url(), max_bytes=1000)  # refused on Content-Length, not retried
+        await Fetcher(declared, clock).fetch(url(), max_bytes=1000)  # refused on Content-Length, not retried
     assert len(declared.requests) == 1
     with pytest.raises(UnexpectedResponseError, match="not JSON"):
         decode_json(b"<html>", url())
@@ -493,7 +513,7 @@ async def test_digests_are_computed_only_when_asked_and_span_a_resume(
     md5, sha = hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest()
     cut = CHUNK_SIZE + 70_000  # one batch written, part of the next received when the connection breaks
     host = Host(whole(data, etag=f'"{md5}"'), broken(data, cut, etag=f'"{md5}"'), ranged(data, etag=f'"{md5}"'))
-    fetcher = Links(host, clock)
+    fetcher = Fetcher(host, clock)
     plain = await fetcher.download(url("a.bin"), tmp_path)
     assert plain.sha256 is None and plain.etag_verified is False and Path(plain.path).read_bytes() == data
     both = await fetcher.download(url("b.bin"), tmp_path, fingerprint=True, verify_etag=True)
@@ -507,10 +527,10 @@ async def test_verify_etag_refuses_a_wrong_md5_and_lands_a_multipart_object_unve
     wrong = "0" * 32
     host = Host(whole(DATA, etag=f'"{wrong}"'), whole(DATA, etag='"9b2cf535f27731c974343645a3985328-3"'))
     with pytest.raises(ChecksumMismatchError) as info:
-        await Links(host, clock).download(url(), tmp_path / "bad", verify_etag=True)
+        await Fetcher(host, clock).download(url(), tmp_path / "bad", verify_etag=True)
     assert wrong in str(info.value) and hashlib.md5(DATA).hexdigest() in str(info.value)
     assert only_files(tmp_path / "bad") == [] and len(host.requests) == 1  # nothing kept, not retried
-    landed = await Links(host, clock).download(url(), tmp_path / "multi", verify_etag=True)
+    landed = await Fetcher(host, clock).download(url(), tmp_path / "multi", verify_etag=True)
     assert landed.etag_verified is False and "states no MD5" in caplog.text
 
 
@@ -520,7 +540,7 @@ async def test_durable_fsyncs_before_the_rename_only_when_asked(
     synced: list[int] = []
     real = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
-    fetcher = Links(Host(whole(DATA), whole(DATA)), clock)
+    fetcher = Fetcher(Host(whole(DATA), whole(DATA)), clock)
     await fetcher.download(url("a.pdf"), tmp_path)
     assert synced == []
     await fetcher.download(url("b.pdf"), tmp_path, durable=True)
@@ -542,7 +562,7 @@ async def test_a_destination_that_cannot_take_the_file_says_the_link_still_works
     (tmp_path / "out").write_text("I am a file")
     link, host = url(), Host(whole(DATA))
     with pytest.raises(DestinationError) as info:
-        await Links(host, clock).download(link, tmp_path / "out", job_id="job-42")
+        await Fetcher(host, clock).download(link, tmp_path / "out", job_id="job-42")
     error = info.value
     assert host.requests == [] and error.errno == errno.EEXIST and "a file has the directory's name" in str(error)
     assert error.job_id == "job-42" and error.url == link.split("?")[0] and "s3cr3t" not in str(error)
@@ -551,7 +571,7 @@ async def test_a_destination_that_cannot_take_the_file_says_the_link_still_works
 
     (tmp_path / "taken" / "result.pdf").mkdir(parents=True)  # a directory has the result's name
     with pytest.raises(DestinationError, match="a directory has the result's name") as info:
-        await Links(host, clock).download(link, tmp_path / "taken")
+        await Fetcher(host, clock).download(link, tmp_path / "taken")
     assert info.value.errno == errno.EISDIR and only_files(tmp_path / "taken") == ["result.pdf"]
 
 
@@ -568,7 +588,7 @@ async def test_a_cancelled_download_leaves_no_partial_file(
             yield b""  # pragma: no cover
 
     host = Host(lambda request: httpx.Response(200, headers={"Content-Length": str(len(DATA) * 7)}, stream=Slow()))
-    task = asyncio.create_task(Links(host, clock).download(url(), tmp_path))
+    task = asyncio.create_task(Fetcher(host, clock).download(url(), tmp_path))
     await started.wait()
     assert [name for name in only_files(tmp_path) if name.endswith(".part")]  # the temporary file is there
     task.cancel()
@@ -582,7 +602,7 @@ async def test_stage_lands_in_a_private_directory_removed_afterwards(
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the private directories go
     host = Host(whole(DATA), whole(DATA), s3_error(404, "NoSuchKey"))
-    fetcher = Links(host, clock)
+    fetcher = Fetcher(host, clock)
     async with fetcher.stage(url("a%2Fb.pdf"), fingerprint=True) as [staged]:
         assert Path(staged.path).name == "a_b.pdf" and Path(staged.path).read_bytes() == DATA
         assert staged.sha256 == hashlib.sha256(DATA).hexdigest() and Path(staged.path).parent.name.startswith("pdfco-")

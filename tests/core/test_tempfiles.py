@@ -24,9 +24,9 @@ import httpx
 import pytest
 
 from prefect_pdfco import _tempfiles
-from prefect_pdfco._download import CHUNK_SIZE, download
+from prefect_pdfco._download import download
 from prefect_pdfco._linkguard import new_link_client
-from prefect_pdfco.models import RetryPolicy
+from prefect_pdfco._transfer import CHUNK_SIZE, Links
 
 from .conftest import VirtualClock
 
@@ -38,13 +38,11 @@ import asyncio, signal, sys, threading
 from prefect_pdfco import _tempfiles
 from prefect_pdfco._download import download
 from prefect_pdfco._linkguard import new_link_client
-from prefect_pdfco._util import SYSTEM_CLOCK
-from prefect_pdfco.models import RetryPolicy
+from prefect_pdfco._transfer import Links
 
 async def three(base, out):
     async with new_link_client() as http:
-        links = [f"{base}/{n}.bin" for n in range(3)]
-        await asyncio.gather(*(download(http, link, out, retry=RetryPolicy(), clock=SYSTEM_CLOCK) for link in links))
+        await asyncio.gather(*(download(Links(http), f"{base}/{n}.bin", out) for n in range(3)))
 
 base, out, mode = sys.argv[1:]
 if mode == "main":
@@ -166,7 +164,7 @@ def test_sigkill_leaves_part_files_that_the_next_download_sweeps(
     async def next_download() -> None:
         transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"fresh"))
         async with new_link_client(transport=transport) as http:
-            await download(http, "https://files.example/job/r.pdf", tmp_path, retry=RetryPolicy(), clock=clock)
+            await download(Links(http, clock=clock), "https://files.example/job/r.pdf", tmp_path)
 
     asyncio.run(next_download())
     assert os.listdir(tmp_path) == ["r.pdf"]

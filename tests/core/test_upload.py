@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from prefect_pdfco import _download
+from prefect_pdfco._download import MAX_UPLOAD_BYTES, PRESIGNED_URL_ENDPOINT, content_type_for
 from prefect_pdfco._exceptions import (
     ChecksumMismatchError,
     FileTooLargeError,
@@ -21,7 +23,7 @@ from prefect_pdfco._exceptions import (
     UnexpectedResponseError,
 )
 from prefect_pdfco._linkguard import new_link_client
-from prefect_pdfco._upload import MAX_UPLOAD_BYTES, PRESIGNED_URL_ENDPOINT, content_type_for, upload
+from prefect_pdfco._transfer import Links, put
 from prefect_pdfco._util import Clock
 from prefect_pdfco.models import RetryPolicy
 
@@ -36,9 +38,8 @@ class FakeApi:
     """What ``upload`` uses of ``PdfcoClient``: ``request`` answers the presigned URL; PUTs go to ``host``."""
 
     def __init__(self, host: Host, clock: Clock, answer: dict[str, Any] | None = None) -> None:
-        self.link_client = new_link_client(transport=httpx.MockTransport(host))
-        self.retry_policy = RetryPolicy(initial_delay=1.0, jitter=0.0)
-        self.clock = clock
+        http = new_link_client(transport=httpx.MockTransport(host))
+        self.links = Links(http, RetryPolicy(initial_delay=1.0, jitter=0.0), clock)
         self.answer = answer
         self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
 
@@ -48,6 +49,10 @@ class FakeApi:
             return self.answer
         name = (params or {})["name"]
         return {"presignedUrl": PRESIGNED.format(name=name), "url": f"{STORE}/tmp/up/{name}", "error": False}
+
+
+async def upload(api: FakeApi, path: Path, *, name: str | None = None, verify_etag: bool = False) -> str:
+    return await _download.upload(api.links, api, path, name=name, verify_etag=verify_etag)
 
 
 def stored(etag: str | None = None) -> Handler:
@@ -152,8 +157,9 @@ async def test_a_file_that_shrinks_while_uploading_is_refused(tmp_path: Path, cl
     def shrink_then_store(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200)
 
-    from prefect_pdfco._upload import put_file
-
     async with new_link_client(transport=httpx.MockTransport(shrink_then_store)) as http:
         with pytest.raises(LocalFileError, match="shrank"):
-            await put_file(http, PRESIGNED.format(name="a.pdf"), tmp_path / "a.pdf", 10, "application/pdf")
+            await put(
+                Links(http, clock=clock), PRESIGNED.format(name="a.pdf"), tmp_path / "a.pdf", 10, "application/pdf"
+            )
+    assert clock.slept == []  # a local failure: not retried
