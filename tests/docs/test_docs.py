@@ -1,0 +1,342 @@
+"""The documentation stays true: every Python block runs and type-checks, every public name has a reference entry,
+the site builds with no warning, and the README keeps its promises.
+
+The blocks run as users run them: each in a process of its own (forked from one warm interpreter, see
+``_runner.py``), in an empty working directory, against one Prefect API (a test harness) where a ``pdfco`` block
+points at one emulator, so ``PdfcoCredentials.load("pdfco")`` works as it would after
+``prefect-pdfco credentials save``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.docs._blocks import DOCS, ROOT, Block, blocks_of, pages, python_blocks
+
+BLOCKS = python_blocks()
+RUN = [block for block in BLOCKS if not block.not_run]
+README = ROOT / "README.md"
+#: Seconds one block may take; most take a few.
+BLOCK_TIMEOUT = 90
+#: The public modules besides the top level, and the one public name of the emulator the docs must cover.
+PUBLIC_MODULES = (
+    "prefect_pdfco.flows",
+    "prefect_pdfco.jobs",
+    "prefect_pdfco.callbacks",
+    "prefect_pdfco.testing",
+    "prefect_pdfco.credentials",
+    "prefect_pdfco.files",
+    "prefect_pdfco.convert",
+    "prefect_pdfco.edit",
+    "prefect_pdfco.extract",
+    "prefect_pdfco.models",
+)
+EMULATOR_NAMES = ("pdfco_emulator.PdfcoEmulator",)
+
+
+def _ids(block: Block) -> str:
+    return block.id
+
+
+# --- (a) every block runs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The Prefect API and the emulator the blocks run against."""
+
+    api_url: str
+    emulator: Any
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """One Prefect API (the test harness's server) with a ``pdfco`` block saved in it, pointing at one emulator."""
+    from pdfco_emulator import PdfcoEmulator
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    from prefect_pdfco.testing import credentials_for
+
+    with prefect_test_harness(server_startup_timeout=120), PdfcoEmulator(job_duration=0.5) as emulator:
+        credentials_for(emulator).save("pdfco", overwrite=True)
+        yield World(api_url=str(PREFECT_API_URL.value()), emulator=emulator)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: object
+    seconds: float
+    output: str
+
+
+@pytest.fixture(scope="module")
+def outcomes(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Runs every block once (a few at a time) and keeps each one's exit code and output."""
+    base = tmp_path_factory.mktemp("blocks")
+    jobs = []
+    for block in RUN:
+        cwd = base / block.stem
+        cwd.mkdir()
+        script = cwd / (block.title if block.is_test_file else "main.py")
+        script.write_text(block.code, encoding="utf-8")
+        jobs.append(
+            {
+                "key": block.id,
+                "cwd": str(cwd),
+                "script": str(script),
+                "out": str(cwd / "output.log"),
+                "timeout": BLOCK_TIMEOUT,
+                "pytest": block.is_test_file,
+            }
+        )
+    env = {**os.environ, "PREFECT_API_URL": world.api_url, "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_runner.py"))],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=BLOCK_TIMEOUT * len(jobs) + 60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    codes = json.loads(done.stdout)
+    return {
+        str(job["key"]): Outcome(
+            *codes.get(job["key"], ["not run", 0.0]), Path(str(job["out"])).read_text(errors="replace")
+        )
+        for job in jobs
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", RUN, ids=_ids)
+def test_block_runs(block: Block, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[block.id]
+    print(f"{block.id}: {outcome.code} in {outcome.seconds} s")  # shown with -rP: which blocks are slow
+    assert outcome.code == 0, f"{block.id} ended with {outcome.code} after {outcome.seconds} s:\n{outcome.output[-6000:]}"
+    assert "Traceback" not in outcome.output or block.is_test_file, outcome.output[-6000:]
+
+
+@pytest.mark.slow
+def test_blocks_that_load_the_saved_block_use_the_emulator(world: World, outcomes: dict[str, Outcome]) -> None:
+    loading = [block for block in RUN if re.search(r"PdfcoCredentials\.a?load\(\"pdfco\"\)", block.code)]
+    assert loading, "no block loads the saved block"
+    stats = world.emulator.stats()
+    assert stats["jobs_submitted"] >= len(loading), stats
+
+
+def test_blocks_not_run_say_why() -> None:
+    for block in BLOCKS:
+        if block.not_run:
+            page = (ROOT / block.page).read_text(encoding="utf-8")
+            assert "not run" in page.replace(f'title="not run"', ""), f"{block.id}: the page must say why"
+
+
+def test_every_block_is_python_that_parses() -> None:
+    for block in BLOCKS:
+        compile(block.code, block.id, "exec")
+
+
+# --- (b) every block type-checks ----------------------------------------------------------------------------
+
+
+def _write_blocks(directory: Path) -> list[Path]:
+    files = []
+    for block in BLOCKS:
+        path = directory / f"{block.stem}.py"
+        path.write_text(block.code, encoding="utf-8")
+        files.append(path)
+    return files
+
+
+@pytest.mark.slow
+def test_blocks_pass_mypy_strict(tmp_path: Path) -> None:
+    files = _write_blocks(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--config-file", str(ROOT / "pyproject.toml"), *map(str, files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, _name_blocks(done.stdout + done.stderr)
+
+
+@pytest.mark.slow
+def test_blocks_pass_pyright(tmp_path: Path) -> None:
+    files = _write_blocks(tmp_path)
+    config = {"typeCheckingMode": "standard", "pythonVersion": "3.10", "include": [f.name for f in files]}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
+    done = subprocess.run(
+        ["pyright", "--pythonpath", sys.executable, "-p", str(tmp_path / "pyrightconfig.json")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, _name_blocks(done.stdout + done.stderr)
+
+
+def _name_blocks(text: str) -> str:
+    """The checkers' output with each temporary file named by its page and line."""
+    for block in BLOCKS:
+        text = text.replace(f"{block.stem}.py", block.id)
+    return text[-8000:]
+
+
+# --- (c) every public name has a reference entry -----------------------------------------------------------
+
+
+def _targets() -> list[str]:
+    """The ``::: target`` lines of the reference pages."""
+    found = []
+    for page in sorted((DOCS / "reference").glob("*.md")):
+        found += re.findall(r"^:::\s+([\w.]+)\s*$", page.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return found
+
+
+def _resolve(path: str) -> Any:
+    """The object a dotted path names (a module, or an attribute of one)."""
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+
+def _public_names(module: Any) -> list[str]:
+    """``__all__``, else the functions and classes the module defines without a leading underscore."""
+    if hasattr(module, "__all__"):
+        return list(module.__all__)
+    return [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or callable(value))
+        and getattr(value, "__module__", None) == module.__name__
+    ]
+
+
+def _documented() -> tuple[set[int], set[str]]:
+    """What the reference pages render: the ids of the objects, and the dotted paths they are rendered under."""
+    objects: set[int] = set()
+    paths: set[str] = set()
+    for target in _targets():
+        value = _resolve(target)
+        paths.add(target)
+        objects.add(id(value))
+        if inspect.ismodule(value):
+            for name in _public_names(value):
+                objects.add(id(getattr(value, name)))
+                paths.add(f"{target}.{name}")
+    return objects, paths
+
+
+def _public_api() -> dict[str, Any]:
+    """Every public name: ``prefect_pdfco.__all__``, the public modules' names, and the emulator."""
+    import prefect_pdfco
+
+    names = {f"prefect_pdfco.{name}": getattr(prefect_pdfco, name) for name in prefect_pdfco.__all__}
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        names.update({f"{module_name}.{name}": getattr(module, name) for name in _public_names(module)})
+    names.update({path: _resolve(path) for path in EMULATOR_NAMES})
+    return names
+
+
+def test_every_public_name_has_a_reference_entry() -> None:
+    objects, paths = _documented()
+    missing = [
+        path
+        for path, value in _public_api().items()
+        if path not in paths and (id(value) not in objects or isinstance(value, (str, int, float)))
+    ]
+    assert not missing, f"no ::: entry in docs/reference/ renders: {missing}"
+
+
+def test_every_reference_target_exists() -> None:
+    for target in _targets():
+        _resolve(target)
+
+
+# --- (d) the site builds -------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_mkdocs_build_strict_renders_every_public_name(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-6000:]
+    assert "WARNING" not in log, log[-6000:]
+    html = "\n".join(page.read_text(encoding="utf-8") for page in (site / "reference").rglob("*.html"))
+    anchors = set(re.findall(r'id="([\w.]+)"', html))
+    objects: dict[int, str] = {}
+    for path in anchors:
+        try:
+            objects[id(_resolve(path))] = path
+        except (ImportError, AttributeError):
+            continue
+    unrendered = [
+        path
+        for path, value in _public_api().items()
+        if path not in anchors and (id(value) not in objects or isinstance(value, (str, int, float)))
+        and not (path.endswith("__version__") and "__version__" in html)
+    ]
+    assert not unrendered, f"the built reference has no entry for {unrendered}"
+
+
+# --- pages and README -------------------------------------------------------------------------------------------
+
+
+def test_readme_fits_on_a_screen_and_keeps_the_two_commands() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 150
+    bash = [block.code.strip() for block in blocks_of(README) if block.lang == "bash"]
+    assert 'pip install -e ".[dev]" && python flows/quickstart.py' in bash
+    assert "python -m pytest" in bash
+
+
+def test_relative_links_of_readme_and_pages_lead_somewhere() -> None:
+    for page in pages():
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            assert path.exists(), f"{page.relative_to(ROOT)} links to {target}, which does not exist"
+
+
+def test_every_docs_link_in_the_code_has_its_page() -> None:
+    sources = [*(ROOT / "prefect_pdfco").glob("*.py"), *(ROOT / "pdfco_emulator").glob("*.py")]
+    for source in sources:
+        for link in re.findall(r"docs/[\w/.-]+\.md", source.read_text(encoding="utf-8")):
+            assert (ROOT / link).is_file(), f"{source.relative_to(ROOT)} links to {link}, which does not exist"
+
+
+def test_images_are_local_files() -> None:
+    for page in pages():
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+            assert not re.match(r"[a-z]+:", target), f"{page}: an external image ({target}) would need the network"
+            assert (page.parent / target).resolve().is_file(), f"{page}: no image at {target}"
