@@ -13,7 +13,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, TypeVar
 
 from prefect import Flow, Task, unmapped
 from prefect.blocks.core import Block
@@ -34,7 +34,21 @@ from prefect_pdfco._tempfiles import install_termination_handler
 
 P = ParamSpec("P")
 R = TypeVar("R")
+_Options = ParamSpec("_Options")
+_Self = TypeVar("_Self")
+_Result = TypeVar("_Result")
 _PREFECT_OPTIONS = ("return_state", "wait_for", "deferred")  # keywords of __call__/submit/map Prefect keeps
+
+
+def _options_of(
+    prefect_method: Callable[Concatenate[Any, _Options], object],
+) -> Callable[[Callable[Concatenate[_Self, ...], _Result]], Callable[Concatenate[_Self, _Options], _Result]]:
+    """Gives the decorated method ``prefect_method``'s parameters (for checkers), keeping its own return type."""
+
+    def decorate(method: Callable[Concatenate[_Self, ...], _Result]) -> Callable[Concatenate[_Self, _Options], _Result]:
+        return method
+
+    return decorate
 
 
 class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
@@ -80,6 +94,7 @@ class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
                     self.name, [f"{error} (wrap arguments shared by every run in unmapped())"]
                 ) from None
 
+    @_options_of(Task.with_options)
     def with_options(self, **options: Any) -> PdfcoTask[P, R]:
         """Prefect's ``with_options``, keeping this class (Prefect's builds a plain ``Task``)."""
         copy = super().with_options(**options)
@@ -155,6 +170,7 @@ class PdfcoFlow(Flow[P, Coroutine[Any, Any, R]], Generic[P, R]):
         _prepare_flow_call()
         return Flow.__call__(self, *args, **kwargs)
 
+    @_options_of(Flow.with_options)
     def with_options(self, **options: Any) -> PdfcoFlow[P, R]:
         """Prefect's ``with_options``, keeping this class."""
         copy = super().with_options(**options)
