@@ -42,17 +42,13 @@ MAX_REDIRECTS = 5
 LINK_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
 #: The most bytes one read takes: asyncio's transports hand over up to 256 KB per receive.
 READ_SIZE = 256 * 1024
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_CARRYING_IPV4 = [ipaddress.ip_network(net) for net in ("::ffff:0:0/96", "64:ff9b::/96", "::/96")]
 
 
 def _embedded_ipv4(address: IPAddress) -> IPAddress:
     """The IPv4 address an IPv6 address carries (mapped, NAT64, IPv4-compatible), else ``address``."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-        if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):  # not :: and ::1
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if isinstance(address, ipaddress.IPv6Address) and int(address) > 1 and any(address in n for n in _CARRYING_IPV4):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)  # "> 1": :: and ::1 carry nothing
     return address
 
 
@@ -72,6 +68,10 @@ def _normal_name(host: str) -> str:
     return host.strip().strip("[]").rstrip(".").lower()
 
 
+def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
+    return any(address in network for network in networks if network.version == address.version)
+
+
 @dataclass(frozen=True)
 class LinkPolicy:
     """Which hosts result links may lead to (``allowed_result_hosts`` on the credentials block).
@@ -86,26 +86,19 @@ class LinkPolicy:
     names: frozenset[str] = field(default=frozenset(), repr=False)
     suffixes: tuple[str, ...] = field(default=(), repr=False)
     networks: tuple[IPNetwork, ...] = field(default=(), repr=False)
-    any_name: bool = field(default=False, repr=False)
 
     @classmethod
     def from_entries(cls, entries: Iterable[str] | None) -> LinkPolicy:
-        """The policy for ``allowed_result_hosts``.
-
-        Raises:
-            InvalidParametersError: An entry that is not a host name, ``*.suffix``, ``*``, IP address or network.
-        """
-        cleaned: list[str] = []
-        names: set[str] = set()
-        suffixes: list[str] = []
-        networks: list[IPNetwork] = []
+        """The policy for ``allowed_result_hosts``; ``InvalidParametersError`` for an entry that is not a host name,
+        ``*.suffix``, ``*``, IP address or network."""
+        cleaned, names, suffixes, networks = list[str](), set[str](), list[str](), list[IPNetwork]()
         for raw in entries or ():
             entry = _normal_name(str(raw))
             if not entry:
                 continue
             cleaned.append(entry)
             if entry.startswith("*.") or entry == "*":
-                suffixes.append(entry[1:])
+                suffixes.append(entry[1:])  # "*" allows every host: ``check`` looks for it in ``entries``
             elif literal_address(entry.split("/", 1)[0]) is not None:
                 try:
                     networks.append(ipaddress.ip_network(entry, strict=False))
@@ -115,17 +108,11 @@ class LinkPolicy:
                 raise _bad_entry(f"{entry!r} is not a host name, '*.suffix' pattern or IP network")
             else:
                 names.add(entry)
-        any_name = "" in suffixes
-        return cls(tuple(cleaned), frozenset(names), tuple(s for s in suffixes if s), tuple(networks), any_name)
-
-    def _in_networks(self, address: IPAddress) -> bool:
-        return any(address in network for network in self.networks if network.version == address.version)
+        return cls(tuple(cleaned), frozenset(names), tuple(suffixes), tuple(networks))
 
     def check(self, host: str, addresses: Sequence[str] | None, *, url: str = "", final: bool = True) -> None:
-        """Refuses ``host`` (resolved to ``addresses``, or None when not looked up) with ``FileTransferError``.
-
-        ``final=False``: a name that only its addresses could allow (an address entry) passes for now.
-        """
+        """Refuses ``host`` (resolved to ``addresses``, or None when not looked up) with ``FileTransferError``; with
+        ``final=False``, a name that only its addresses could allow (an address entry) passes for now."""
         name = _normal_name(host)
         if name in BLOCKED_NAMES and name not in self.names:
             raise _refused(url, host, "is a cloud metadata service")
@@ -134,16 +121,13 @@ class LinkPolicy:
             addresses = [str(literal)]
         checked = [_embedded_ipv4(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses or ()]
         for address in checked:
-            if not self._in_networks(address) and any(
-                address in network for network in BLOCKED_NETWORKS if network.version == address.version
-            ):
+            if _within(address, BLOCKED_NETWORKS) and not _within(address, self.networks):
                 verb = "is" if literal is not None else "resolves to"
                 raise _refused(url, host, f"{verb} {address}, a link-local or cloud metadata address")
-        if not self.entries or self.any_name:
+        named = literal is None and (name in self.names or any(name.endswith(suffix) for suffix in self.suffixes))
+        if not self.entries or "*" in self.entries or named:
             return
-        if literal is None and (name in self.names or any(name.endswith(suffix) for suffix in self.suffixes)):
-            return
-        if checked and all(self._in_networks(address) for address in checked):
+        if checked and all(_within(address, self.networks) for address in checked):
             return
         if addresses is None and not final and self.networks:
             return
@@ -158,12 +142,11 @@ def _bad_entry(problem: str) -> InvalidParametersError:
 
 
 def _refused(url: str, host: str, why: str) -> FileTransferError:
-    return FileTransferError(
-        f"refused to fetch a result from {escape_control(host)}: it {why}; no connection was made. Result links "
-        "point at PDF.co's file storage; if this host is yours, list it in allowed_result_hosts on the credentials "
-        "block",
-        url=safe_url(url) if url else "",
+    text = f"refused to fetch a result from {escape_control(host)}: it {why}; no connection was made. Result links"
+    text += (
+        " point at PDF.co's file storage; if this host is yours, list it in allowed_result_hosts (credentials block)"
     )
+    return FileTransferError(text, url=safe_url(url) if url else "")
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -192,7 +175,7 @@ class _WideStream(httpcore.AsyncNetworkStream):
         self,
         ssl_context: ssl.SSLContext,
         server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        timeout: float | None = None,  # noqa: ASYNC109
     ) -> httpcore.AsyncNetworkStream:
         return _WideStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
@@ -205,11 +188,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     every address, and connects (through ``inner``) only to an address it checked: DNS rebinding cannot slip in."""
 
     def __init__(
-        self,
-        policy: LinkPolicy,
-        *,
-        resolver: Resolver | None = None,
-        inner: httpcore.AsyncNetworkBackend | None = None,
+        self, policy: LinkPolicy, *, resolver: Resolver | None = None, inner: httpcore.AsyncNetworkBackend | None = None
     ) -> None:
         self.policy = policy
         self._resolve = resolver or resolve_host
@@ -236,8 +215,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 raise httpcore.ConnectTimeout(f"looking up {host} timed out") from error
             except OSError as error:
                 raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
-            if not addresses:
-                raise httpcore.ConnectError(f"{host} resolved to no address")
         self.policy.check(host, addresses)
         failure: Exception = httpcore.ConnectError(f"cannot connect to {host}")
         for address in addresses:
@@ -259,8 +236,8 @@ def ssl_context() -> ssl.SSLContext:
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a pool whose connections all go through a ``GuardedBackend``: httpx has no public hook
-    for a network backend, and its transport uses nothing but ``_pool`` (a guard test fails loudly if that changes)."""
+    """httpx's transport over a pool whose connections all go through a ``GuardedBackend`` (httpx has no public hook
+    for a network backend; its transport uses nothing but ``_pool``, and a guard test fails loudly if that changes)."""
 
     def __init__(self, backend: GuardedBackend) -> None:
         self._pool = httpcore.AsyncConnectionPool(
@@ -277,14 +254,10 @@ def new_link_client(
 ) -> httpx.AsyncClient:
     """A new keyless client for file hosts (result links, presigned uploads); the caller closes it.
 
-    It never sends ``x-api-key`` (a presigned URL is its own credential), follows at most ``MAX_REDIRECTS`` redirects,
-    and checks every hop against ``policy``: name and literal address before the request, then each new connection's
-    resolved addresses, connecting only to those. With ``transport`` (tests), or behind a proxy from the environment
-    (which resolves names itself), only names and literal addresses are checked.
-
-    Args:
-        policy: Where links may lead. transport: Instead of the guarded one. resolver, backend: The guarded
-            transport's name resolver and network backend under the guard (tests pass fakes).
+    It never sends ``x-api-key``, follows at most ``MAX_REDIRECTS`` redirects, and checks every hop against ``policy``:
+    name and literal address before the request, then each new connection's resolved addresses, connecting only to
+    those (through ``resolver`` and ``backend``, which tests fake). With ``transport`` (tests), or behind a proxy from
+    the environment (which resolves names itself), only names and literal addresses are checked.
     """
 
     async def guard(request: httpx.Request) -> None:
@@ -317,9 +290,7 @@ class _SafeUrls(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                scrub_urls(str(arg)) if isinstance(arg, (httpx.URL, str)) else arg for arg in record.args
-            )
+            record.args = tuple(scrub_urls(str(a)) if isinstance(a, (httpx.URL, str)) else a for a in record.args)
         if isinstance(record.msg, str):
             record.msg = scrub_urls(record.msg)
         return True

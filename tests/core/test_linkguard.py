@@ -146,6 +146,9 @@ def test_allowed_result_hosts_narrow_by_name_or_network_and_widen_explicitly() -
     policy.check("storage.internal", None, final=False)  # undecided until its addresses are known
     LinkPolicy.from_entries(["metadata.google.internal"]).check("metadata.google.internal", None)  # named: allowed
     LinkPolicy.from_entries(["*"]).check("anything.example", ["93.184.216.34"])
+    LinkPolicy.from_entries(["*"]).check("10.1.2.3", None)  # "*" allows literal addresses too, but no blocked one:
+    with pytest.raises(FileTransferError, match="link-local"):
+        LinkPolicy.from_entries(["*"]).check("[::ffff:169.254.169.254]", None)
     assert LinkPolicy.from_entries(["Files.Example.com."]) == LinkPolicy.from_entries(["files.example.com"])
     for entry, problem in (("https://x.example/path", "not a host name"), ("10.0.0.0/33", "not an IP network")):
         with pytest.raises(InvalidParametersError, match=problem) as info:
