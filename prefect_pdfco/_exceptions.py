@@ -50,9 +50,7 @@ DASHBOARD = "https://app.pdf.co"  # where PDF.co lists an account's jobs
 
 def escape_control(text: str) -> str:
     """``text`` with control characters shown as escapes, so an id or a name cannot split or forge a log line."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class PdfcoError(Exception):
@@ -315,13 +313,8 @@ class ResultTooLargeError(FileTransferError):
 
 
 class DestinationError(PdfcoError):
-    """A result could not be written where it was to land (not a directory, read-only, full, refused by a block);
-    its link works until it expires, so only the download needs to run again.
-
-    Attributes:
-        message: What went wrong. destination: The directory or kind of block. url: The link (safe form).
-        job_id: The job, when known. valid_till: When the link stops working. errno: The OS error number.
-    """
+    """A result could not be written at ``destination`` (not a directory, read-only, full, refused by a block); its
+    link (``url``, in safe form; ``job_id``) works until ``valid_till``: only the download needs to run again."""
 
     def __init__(
         self,
@@ -363,8 +356,7 @@ class UnknownOperationError(PdfcoError, KeyError):
         )
         super().__init__(self.message)
 
-    def __str__(self) -> str:
-        return self.message  # KeyError's own would quote it
+    __str__ = Exception.__str__  # KeyError's own would quote the message
 
 
 class BlockNotFoundError(PdfcoError, ValueError):
