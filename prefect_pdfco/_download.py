@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import stat
 import unicodedata
 from collections.abc import AsyncIterator
@@ -233,7 +232,7 @@ async def stage(
         with _tempfiles.track(private, is_dir=True):
             yield await land(links, result, private, parts=parts, **landing)
     finally:
-        shutil.rmtree(private, ignore_errors=True)
+        _tempfiles.unlink(private, is_dir=True)
 
 
 async def fetch(

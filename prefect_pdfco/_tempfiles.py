@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import functools
 import hashlib
 import os
 import re
@@ -42,16 +41,9 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-@functools.cache
-def _host() -> str:
-    return _short_hash(socket.gethostname())
-
-
-@functools.cache
-def _boot() -> str:
-    with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id") as handle:
-        return _short_hash(handle.read().strip())
-    return "0"
+_HOST, _BOOT = _short_hash(socket.gethostname()), "0"
+with contextlib.suppress(OSError), open("/proc/sys/kernel/random/boot_id") as _boot_id:  # Linux only
+    _BOOT = _short_hash(_boot_id.read().strip())
 
 
 def _start_time(pid: int) -> int:
@@ -65,13 +57,13 @@ def _start_time(pid: int) -> int:
 def owner_tag() -> str:
     """``<host>-<boot>-<pid>-<start>`` of this process (computed each time: a forked child differs)."""
     pid = os.getpid()
-    return f"{_host()}-{_boot()}-{pid}-{_start_time(pid)}"
+    return f"{_HOST}-{_BOOT}-{pid}-{_start_time(pid)}"
 
 
 def _owner_is_dead(match: re.Match[str]) -> bool:
-    if match["host"] != _host():
+    if match["host"] != _HOST:
         return False  # another machine sharing this directory: we cannot know
-    if match["boot"] != "0" and _boot() != "0" and match["boot"] != _boot():
+    if match["boot"] != "0" and _BOOT != "0" and match["boot"] != _BOOT:
         return True  # written before this machine last booted
     pid, start = int(match["pid"]), int(match["start"])
     if pid == os.getpid():
@@ -85,37 +77,44 @@ def _owner_is_dead(match: re.Match[str]) -> bool:
     return start != 0 and _start_time(pid) not in (0, start)  # the pid now belongs to a younger process
 
 
-def lock(fd: int) -> None:
-    """Takes the owner's lock on a new temporary file (best effort: some file systems have no locks)."""
-    if fcntl is not None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _unlocked(path: Path) -> bool:
-    """Whether nobody holds the owner's lock on ``path`` (a live owner always does while writing)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
+def lock(fd: int) -> bool:
+    """Takes the owner's lock on a file; False when another holds it (or the file system has no locks)."""
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
     except OSError:
         return False
-    finally:
-        os.close(fd)  # closing releases our probe lock
+
+
+def _unlocked(path: Path) -> bool:
+    """Whether nobody holds the owner's lock on ``path`` (a live owner always does while writing)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            return lock(fd)
+        finally:
+            os.close(fd)  # closing releases our probe lock
+    return False
 
 
 _last_sweep: dict[str, float] = {}
-_sweep_lock = threading.Lock()
 
 
-def _dead_entries(directory: Path, name: re.Pattern[str], force: bool) -> list[os.DirEntry[str]]:
-    """Entries whose names say a dead owner left them; none when swept within ``SWEEP_INTERVAL`` (unless forced)."""
+def sweep(directory: Path, *, force: bool = False) -> list[Path]:
+    """Removes the ``.pdfco-*.part`` files that dead owners left in ``directory``; returns them. Never raises."""
+    return _sweep(directory, _PART_NAME, force)
+
+
+def sweep_private_dirs(parent: str | None = None, *, force: bool = False) -> list[Path]:
+    """Removes the private staging directories (``pdfco-*``) of dead owners in the temporary directory."""
+    return _sweep(Path(parent or tempfile.gettempdir()), _DIR_NAME, force)
+
+
+def _sweep(directory: Path, name: re.Pattern[str], force: bool) -> list[Path]:
+    """What dead owners left in ``directory`` under ``name``, removed; nothing when swept within ``SWEEP_INTERVAL``."""
     key, now = os.path.abspath(directory), time.monotonic()
-    with _sweep_lock:
+    with _lock:
         if not force and now - _last_sweep.get(key, -SWEEP_INTERVAL) < SWEEP_INTERVAL:
             return []
         _last_sweep[key] = now
@@ -123,28 +122,17 @@ def _dead_entries(directory: Path, name: re.Pattern[str], force: bool) -> list[o
         entries = list(os.scandir(directory))
     except OSError:
         return []
-    return [entry for entry in entries if (match := name.match(entry.name)) is not None and _owner_is_dead(match)]
-
-
-def sweep(directory: Path, *, force: bool = False) -> list[Path]:
-    """Removes the ``.pdfco-*.part`` files that dead owners left in ``directory``; returns them. Never raises."""
     removed: list[Path] = []
-    for entry in _dead_entries(directory, _PART_NAME, force):
-        path = Path(entry.path)
+    for entry in entries:
+        if (match := name.match(entry.name)) is None or not _owner_is_dead(match):
+            continue
         with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False) and _unlocked(path):
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
-def sweep_private_dirs(parent: str | None = None, *, force: bool = False) -> list[Path]:
-    """Removes the private staging directories (``pdfco-*``) of dead owners in the temporary directory."""
-    removed: list[Path] = []
-    for entry in _dead_entries(Path(parent or tempfile.gettempdir()), _DIR_NAME, force):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-            removed.append(Path(entry.path))
+            if name is _DIR_NAME and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+                removed.append(Path(entry.path))
+            elif name is _PART_NAME and entry.is_file(follow_symlinks=False) and _unlocked(Path(entry.path)):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
     return removed
 
 
@@ -165,14 +153,15 @@ def put_in_place(file: BinaryIO, part: Path, final: Path, durable: bool = False)
     file.flush()
     if durable:
         os.fsync(file.fileno())
-    if os.name == "nt":
-        file.close()  # Windows cannot rename an open file; elsewhere the lock is held until the name is final
+    file.close()  # Windows cannot rename an open file; the owner's name still keeps sweepers off until the rename
     os.replace(part, final)
 
 
-def unlink(path: Path) -> None:
-    """Removes ``path`` if it is there (after ``os.replace`` it is not)."""
-    with contextlib.suppress(FileNotFoundError):
+def unlink(path: Path, *, is_dir: bool = False) -> None:
+    """Removes ``path`` (a whole directory with ``is_dir``) if it is there; best effort, never raises."""
+    if is_dir:
+        shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
         os.unlink(path)
 
 
@@ -180,8 +169,6 @@ def new_private_dir(parent: str | None = None) -> Path:
     """A new owner-tagged private directory in ``parent`` (the system's temporary directory by default)."""
     return Path(tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{owner_tag()}-", dir=parent))
 
-
-# --- what is in flight, and what a SIGTERM does about it ---------------------------------------------------------
 
 # Registries keyed by a token per registration. Written under _lock; the handler only copies them, because it runs
 # in the main thread, which may hold the lock at that moment.
@@ -192,62 +179,40 @@ _previous: Any = signal.SIG_DFL
 _in_handler = threading.local()
 
 
-def registered() -> list[Path]:
-    """The temporary paths of the transfers in progress in this process."""
-    return [path for path, _ in tuple(_paths.values())]
-
-
-def running() -> int:
-    """How many transfers are registered now."""
-    return len(_transfers)
+def in_flight() -> tuple[list[Path], int]:
+    """The temporary paths registered in this process, and how many transfers are."""
+    return [path for path, _ in tuple(_paths.values())], len(_transfers)
 
 
 def remove_registered() -> None:
     """Removes every registered temporary file and directory now (SIGTERM handler and ``atexit``)."""
     for path, is_dir in tuple(_paths.values()):
-        if is_dir:
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        unlink(path, is_dir=is_dir)
 
 
 @contextlib.contextmanager
-def track(path: Path, *, is_dir: bool = False) -> Iterator[None]:
-    """Registers ``path`` for removal on SIGTERM and at exit while the block runs."""
+def _registered(registry: dict[object, Any], entry: Any) -> Iterator[None]:
     token = object()
     with _lock:
-        _paths[token] = (path, is_dir)
+        registry[token] = entry
     try:
         yield
     finally:
         with _lock:
-            _paths.pop(token, None)
+            registry.pop(token, None)
 
 
-@contextlib.contextmanager
-def transfer() -> Iterator[None]:
-    """Registers the running asyncio task as a transfer that a SIGTERM cancels (on its own loop) while the block runs.
+def track(path: Path, *, is_dir: bool = False) -> contextlib.AbstractContextManager[None]:
+    """Registers ``path`` for removal on SIGTERM and at exit while the block runs."""
+    return _registered(_paths, (path, is_dir))
 
-    Also installs the termination handler when called from the main thread (a no-op elsewhere, or once installed).
-    """
+
+def transfer() -> contextlib.AbstractContextManager[None]:
+    """Registers the running asyncio task as a transfer that a SIGTERM cancels (on its own loop) while the block runs;
+    installs the termination handler when called from the main thread (a no-op elsewhere, or once installed)."""
     install_termination_handler()
-    task, token = asyncio.current_task(), object()
-    if task is not None:
-        with _lock:
-            _transfers[token] = (task, task.get_loop())
-    try:
-        yield
-    finally:
-        with _lock:
-            _transfers.pop(token, None)
-
-
-def cancel_transfers() -> None:
-    """Cancels every registered transfer on its own event loop (thread-safe; the loops do the cancelling)."""
-    for task, loop in tuple(_transfers.values()):
-        with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
-            loop.call_soon_threadsafe(task.cancel)
+    task = asyncio.current_task()
+    return _registered(_transfers, (task, task.get_loop())) if task is not None else contextlib.nullcontext()
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -255,7 +220,9 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         return  # a handler installed after ours chained back to us: we already did our part
     _in_handler.active = True
     try:
-        cancel_transfers()
+        for task, loop in tuple(_transfers.values()):
+            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
+                loop.call_soon_threadsafe(task.cancel)  # thread-safe: each loop cancels its own
         remove_registered()
         previous = _previous
         if callable(previous):
@@ -272,8 +239,8 @@ def install_termination_handler() -> bool:
     """Installs the SIGTERM handler that cancels the running transfers (each on its own loop) and removes the
     temporary files, then hands the signal to the handler it replaced (Prefect's, a user's, or the default action).
 
-    Idempotent. Only the main thread can install a signal handler (elsewhere this does nothing): call it where a
-    call starts when its transfers may run in other threads. Returns whether the handler is installed.
+    Idempotent; only the main thread can install one (elsewhere this does nothing), so call it where a call starts
+    when its transfers may run in other threads. Returns whether the handler is installed.
     """
     global _previous
     if threading.current_thread() is not threading.main_thread():

@@ -198,7 +198,7 @@ def test_the_sweep_removes_only_files_of_dead_owners_on_this_machine(tmp_path: P
         (tmp_path / name).write_bytes(b"partial")
     holder = os.open(tmp_path / names["locked"], os.O_RDONLY)
     try:
-        _tempfiles.lock(holder)  # as a live owner on a shared disk would hold it
+        assert _tempfiles.lock(holder)  # as a live owner on a shared disk would hold it
         removed = _tempfiles.sweep(tmp_path, force=True)
     finally:
         os.close(holder)
@@ -266,12 +266,12 @@ def test_the_handler_cancels_transfers_on_their_loops_removes_files_then_chains(
     worker.start()
     assert entered.wait(10)
     with _tempfiles.track(part):
-        assert _tempfiles.registered() == [part] and _tempfiles.running() == 1
+        assert _tempfiles.in_flight() == ([part], 1)
         os.kill(os.getpid(), signal.SIGTERM)  # runs the handler in this (the main) thread
         worker.join(10)
     assert outcome == ["cancelled"] and not part.exists()
     assert sigterm_restored == [signal.SIGTERM]  # handed on exactly once
-    assert _tempfiles.registered() == [] and _tempfiles.running() == 0
+    assert _tempfiles.in_flight() == ([], 0)
 
 
 def _run_quietly(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
