@@ -239,11 +239,9 @@ class PdfcoClient:
                 limited = isinstance(error, RateLimitError)
                 rate_limited += limited
                 failures += not limited
+                attempt = rate_limited if limited else failures
                 delay = self.retry_policy.delay_for(
-                    error,
-                    attempt=rate_limited if limited else failures,
-                    idempotent=idempotent,
-                    rate_limited_seconds=rate_limited_seconds,
+                    error, attempt=attempt, idempotent=idempotent, rate_limited_seconds=rate_limited_seconds
                 )
                 if delay is None or (deadline is not None and self.clock.monotonic() + delay > deadline):
                     raise
@@ -372,9 +370,8 @@ class PdfcoClient:
 
         Options: ``filename``, ``fingerprint`` (SHA-256), ``verify_etag`` (S3's MD5), ``durable`` (fsync).
         """
-        url, valid_till, job_id = _download.result_link(result)
         links = Links(self.link_client, self.retry_policy, self.clock)
-        return await _download.download(links, url, Path(directory), job_id=job_id, valid_till=valid_till, **options)
+        return (await _download.land(links, result, Path(directory), **options))[0]
 
     async def download_parts(self, result: JobResult, directory: str | Path, **options: Any) -> list[DownloadedFile]:
         """Lands every part of a multi-file result (async split's JSON list of links, or ``urls``)."""

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from prefect_pdfco import _download
+from prefect_pdfco._client import PdfcoClient
 from prefect_pdfco._download import (
     MAX_FILENAME_BYTES,
     decode_json,
@@ -335,7 +336,7 @@ async def test_an_expired_link_is_refused_without_a_request(
         await Fetcher(host, clock).download(stale, tmp_path / "out")
     assert info.value.valid_till == now_of(clock) - timedelta(hours=1) and "60 min ago" in str(info.value)
     past = now_of(clock) - timedelta(minutes=5)
-    result = JobResult(job_id="J", status=JobStatus.SUCCESS, url=url(), outputLinkValidTill=past)
+    result = JobResult(job_id="J", status=JobStatus.SUCCESS, url=url(), output_link_valid_till=past)
     for call in (
         Fetcher(host, clock).download(url(), tmp_path / "out", valid_till=past),
         Fetcher(host, clock).download_parts(result, tmp_path / "out"),
@@ -539,7 +540,12 @@ async def test_durable_fsyncs_before_the_rename_only_when_asked(
 ) -> None:
     synced: list[int] = []
     real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     fetcher = Fetcher(Host(whole(DATA), whole(DATA)), clock)
     await fetcher.download(url("a.pdf"), tmp_path)
     assert synced == []
@@ -616,3 +622,22 @@ async def test_stage_lands_in_a_private_directory_removed_afterwards(
 def test_every_error_here_is_in_the_tree() -> None:
     for kind in (ResultExpiredError, ResultNotReadyError, ResultTooLargeError, ChecksumMismatchError, DestinationError):
         assert issubclass(kind, PdfcoError) and not issubclass(kind, JobError)
+
+
+async def test_the_api_client_lands_through_the_same_rules(
+    tmp_path: Path, clock: VirtualClock, url: Callable[..., str]
+) -> None:
+    host = Host(whole(DATA), whole(b"text"), whole(b"one"), whole(b"two"))
+    client = PdfcoClient(
+        "key", transport=httpx.MockTransport(Host()), link_transport=httpx.MockTransport(host), clock=clock
+    )
+    async with client:
+        file = await client.download(JobResult(job_id="J", status=JobStatus.SUCCESS, url=url()), tmp_path, durable=True)
+        assert Path(file.path).read_bytes() == DATA and file.job_id == "J"
+        assert await client.fetch(url("t.txt"), max_bytes=10) == (b"text", "application/pdf")
+        parts = JobResult(job_id="J", status=JobStatus.SUCCESS, urls=[url("p.pdf"), url("p.pdf")])
+        assert [Path(f.path).name for f in await client.download_parts(parts, tmp_path)] == ["p.pdf", "p-2.pdf"]
+        for job, status in (("J2", JobStatus.WORKING), ("J3", JobStatus.FAILED)):  # before any request
+            with pytest.raises(ResultNotReadyError, match=f"{job} is {status}"):
+                await client.download(JobResult(job_id=job, status=status, url=url()), tmp_path)
+    assert len(host.requests) == 4 and only_files(tmp_path) == ["p-2.pdf", "p.pdf", "result.pdf"]

@@ -61,7 +61,7 @@ else:
 class Trickle(BaseHTTPRequestHandler):
     """Declares 100 MB, sends 2 MiB at once (so bytes reach the temporary file), then 1 KB every 50 ms for ever."""
 
-    server: SlowServer
+    server: SlowServer  # pyright: ignore[reportIncompatibleVariableOverride]  # the server it was made by
 
     def do_GET(self) -> None:
         self.send_response(200)

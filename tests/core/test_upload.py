@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from prefect_pdfco import _download
+from prefect_pdfco._client import PdfcoClient
 from prefect_pdfco._download import MAX_UPLOAD_BYTES, PRESIGNED_URL_ENDPOINT, content_type_for
 from prefect_pdfco._exceptions import (
     ChecksumMismatchError,
@@ -47,7 +48,10 @@ class FakeApi:
         self.calls.append((method, endpoint, params))
         if self.answer is not None:
             return self.answer
-        name = (params or {})["name"]
+        return self.answer_for((params or {})["name"])
+
+    @staticmethod
+    def answer_for(name: str) -> dict[str, Any]:
         return {"presignedUrl": PRESIGNED.format(name=name), "url": f"{STORE}/tmp/up/{name}", "error": False}
 
 
@@ -163,3 +167,14 @@ async def test_a_file_that_shrinks_while_uploading_is_refused(tmp_path: Path, cl
                 Links(http, clock=clock), PRESIGNED.format(name="a.pdf"), tmp_path / "a.pdf", 10, "application/pdf"
             )
     assert clock.slept == []  # a local failure: not retried
+
+
+async def test_the_api_client_asks_with_its_key_and_puts_without_it(tmp_path: Path, clock: VirtualClock) -> None:
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4 tiny")
+    api, host = Host(lambda request: httpx.Response(200, json=FakeApi.answer_for("a.pdf"))), Host(stored())
+    to_api, to_host = httpx.MockTransport(api), httpx.MockTransport(host)
+    async with PdfcoClient("key", transport=to_api, link_transport=to_host, clock=clock) as client:
+        assert await client.upload(tmp_path / "a.pdf") == f"{STORE}/tmp/up/a.pdf"
+    [asked], [sent] = api.requests, host.requests
+    assert asked.url.path == PRESIGNED_URL_ENDPOINT and asked.headers["x-api-key"] == "key"
+    assert sent.method == "PUT" and sent.content == b"%PDF-1.4 tiny" and "x-api-key" not in sent.headers
