@@ -154,6 +154,12 @@ def row_of(job_id: str, operation: str = "job") -> JobRow:
         return ledger.rows.setdefault(job_id, JobRow(job_id, operation))
 
 
+def submitted_jobs() -> list[JobRow]:
+    """Every job this process submitted in the flow runs it still remembers, oldest first (what was paid for)."""
+    with _lock:
+        return [row for ledger in _ledgers.values() for row in ledger.rows.values() if row.status != "refused"]
+
+
 def document_of(job_id: str) -> str:
     """How the UI names a job: its document (an output name, an input file, a batch item), else its id's start."""
     return row_of(job_id).document or job_id[:10]

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
     from prefect_pdfco.credentials import PdfcoCredentials
 
+__all__ = ["CallbackReceiver", "ReceiverLimits", "create_app", "serve"]
+
 logger = logging.getLogger("prefect_pdfco.callbacks")
 
 _ENDS = ("success", "succeeded"), ("failed", "failed"), ("aborted", "aborted"), ("unknown", "not-found")

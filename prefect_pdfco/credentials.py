@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
     from typing_extensions import Self
 
+__all__ = ["PdfcoCredentials"]
+
 
 class PdfcoCredentials(CredentialsBlock):
     """Credentials for the PDF.co API: the key, the API root, and how hard to push it.

@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 else:
     Destination = Any  # Prefect validates flow parameters with pydantic, which cannot check every block: we do.
 
+__all__ = [
+    "download_result",
+    "download_result_files",
+    "download_results",
+    "fetch_result_json",
+    "fetch_result_text",
+    "upload_file",
+]
+
 #: The most bytes ``fetch_result_text`` and ``fetch_result_json`` hold in memory by default.
 MAX_FETCH_BYTES = 50 * 1024 * 1024
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from prefect import Task
     from prefect.client.schemas.objects import State, TaskRun
 
+__all__ = ["check_job", "check_job_for", "submit_job", "submitted_jobs", "wait_for_job", "wait_for_jobs"]
+
 #: check_job's default policy: 2 s growing by half to 30 s, about 30 minutes in 65 checks (130 credits at most).
 CHECK_JOB_POLICY = PollPolicy()
 CHECK_JOB_RETRY_DELAYS = _waiting.retry_delays(CHECK_JOB_POLICY, DEFAULT_MAX_WAIT_SECONDS)
@@ -41,6 +43,14 @@ def _job_ref(value: object) -> object:
             _learning.note_submitted(value.job_id, value.endpoint, at=SYSTEM_CLOCK.monotonic())
         return value.job_id
     return value
+
+
+def submitted_jobs() -> list[tuple[str, str]]:
+    """(job id, document) of every job this process submitted in the flow runs it remembers, oldest first.
+
+    What was paid for: after an interruption, hand these ids to ``wait_for_job`` instead of submitting again.
+    """
+    return [(row.job_id, row.document or row.operation) for row in _ui.submitted_jobs()]
 
 
 def run_name(prefix: str) -> Any:
