@@ -306,6 +306,7 @@ async def submit_once(
     client = client or await shared_client(credentials)
     if record is None:
         return await _send(credentials, client, endpoint, params, operation, document, None)
+    await _ui.warn_if_records_are_local(record.storage)
     async with _claimed(record.key):
         earlier = await record.read()
         state = earlier.get("state") if earlier else None

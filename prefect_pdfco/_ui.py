@@ -28,6 +28,7 @@ from prefect.client.schemas.actions import ArtifactCreate
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 from prefect.exceptions import MissingContextError
+from prefect.filesystems import LocalFileSystem
 from prefect.logging import get_run_logger
 
 from prefect_pdfco._exceptions import (
@@ -351,6 +352,33 @@ def failure_line(error: BaseException) -> str:
     """A typed error as the UI tells it: its class and message, control characters escaped."""
     code = f" ({error.error_code})" if isinstance(error, PdfcoAPIError) else ""
     return escape_control(f"{type(error).__name__}{code}: {error}")
+
+
+_warned_local = False
+
+
+async def warn_if_records_are_local(storage: object) -> None:
+    """Once per process: submit records on this machine's disk protect nothing when the flow run is re-run on
+    another machine (a container work pool, a distributed task runner); crash-safe submits need shared storage."""
+    global _warned_local
+    ctx = FlowRunContext.get()
+    if _warned_local or ctx is None or ctx.flow_run is None or not isinstance(storage, LocalFileSystem):
+        return
+    runner = type(ctx.task_runner).__name__ if ctx.task_runner is not None else ""
+    elsewhere = runner not in ("", "ThreadPoolTaskRunner", "ProcessPoolTaskRunner") and f"tasks run on {runner}"
+    if not elsewhere and ctx.flow_run.work_pool_name:
+        async with get_client() as client:
+            pool = await _safely(client.read_work_pool(ctx.flow_run.work_pool_name))
+        kind = getattr(pool, "type", "process")
+        elsewhere = kind != "process" and f"the work pool {ctx.flow_run.work_pool_name!r} is of type {kind!r}"
+    if elsewhere:
+        _warned_local = True
+        run_logger().warning(
+            "Submit records (what keeps a re-run from paying twice) are on this machine's disk, but %s: a crashed "
+            "run re-run elsewhere would not find them. Use shared result storage (e.g. "
+            "PREFECT_DEFAULT_RESULT_STORAGE_BLOCK=s3-bucket/results).",
+            elsewhere,
+        )
 
 
 class Progress:

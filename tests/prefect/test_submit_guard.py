@@ -180,3 +180,20 @@ def test_records_hold_no_secret(credentials: PdfcoCredentials, pdfco_emulator: P
     secret()
     stored = " ".join(json.dumps(record) for record in records().values())
     assert credentials.api_key.get_secret_value() not in stored and "hunter2" not in stored
+
+
+def test_local_records_under_a_runner_that_may_use_other_machines_are_warned_about(
+    credentials: PdfcoCredentials, pdfco_emulator: PdfcoEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    class ClusterRunner(ThreadPoolTaskRunner):  # stands for Dask or Ray: tasks may run on other machines
+        pass
+
+    @flow(task_runner=ClusterRunner())
+    def spread() -> str:
+        return html_to_pdf(credentials, "<p>elsewhere</p>").job_id
+
+    with caplog.at_level("WARNING"):
+        assert spread()
+    assert "Submit records" in caplog.text and "ClusterRunner" in caplog.text
