@@ -1,11 +1,13 @@
-"""Invoices to JSON: upload local invoice PDFs, read them with PDF.co's AI invoice parser, write one JSON each.
-
-A table artifact lists the fields of every invoice (number, dates, vendor, total); an invoice the parser
-cannot read is reported by name and the others still land. Without a --source folder of PDFs it makes two
-sample invoices first (with the emulator extra), so the flow runs out of the box.
+"""Invoices to JSON: upload invoice PDFs, read them with PDF.co's AI invoice parser, write one JSON each.
 
     python flows/invoice_to_json.py --source ./invoices --output ./output/invoices
-    python flows/invoice_to_json.py --serve
+    python flows/invoice_to_json.py --serve                   # served as pdfco-invoice-to-json/invoices
+    prefect deploy --name pdfco-invoice-to-json/invoices      # or deployed from prefect.yaml
+
+Each step maps over the documents (`upload_file.map`, `parse_invoice.map`; the credentials block is never mapped),
+and `wait_for_jobs` follows every job with one poller. A table artifact lists the fields of each invoice; one the
+parser cannot read is named there and the others still land. Without PDFs in --source it makes two sample invoices
+(with the emulator extra), so the flow runs out of the box.
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import _example
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from prefect_pdfco import JobResult, fetch_result_json, parse_invoice, upload_file, wait_for_jobs
-from prefect_pdfco.testing import credentials_or_emulator, example_parser, local_server_patience
 
 
 def _sample_invoices(folder: Path) -> list[Path]:
-    from prefect_pdfco.testing import make_sample_invoice_pdf  # the emulator extra
+    from pdfco_emulator import make_sample_invoice_pdf  # the emulator extra
 
     paths = []
     for number, day in (("INV-1001", "2025-01-05"), ("INV-1002", "2025-02-11")):
@@ -48,7 +50,7 @@ def _fields(name: str, parsed: dict[str, Any]) -> dict[str, Any]:
 
 
 @flow(name="pdfco-invoice-to-json", log_prints=True)
-def invoice_to_json(source: str = "./invoices", output: str = "./output/invoices") -> list[dict[str, Any]]:
+def pdfco_invoice_to_json(source: str = "./invoices", output: str = "./output/invoices") -> list[dict[str, Any]]:
     """Parses every PDF in ``source`` and writes ``<name>.json`` into ``output``; returns the fields table."""
     folder = Path(source)
     paths = sorted(folder.glob("*.pdf")) if folder.is_dir() else []
@@ -57,10 +59,10 @@ def invoice_to_json(source: str = "./invoices", output: str = "./output/invoices
         paths = _sample_invoices(Path(tempfile.mkdtemp(prefix="invoices-")))
     Path(output).mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
-    with credentials_or_emulator() as credentials:
-        jobs = [parse_invoice(credentials, upload_file(credentials, str(path))) for path in paths]
-        outcomes = wait_for_jobs(credentials, [job.job_id for job in jobs], initial_poll_seconds=5)
-        for path, outcome in zip(paths, outcomes, strict=True):
+    with _example.credentials() as credentials:
+        links = upload_file.map(credentials, paths)
+        jobs = parse_invoice.map(credentials, links.result()).result()
+        for path, outcome in zip(paths, wait_for_jobs(credentials, jobs), strict=True):
             if not isinstance(outcome, JobResult):
                 rows.append({"file": path.name, "invoice": f"FAILED: {outcome}"})
                 continue
@@ -74,16 +76,14 @@ def invoice_to_json(source: str = "./invoices", output: str = "./output/invoices
 
 
 def main() -> None:
-    parser = example_parser(__doc__, "Needs a folder of invoice PDFs; without one it makes two sample invoices.")
+    parser = _example.parser(__doc__, "Needs a folder of invoice PDFs; without one it makes two sample invoices.")
     parser.add_argument("--source", default="./invoices", help="folder of invoice PDFs (default: %(default)s)")
     parser.add_argument("--output", default="./output/invoices", help="where JSON lands (default: %(default)s)")
-    parser.add_argument("--serve", action="store_true", help="serve it as a deployment")
+    parser.add_argument("--serve", action="store_true", help="serve it as pdfco-invoice-to-json/invoices")
     args = parser.parse_args()
-    with local_server_patience():
-        if args.serve:
-            invoice_to_json.serve(name="invoices", parameters={"source": args.source, "output": args.output})
-        else:
-            invoice_to_json(source=args.source, output=args.output)
+    parameters = {"source": args.source, "output": args.output}
+    serve = {"name": "invoices", "parameters": parameters, "tags": ["pdfco", "invoices"]}
+    _example.run(pdfco_invoice_to_json, parameters, serve=serve if args.serve else None)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,11 @@
 """Quickstart: an HTML invoice and a cover page to PDF, merged, split into pages, and turned into text.
 
-Every file lands in --output. Credentials: the saved block `pdfco` if there is one, else PDFCO_API_KEY, else
-an embedded PDF.co emulator (no account, no credits). Each job is waited for by `check_job`, whose retries
-you can watch in the Prefect UI as AwaitingRetry states.
-
-    python flows/quickstart.py                      # run it once
+    python flows/quickstart.py                      # run it once; every file lands in ./output
     python flows/quickstart.py --output /tmp/out    # somewhere else
     python flows/quickstart.py --serve              # serve it as the deployment pdfco-quickstart/quickstart
-    prefect deploy --all                            # or deploy it with the repository's prefect.yaml
+    prefect deploy --name pdfco-quickstart/quickstart   # or deploy it from prefect.yaml to a work pool
+
+Each job is waited for by `check_job`: its checks show in the Prefect UI as the task's retries (AwaitingRetry).
 """
 
 from __future__ import annotations
@@ -15,9 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import _example
 from prefect import flow
-from prefect.runtime import flow_run
-from prefect.settings import PREFECT_UI_URL
 
 from prefect_pdfco import (
     check_job,
@@ -28,7 +25,6 @@ from prefect_pdfco import (
     pdf_to_text,
     split_pdf,
 )
-from prefect_pdfco.testing import credentials_or_emulator, example_parser, local_server_patience
 
 INVOICE = """<h1>Invoice INV-1001</h1><p>Date: 2025-01-05</p>
 <table><tr><th>Item</th><th>Qty</th><th>Price</th></tr>
@@ -46,34 +42,31 @@ def _pages(path: Path) -> int | None:
 
 
 @flow(name="pdfco-quickstart", log_prints=True)
-def quickstart(output: str = "./output") -> list[dict[str, Any]]:
+def pdfco_quickstart(output: str = "./output") -> list[dict[str, Any]]:
     """Runs the quickstart chain and returns what landed in ``output``: name, size and pages of each file."""
-    with credentials_or_emulator() as credentials:
-        invoice = check_job(credentials, html_to_pdf(credentials, INVOICE, name="invoice.pdf").job_id)
-        cover = check_job(credentials, html_to_pdf(credentials, COVER, name="cover.pdf").job_id)
-        merged = check_job(credentials, merge_pdfs(credentials, [cover.url, invoice.url], name="merged.pdf").job_id)
-        parts = check_job(credentials, split_pdf(credentials, merged.url, pages="*", name="page.pdf").job_id)
-        text = check_job(credentials, pdf_to_text(credentials, merged.url, name="merged.txt").job_id)
+    with _example.credentials() as credentials:
+        invoice = check_job(credentials, html_to_pdf(credentials, INVOICE, name="invoice.pdf"))
+        cover = check_job(credentials, html_to_pdf(credentials, COVER, name="cover.pdf"))
+        assert invoice.url and cover.url  # a success result carries its link
+        merged = check_job(credentials, merge_pdfs(credentials, [cover.url, invoice.url], name="merged.pdf"))
+        assert merged.url
+        parts = check_job(credentials, split_pdf(credentials, merged.url, "*", name="page.pdf"))
+        text = check_job(credentials, pdf_to_text(credentials, merged.url, extra={"name": "merged.txt"}))
         files = [download_result(merged, output), download_result(text, output)]
         files += download_result_files(parts, output)
     landed = [{"name": Path(f.path).name, "size": f.size, "pages": _pages(Path(f.path))} for f in files]
     for item in landed:
         print(f"{item['name']:<16} {item['size']:>8} bytes  {item['pages'] or '-'} page(s)")
-    if PREFECT_UI_URL.value():
-        print(f"See the run in the Prefect UI: {PREFECT_UI_URL.value()}/runs/flow-run/{flow_run.id}")
     return landed
 
 
 def main() -> None:
-    parser = example_parser(__doc__, "Needs nothing else: it makes its own HTML documents.")
+    parser = _example.parser(__doc__, "Needs nothing else: it makes its own HTML documents.")
     parser.add_argument("--output", default="./output", help="directory for the results (default: %(default)s)")
-    parser.add_argument("--serve", action="store_true", help="serve as deployment pdfco-quickstart/quickstart")
+    parser.add_argument("--serve", action="store_true", help="serve it as the deployment pdfco-quickstart/quickstart")
     args = parser.parse_args()
-    with local_server_patience():
-        if args.serve:
-            quickstart.serve(name="quickstart", parameters={"output": args.output}, tags=["pdfco", "quickstart"])
-        else:
-            quickstart(output=args.output)
+    serve = {"name": "quickstart", "parameters": {"output": args.output}, "tags": ["pdfco", "quickstart"]}
+    _example.run(pdfco_quickstart, {"output": args.output}, serve=serve if args.serve else None)
 
 
 if __name__ == "__main__":
