@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _save(args: argparse.Namespace) -> int:
+
     from prefect_pdfco.credentials import PdfcoCredentials
 
     api_key = os.environ.get("PDFCO_API_KEY") or getpass.getpass("PDF.co API key (app.pdf.co > API): ").strip()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from prefect.blocks.abstract import CredentialsBlock
 from prefect.exceptions import ObjectNotFound
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from prefect_pdfco._client import DEFAULT_BASE_URL, PdfcoClient
 from prefect_pdfco._compat import async_dispatch, run_coro_as_sync
@@ -113,6 +113,16 @@ print(credentials.check_connection())  # remaining credits
         description="The public base URL of a callback receiver or a Prefect Cloud webhook; empty to poll.",
     )
     _loaded_as: str | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        # A bad field is refused with the package's own error (also a ValueError), never echoing the value.
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            problems = [
+                f"{'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}" for e in error.errors(include_input=False)
+            ]
+            raise InvalidParametersError("PdfcoCredentials", problems) from None
 
     @field_validator("base_url")
     @classmethod

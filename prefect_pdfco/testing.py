@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
+
+from pydantic import SecretStr
 
 from prefect_pdfco.credentials import PdfcoCredentials
 
@@ -17,7 +19,7 @@ class _Emulator(Protocol):
     def api_key(self) -> str: ...
 
 
-def credentials_for(emulator: _Emulator, **settings: object) -> PdfcoCredentials:
+def credentials_for(emulator: _Emulator, **settings: Any) -> PdfcoCredentials:
     """A ``PdfcoCredentials`` block pointing at a running emulator (any object with ``base_url`` and ``api_key``).
 
     Args:
@@ -45,4 +47,4 @@ def credentials_for(emulator: _Emulator, **settings: object) -> PdfcoCredentials
             print(hello(credentials_for(emulator)))
         ```
     """
-    return PdfcoCredentials.model_validate({"api_key": emulator.api_key, "base_url": emulator.base_url, **settings})
+    return PdfcoCredentials(api_key=SecretStr(emulator.api_key), base_url=emulator.base_url, **settings)
