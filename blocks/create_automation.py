@@ -1,81 +1,99 @@
-"""Create a Prefect automation that reacts when a PDF.co job fails, aborts or times out.
+"""Create the Prefect automations that react to PDF.co job events: run the triggered deployment, or tell someone.
 
-Our tasks emit ``pdfco.job.failed``, ``pdfco.job.aborted`` and ``pdfco.job.timed-out`` events with the resource
-``pdfco.job.<job_id>``; this automation turns them into a notification or a re-run.
+    python blocks/create_automation.py --run-on-callback pdfco-on-job-succeeded/triggered   # callbacks -> a run
+    python blocks/create_automation.py --notify-block slack-alerts     # failed, aborted, timed-out, not-found jobs
+    python blocks/create_automation.py --rerun-deployment pdfco-quickstart/quickstart      # ... or a re-run
 
-Usage:
-    python blocks/create_automation.py --notify-block slack-alerts          # a saved notification block
-    python blocks/create_automation.py --rerun-deployment pdfco-quickstart/quickstart
-    python blocks/create_automation.py --help
-
-It talks to the Prefect API configured in your profile (``PREFECT_API_URL``). Re-running it replaces the
-automation of the same name.
+prefect-pdfco emits `pdfco.job.succeeded`, `.failed`, `.aborted`, `.timed-out` and `.not-found` with the resource
+`pdfco.job.<job id>`; the callback receiver (prefect-pdfco callbacks serve) and the Prefect Cloud webhook
+(blocks/pdfco_webhook_template.json) name theirs "callback". `--run-on-callback` makes the automation that
+`prefect deploy` makes from the trigger in prefect.yaml, for a deployment created some other way. It talks to the
+Prefect API of your profile (PREFECT_API_URL); running it again replaces the automation of the same name.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # before Prefect is imported: no telemetry
 
 from prefect.automations import Automation
 from prefect.client.orchestration import get_client
-from prefect.events.actions import Action, RunDeployment, SendNotification
+from prefect.events.actions import RunDeployment, SendNotification
 from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.exceptions import ObjectNotFound
 
-FAILURE_EVENTS = {"pdfco.job.failed", "pdfco.job.aborted", "pdfco.job.timed-out"}
+FAILURE_EVENTS = {"pdfco.job.failed", "pdfco.job.aborted", "pdfco.job.timed-out", "pdfco.job.not-found"}
+#: The resource name carries the document and PDF.co's message; the payload the job id and what it cost.
 BODY = (
-    "PDF.co job {{ event.resource.id }} ({{ event.resource.name }}) ended with {{ event.event }}: "
-    "{{ event.payload.message }}"
+    "{{ event.resource.name }} ({{ event.event }}); job {{ event.payload.job_id }}, "
+    "{{ event.payload.credits }} credit(s)"
 )
 
 
-async def build_action(notify_block: str | None, rerun_deployment: str | None) -> Action:
-    """The automation's action: a notification through a saved block, or a run of a deployment."""
+async def build(args: argparse.Namespace) -> tuple[EventTrigger, RunDeployment | SendNotification, str]:
+    """The automation's trigger, action and description for the chosen option."""
     async with get_client() as client:
-        if rerun_deployment:
-            deployment = await client.read_deployment_by_name(rerun_deployment)
-            return RunDeployment(source="selected", deployment_id=deployment.id)
-        documents = await client.read_block_documents()
-    matches = [document for document in documents if document.name == notify_block]
-    if not matches:
-        raise SystemExit(f"No saved block named {notify_block!r}: save a notification block first.")
-    return SendNotification(block_document_id=matches[0].id, subject="PDF.co job did not succeed", body=BODY)
+        if not args.notify_block:
+            deployment = await client.read_deployment_by_name(args.run_on_callback or args.rerun_deployment)
+            if args.run_on_callback:
+                return (
+                    EventTrigger(
+                        expect={"pdfco.job.succeeded"},
+                        match={"prefect.resource.id": "pdfco.job.*", "prefect.resource.name": "callback"},
+                        posture=Posture.Reactive,
+                        threshold=1,
+                    ),
+                    RunDeployment(
+                        source="selected",
+                        deployment_id=deployment.id,
+                        parameters={"job_id": "{{ event.payload.job_id }}"},
+                        job_variables=None,
+                    ),
+                    f"Runs {args.run_on_callback} for each job a callback says has succeeded.",
+                )
+            action: RunDeployment | SendNotification = RunDeployment(
+                source="selected", deployment_id=deployment.id, parameters=None, job_variables=None
+            )
+        else:
+            blocks = [block for block in await client.read_block_documents() if block.name == args.notify_block]
+            if not blocks:
+                raise SystemExit(f"No saved block named {args.notify_block!r}: save a notification block first.")
+            action = SendNotification(block_document_id=blocks[0].id, subject="A PDF.co job did not succeed", body=BODY)
+    trigger = EventTrigger(
+        expect=FAILURE_EVENTS, match={"prefect.resource.id": "pdfco.job.*"}, posture=Posture.Reactive, threshold=1
+    )
+    return trigger, action, "Reacts to PDF.co jobs that failed, aborted, timed out or were not found."
 
 
-async def create(name: str, notify_block: str | None, rerun_deployment: str | None) -> Automation:
+async def create(args: argparse.Namespace) -> Automation:
     """Creates (or replaces) the automation and returns it."""
-    action = await build_action(notify_block, rerun_deployment)
+    trigger, action, description = await build(args)
     try:
-        existing = await Automation.aread(name=name)
+        existing = await Automation.aread(name=args.name)
     except (ValueError, ObjectNotFound):
         existing = None
     if existing is not None:
         await existing.adelete()
-    automation = Automation(
-        name=name,
-        description="Reacts to PDF.co jobs that failed, aborted or timed out (events from prefect-pdfco).",
-        trigger=EventTrigger(
-            expect=FAILURE_EVENTS,
-            match={"prefect.resource.id": "pdfco.job.*"},
-            posture=Posture.Reactive,
-            threshold=1,
-        ),
-        actions=[action],
-    )
+    automation = Automation(name=args.name, description=description, trigger=trigger, actions=[action])
     return await automation.acreate()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Parses the options, creates the automation, and says what it reacts to."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--notify-block", help="name of a saved notification block (e.g. a Slack webhook)")
-    target.add_argument("--rerun-deployment", help="deployment to run, as 'flow-name/deployment-name'")
-    parser.add_argument("--name", default="pdfco-job-failed", help="automation name (default: %(default)s)")
+    target.add_argument("--run-on-callback", help="deployment ('flow/name') to run with each succeeded job's id")
+    target.add_argument("--notify-block", help="saved notification block (e.g. a Slack webhook) told of failures")
+    target.add_argument("--rerun-deployment", help="deployment ('flow/name') to run when a job fails")
+    parser.add_argument("--name", help="automation name (default: pdfco-on-callback or pdfco-job-failed)")
     args = parser.parse_args(argv)
-    automation = asyncio.run(create(args.name, args.notify_block, args.rerun_deployment))
-    print(f"Automation {automation.name!r} ({automation.id}) reacts to {', '.join(sorted(FAILURE_EVENTS))}.")
+    args.name = args.name or ("pdfco-on-callback" if args.run_on_callback else "pdfco-job-failed")
+    automation = asyncio.run(create(args))
+    print(f"Automation {automation.name!r} ({automation.id}): {automation.description}")
     return 0
 
 

@@ -1,49 +1,33 @@
-"""Register prefect-pdfco's block types (``pdfco-credentials``) with the current Prefect workspace.
+"""Register prefect-pdfco's block type (``pdfco-credentials``) with the current Prefect workspace.
 
-Run it once per workspace (a local ``prefect server start`` or a Prefect Cloud workspace), after installing
-prefect-pdfco, so the UI's block catalogue offers "PDF.co Credentials":
+    python blocks/register_blocks.py                # or: prefect block register -m prefect_pdfco
 
-    export PREFECT_API_URL=http://127.0.0.1:4200/api
-    python blocks/register_blocks.py
-
-It does what the Prefect CLI does, and either works:
-
-    prefect block register -m prefect_pdfco
-
-Registration is idempotent: running it again updates the schema after an upgrade of prefect-pdfco.
+Saving a block registers its type by itself (``prefect-pdfco credentials save``); register first only to offer
+"PDF.co Credentials" in the UI's block catalogue before anyone saves one. Running it again updates the schema after
+an upgrade of prefect-pdfco.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
 
-from prefect.blocks.core import Block
+# Before Prefect is imported: no telemetry from a temporary server, and time for a first start on a busy machine.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
-import prefect_pdfco
+from prefect_pdfco import PdfcoCredentials
 
 
-def block_classes() -> list[type[Block]]:
-    """Every block class prefect_pdfco exports, found the way ``prefect block register -m`` finds them."""
-    exported = (getattr(prefect_pdfco, name) for name in prefect_pdfco.__all__)
-    return [obj for obj in exported if isinstance(obj, type) and issubclass(obj, Block)]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Registers each block type and schema, then lists what was registered and where."""
-    argparse.ArgumentParser(
-        prog="python blocks/register_blocks.py",
-        description="Register prefect-pdfco's block types with the Prefect API in PREFECT_API_URL.",
-    ).parse_args(argv)
-    classes = block_classes()
-    for cls in classes:
-        cls.register_type_and_schema()
-        print(f"Registered block type {cls.get_block_type_slug()!r} ({cls.get_block_type_name()})")
-    # Without PREFECT_API_URL, Prefect starts an ephemeral server on the SQLite database in PREFECT_HOME.
-    where = PREFECT_API_URL.value() or f"the ephemeral API (database under {PREFECT_HOME.value()})"
-    print(f"{len(classes)} block type(s) registered with {where}")
+def main(argv: list[str] | None = None) -> int:
+    """Registers the block type and schema, and says where."""
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    PdfcoCredentials.register_type_and_schema()
+    where = PREFECT_API_URL.value() or f"the temporary server's database under {PREFECT_HOME.value()}"
+    print(f"Registered block type {PdfcoCredentials.get_block_type_slug()!r} (PDF.co Credentials) with {where}")
     return 0
 
 
