@@ -9,6 +9,7 @@ Reads ``[{"key", "cwd", "script", "out", "timeout", "pytest"}, ...]`` as JSON on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import runpy
@@ -17,15 +18,22 @@ import sys
 import time
 import traceback
 
-# Imported once, before the forks: what the blocks import. No thread is running yet, so forking is safe.
-import prefect  # noqa: F401
-import prefect.flows  # noqa: F401
-import prefect_pdfco  # noqa: F401
-import prefect_pdfco.callbacks  # noqa: F401
-import prefect_pdfco.flows  # noqa: F401
-import prefect_pdfco.testing  # noqa: F401
+# Imported once, before the forks: what the blocks import, and what Prefect imports when a first flow runs. No
+# thread is running yet, so forking is safe.
+import prefect.engine
+import prefect.flow_engine
+import prefect.flows
+import prefect.task_engine
+import prefect.utilities.visualization
 import pytest
-from pdfco_emulator import PdfcoEmulator  # noqa: F401
+
+import prefect_pdfco.callbacks
+import prefect_pdfco.flows
+import prefect_pdfco.testing
+from pdfco_emulator import PdfcoEmulator
+
+WARM = (prefect.engine, prefect.flow_engine, prefect.task_engine, prefect.utilities.visualization, PdfcoEmulator)
+WARM_OURS = (prefect_pdfco.callbacks, prefect_pdfco.flows, prefect_pdfco.testing)
 
 PARALLEL = int(os.environ.get("DOCS_BLOCKS_PARALLEL", "3"))
 
@@ -89,10 +97,8 @@ def main() -> None:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 if __name__ == "__main__":
