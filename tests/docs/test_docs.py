@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -353,6 +354,73 @@ def test_readme_fits_on_a_screen_and_keeps_the_two_commands() -> None:
     bash = [block.code.strip() for block in blocks_of(README) if block.lang == "bash"]
     assert 'pip install -e ".[dev]" && python flows/quickstart.py' in bash
     assert "python -m pytest" in bash
+
+
+#: The package's own commands as the pages write them, and the call that prints each one's options.
+OWN_COMMANDS = {
+    ("prefect-pdfco", "credentials", "save"): "prefect_pdfco.__main__:main:credentials save",
+    ("prefect-pdfco", "credentials", "check"): "prefect_pdfco.__main__:main:credentials check",
+    ("prefect-pdfco", "callbacks", "serve"): "prefect_pdfco.callbacks:serve:",
+    ("pdfco-emulator",): "pdfco_emulator.__main__:main:",
+}
+_HELPS = """
+import contextlib, importlib, io, json, sys
+helps = {}
+for key, spec in json.loads(sys.argv[1]).items():
+    module, function, words = spec.split(":")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        getattr(importlib.import_module(module), function)([*words.split(), "--help"])
+    helps[key] = out.getvalue()
+print(json.dumps(helps))
+"""
+
+
+def _command_lines() -> list[tuple[str, list[str]]]:
+    """Each line of a ```bash block that runs one of the package's commands, as words (env assignments dropped)."""
+    found = []
+    for page in pages():
+        for block in blocks_of(page):
+            if block.lang != "bash":
+                continue
+            for line in block.code.splitlines():
+                words = shlex.split(line, comments=True)
+                while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                    words.pop(0)
+                if words[:3] == ["python", "-m", "prefect_pdfco"]:
+                    words = ["prefect-pdfco", *words[3:]]
+                if words[:3] == ["python", "-m", "pdfco_emulator"]:
+                    words = ["pdfco-emulator", *words[3:]]
+                if words and words[0] in ("prefect-pdfco", "pdfco-emulator"):
+                    found.append((f"{page.relative_to(ROOT)}: {line.strip()}", words))
+    return found
+
+
+def test_documented_commands_exist_with_the_options_they_use() -> None:
+    lines = _command_lines()
+    assert lines, "no page shows the package's commands"
+    specs = {" ".join(key): spec for key, spec in OWN_COMMANDS.items()}
+    done = subprocess.run(
+        [sys.executable, "-c", _HELPS, json.dumps(specs)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    helps: dict[str, str] = json.loads(done.stdout)
+    for where, words in lines:
+        command = next((key for key in OWN_COMMANDS if tuple(words[: len(key)]) == key), None)
+        assert command is not None, f"{where}: not a command of the package"
+        usage = helps[" ".join(command)]
+        assert "usage:" in usage, f"{where}: no help for {command}"
+        for option in (word.split("=")[0] for word in words[len(command) :] if word.startswith("--")):
+            assert re.search(rf"(^|\s){re.escape(option)}\b", usage), f"{where}: {option} is not an option"
+
+
+def test_files_the_pages_name_exist() -> None:
+    for page in pages():
+        text = page.read_text(encoding="utf-8")
+        for path in re.findall(
+            r"(?<![\w/.-])((?:flows|blocks|benchmarks|pdfco_emulator|\.ci)/[\w/.-]+\.(?:py|json|md))", text
+        ):
+            assert (ROOT / path).is_file(), f"{page.relative_to(ROOT)} names {path}, which does not exist"
 
 
 def test_relative_links_of_readme_and_pages_lead_somewhere() -> None:
