@@ -35,7 +35,7 @@ from pdfco_emulator import PdfcoEmulator
 WARM = (prefect.engine, prefect.flow_engine, prefect.task_engine, prefect.utilities.visualization, PdfcoEmulator)
 WARM_OURS = (prefect_pdfco.callbacks, prefect_pdfco.flows, prefect_pdfco.testing)
 
-PARALLEL = int(os.environ.get("DOCS_BLOCKS_PARALLEL", "3"))
+PARALLEL = int(os.environ.get("DOCS_BLOCKS_PARALLEL", "5"))
 
 
 def _child(job: dict[str, object]) -> None:
