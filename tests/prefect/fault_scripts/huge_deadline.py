@@ -26,7 +26,8 @@ def call(how: str, credentials: PdfcoCredentials) -> Any:
     if how == "run_operation":
         return run_operation(credentials, "html_to_pdf", {"html": "<h1>Huge</h1>"}, max_wait_seconds=HUGE)
     if how == "check_job_for":
-        return check_job_for(get_operation("html_to_pdf"), HUGE)
+        operation: Any = get_operation("html_to_pdf")  # an entry, as both versions take (the new one a name too)
+        return check_job_for(operation, HUGE)
     return wait_huge(credentials)
 
 
