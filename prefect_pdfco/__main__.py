@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 
-CHECK_HELP = "check the key against PDF.co before saving (free: reads the balance); --no-check to skip"
+CHECK_HELP = "save without checking the key against PDF.co first (the check is free: it reads the balance)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,21 +25,22 @@ def main(argv: list[str] | None = None) -> int:
     save.add_argument("--overwrite", action="store_true", help="replace a saved block of that name")
     check = actions.add_parser("check", help="load a saved block and print the account's remaining credits")
     check.add_argument("--name", default="pdfco", help="block name (default: %(default)s)")
-    callbacks = commands.add_parser("callbacks", help="the callback receiver (needs the 'callbacks' extra)")
+    callbacks = commands.add_parser("callbacks", help="serve the callback receiver: callbacks serve --help")
     callbacks.add_argument("action", choices=["serve"])
-    args, rest = parser.parse_known_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args, rest = (argv[:2], argv[2:]) if argv[:2] == ["callbacks", "serve"] else (parser.parse_args(argv), [])
     # Offline by default: a temporary Prefect server started for this command must not reach out for telemetry.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # A first start of Prefect's temporary server creates its database: more than its 20 s on a busy machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from prefect_pdfco._exceptions import PdfcoError
 
     try:
-        if args.command == "callbacks":
+        if isinstance(args, list):  # its own parser, so that `callbacks serve --help` shows its options
             from prefect_pdfco.callbacks import serve
 
             serve(rest)
             return 0
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return _save(args) if args.action == "save" else _check(args.name)
     except PdfcoError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _save(args: argparse.Namespace) -> int:
 
+    from prefect_pdfco._exceptions import PdfcoError
     from prefect_pdfco.credentials import PdfcoCredentials
 
     api_key = os.environ.get("PDFCO_API_KEY") or getpass.getpass("PDF.co API key (app.pdf.co > API): ").strip()
@@ -60,7 +62,10 @@ def _save(args: argparse.Namespace) -> int:
         {"api_key": api_key, **{k: v for k, v in settings.items() if v is not None}}
     )
     if args.check:
-        credits = block.check_connection()
+        try:
+            credits = block.check_connection()
+        except PdfcoError as error:
+            raise PdfcoError(f"{error} Nothing was saved (--no-check saves without checking).") from error
         print(f"The key works: {credits} credits left.")
     block.save(args.name, overwrite=args.overwrite)
     print(f"Saved PdfcoCredentials block {args.name!r} ({block.base_url}): PdfcoCredentials.load({args.name!r}).")

@@ -64,7 +64,7 @@ class BatchItem(BaseModel):
 
 def document_name(index: int, params: Mapping[str, Any]) -> str:
     """How a batch item is named in logs, tables and events."""
-    name = params.get("name") or str(params.get("url") or "").split(",")[0].split("?")[0].rsplit("/", 1)[-1]
+    name = _ui.document_label(params)
     return f"{name} (item {index})" if name else f"item {index}"
 
 

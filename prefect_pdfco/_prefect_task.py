@@ -144,12 +144,9 @@ def _named_by_document(prefix: str) -> Callable[[], str]:
     """A run name that says which document a submit is for (its output name, or its input's file name)."""
 
     def name() -> str:
-        parameters = runtime_task_run.parameters
-        extra = parameters.get("extra") if isinstance(parameters.get("extra"), dict) else {}
-        named = parameters.get("name") or extra.get("name") or parameters.get("url") or parameters.get("urls")
-        if isinstance(named, list):
-            named = named[0] if named else ""
-        label = str(named or "").split("?")[0].rstrip("/").rsplit("/", 1)[-1][:40]
+        parameters = dict(runtime_task_run.parameters)
+        extra = parameters.get("extra")
+        label = _ui.document_label({**parameters, **(extra if isinstance(extra, dict) else {})})
         return f"{prefix}-{label}" if label else prefix
 
     return name

@@ -280,7 +280,7 @@ async def submit_operation(
     params = build_payload(spec, {**given, **(extra or {})}, caller=spec.name)
     return await submit_once(
         credentials, spec.endpoint, params, operation=spec.name, submit_key=submit_key,
-        resend_if_unknown=resend_if_unknown, document=params.get("name"),
+        resend_if_unknown=resend_if_unknown, document=_ui.document_label(params),
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +61,7 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[Any]:
 
 
 class _ItemsAtDebug(logging.LoggerAdapter[Any]):
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.debug(msg, *args, **kwargs)
+    info = logging.LoggerAdapter.debug  # a batch says one line for the lot, not one per document
 
 
 class _StillWorkingReadsAsWaiting(logging.Filter):
@@ -97,17 +96,19 @@ class JobRow:
     remaining_credits: int | None = None
     files: list[tuple[str, int]] = field(default_factory=list)
     error: str = ""
+    submitted: bool = False  # by this process (a row a check made for a job id given to a wait stays False)
 
     def row(self) -> dict[str, Any]:
+        # The reason next to the status: on a 1280 px screen, columns after the fifth need a sideways scroll.
         return {
             "document": self.document or self.job_id[:10],
-            "operation": self.operation,
             "status": self.status,
+            "error": self.error[:80],
+            "operation": self.operation,
             "pages": self.pages,
             "credits": self.credits + self.checks * CHECK_CREDITS,
             "checks": self.checks,
             "seconds": None if self.seconds is None else round(self.seconds, 1),
-            "error": self.error[:120],
         }
 
 
@@ -158,7 +159,15 @@ def row_of(job_id: str, operation: str = "job") -> JobRow:
 def submitted_jobs() -> list[JobRow]:
     """Every job this process submitted in the flow runs it still remembers, oldest first (what was paid for)."""
     with _lock:
-        return [row for ledger in _ledgers.values() for row in ledger.rows.values() if row.status != "refused"]
+        return [row for ledger in _ledgers.values() for row in ledger.rows.values() if row.submitted]
+
+
+def document_label(params: Mapping[str, Any]) -> str:
+    """How logs and run names call a document: its output ``name``, else its input's file name, else nothing."""
+    named = params.get("name") or params.get("url") or params.get("urls") or ""
+    named = (named[0] if named else "") if isinstance(named, (list, tuple)) else named
+    text = named if isinstance(named, str) else ""  # a future or an object: nothing readable yet
+    return text.split(",")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1][:60]
 
 
 def document_of(job_id: str) -> str:
@@ -176,25 +185,22 @@ async def publish_table() -> None:
     failed = sum(1 for row in rows if row.error)
     files = [size for row in rows for _, size in row.files]
     balances = [row.remaining_credits for row in rows if row.remaining_credits is not None]
-    description = (
-        f"PDF.co jobs of this flow run: {len(rows)} document(s), {failed} failed (listed first); "
-        f"{sum(row.credits for row in rows)} credits of work, {sum(row.checks for row in rows) * CHECK_CREDITS} "
-        f"of checks." + (f" {min(balances)} credits left." if balances else "")
-        + (f" Downloaded {len(files)} file(s), {sum(files):,} bytes." if files else "")
-    )  # fmt: skip
-    artifact = ArtifactCreate(
-        type="table",
-        key="pdfco-jobs",
-        description=description,
-        data=json.dumps([row.row() for row in rows]),
-        flow_run_id=UUID(run[1]),
+    # The Artifacts tab shows a card's first words only: they say whether anything failed.
+    head = (
+        f"{failed} of {len(rows)} document(s) failed, listed first"
+        if failed
+        else f"{len(rows)} document(s), none failed"
     )
-    await _safely(_create(artifact))
-
-
-async def _create(artifact: ArtifactCreate) -> None:
+    work, checks = sum(row.credits for row in rows), sum(row.checks for row in rows) * CHECK_CREDITS
+    description = f"{head}; {work} credits of work, {checks} of checks."
+    description += f" {min(balances)} credits left." if balances else ""
+    description += f" Downloaded {len(files)} file(s), {sum(files):,} bytes." if files else ""
+    table = json.dumps([row.row() for row in rows])
+    artifact = ArtifactCreate(
+        type="table", key="pdfco-jobs", description=description, data=table, flow_run_id=UUID(run[1])
+    )
     async with get_client() as client:
-        await client.create_artifact(artifact)
+        await _safely(client.create_artifact(artifact))
 
 
 async def _safely(awaitable: Any) -> Any:
@@ -207,11 +213,9 @@ async def _safely(awaitable: Any) -> Any:
 
 # --- events ----------------------------------------------------------------------------------------------------
 
-EVENT_BY_ERROR: Sequence[tuple[type[JobError], str]] = (
-    (JobAborted, "pdfco.job.aborted"),
-    (JobTimeout, "pdfco.job.timed-out"),
-    (JobNotFound, "pdfco.job.not-found"),
-    (JobError, "pdfco.job.failed"),
+_KINDS: Sequence[type[JobError]] = (JobAborted, JobTimeout, JobNotFound, JobError)
+EVENT_BY_ERROR = tuple(
+    zip(_KINDS, ("pdfco.job.aborted", "pdfco.job.timed-out", "pdfco.job.not-found", "pdfco.job.failed"), strict=True)
 )
 ADVICE = {
     "pdfco.job.failed": "Check the input (damaged? password-protected? reachable by PDF.co?) and the parameters.",
@@ -261,7 +265,7 @@ def submitted(
 ) -> None:
     """A job was submitted: one log line (never the parameters), its row, its event."""
     row = row_of(job.job_id, operation)
-    row.operation, row.document = operation, document or row.document
+    row.operation, row.document, row.submitted = operation, document or row.document, True
     row.credits += job.credits or 0
     row.remaining_credits = job.remaining_credits
     left = job.remaining_credits if job.remaining_credits is not None else "?"
@@ -290,10 +294,11 @@ class Observer:
     async def ended(self, job_id: str, outcome: JobResult | JobError, checks: int, waited: float) -> None:
         row = row_of(job_id)
         row.seconds = waited
-        what = row.document or job_id
+        what = row.document or f"job {job_id}"
         if isinstance(outcome, JobResult):
             row.status, row.pages = "succeeded", outcome.page_count
-            run_logger().info("%s is done: job %s, %d check(s), %.1f s", what, job_id, checks, waited)
+            done = f"{what} is done: job {job_id}" if row.document else f"{what} is done"
+            run_logger().info("%s, %d check(s), %.1f s", done, checks, waited)
             _emit("pdfco.job.succeeded", row, pages=outcome.page_count)
             if self.link_artifacts and outcome.url and _flow_run() is not None:
                 until = outcome.output_link_valid_till
@@ -331,15 +336,14 @@ async def results_artifact(results: Sequence[JobResult | JobError], checks: int,
     line += " (" + ", ".join(f"{n} {name}" for name, n in sorted(failed.items())) + ")" if failed else ""
     run_logger().info("%s after %d check(s), %.1f s", line, checks, seconds)
     done = [result for result in results if isinstance(result, JobResult) and result.url]
-    if _flow_run() is None or not done:
-        return
-    rows = [f"| {document_of(r.job_id)} | `{r.job_id}` | [result]({r.url}) |" for r in done[:500]]
-    await _safely(
-        acreate_markdown_artifact(
-            markdown="| document | job | link |\n|---|---|---|\n" + "\n".join(rows),
-            description=f"Results of {len(done)} PDF.co job(s) of {len(results)}; the links expire (about an hour).",
+    if _flow_run() is not None and done:
+        rows = "\n".join(f"| {document_of(r.job_id)} | `{r.job_id}` | [result]({r.url}) |" for r in done[:500])
+        description = f"Results of {len(done)} PDF.co job(s) of {len(results)}; the links expire (about an hour)."
+        await _safely(
+            acreate_markdown_artifact(
+                markdown=f"| document | job | link |\n|---|---|---|\n{rows}", description=description
+            )
         )
-    )
 
 
 def downloaded(job_id: str | None, name: str, size: int) -> None:
@@ -358,8 +362,7 @@ _warned_local = False
 
 
 async def warn_if_records_are_local(storage: object) -> None:
-    """Once per process: submit records on this machine's disk protect nothing when the flow run is re-run on
-    another machine (a container work pool, a distributed task runner); crash-safe submits need shared storage."""
+    """Once per process: records on this machine's disk protect nothing when a run is re-run on another machine."""
     global _warned_local
     ctx = FlowRunContext.get()
     if _warned_local or ctx is None or ctx.flow_run is None or not isinstance(storage, LocalFileSystem):
@@ -373,12 +376,8 @@ async def warn_if_records_are_local(storage: object) -> None:
         elsewhere = kind != "process" and f"the work pool {ctx.flow_run.work_pool_name!r} is of type {kind!r}"
     if elsewhere:
         _warned_local = True
-        run_logger().warning(
-            "Submit records (what keeps a re-run from paying twice) are on this machine's disk, but %s: a crashed "
-            "run re-run elsewhere would not find them. Use shared result storage (e.g. "
-            "PREFECT_DEFAULT_RESULT_STORAGE_BLOCK=s3-bucket/results).",
-            elsewhere,
-        )
+        text = "Submit records (what keeps a re-run from paying twice) are on this machine's disk, but %s: a crashed "
+        run_logger().warning(text + "run re-run elsewhere would not find them. Use shared result storage.", elsewhere)
 
 
 class Progress:

@@ -176,10 +176,10 @@ async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, 
     ctx = TaskRunContext.get()
     attempt, allowed = (ctx.task_run.run_count, ctx.task.retries + 1) if ctx is not None else (1, 1)
     started = ctx.task_run.start_time if ctx is not None else None
-    waited = (datetime.now(timezone.utc) - started).total_seconds() if started else 0.0
     client = await shared_client(credentials)
     if ctx is not None and attempt == 1:
         await _sleep_before_first_check(client, credentials, job)
+    waited = (datetime.now(timezone.utc) - started).total_seconds() if started else 0.0
     observer, entry = _ui.Observer(publish=True), _learning.submitted(job)
     try:
         final = await _waiting.check_once(
