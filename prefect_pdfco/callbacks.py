@@ -303,7 +303,9 @@ class CallbackReceiver:
         credentials: The block whose API key makes the tokens (see ``create_app``).
         host: The address to listen on.
         port: The port; 0 picks a free one.
-        confirm, limits, emit: See ``create_app``.
+        confirm: Check each job once before its event (see ``create_app``).
+        limits: Body size, time and connection limits.
+        emit: Where events go (see ``create_app``).
 
     Example:
         ```python

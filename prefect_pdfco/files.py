@@ -197,7 +197,9 @@ async def download_result_files(
         result: A ``JobResult`` or a result URL.
         destination: A directory or a storage block (as for ``download_result``).
         credentials: A credentials block whose ``allowed_result_hosts`` applies.
-        fingerprint, verify_etag, durable: As for ``download_result``.
+        fingerprint: As for ``download_result``.
+        verify_etag: As for ``download_result``.
+        durable: As for ``download_result``.
 
     Returns:
         One ``DownloadedFile`` per part, in order.
@@ -240,7 +242,9 @@ async def download_results(
         destination: A directory or a storage block (as for ``download_result``).
         credentials: A credentials block whose ``allowed_result_hosts`` applies.
         max_concurrency: Files in flight at once.
-        fingerprint, verify_etag, durable: As for ``download_result``.
+        fingerprint: As for ``download_result``.
+        verify_etag: As for ``download_result``.
+        durable: As for ``download_result``.
 
     Returns:
         In order: each landed file, or the typed error of its result.

@@ -13,5 +13,21 @@ os.environ.pop("PREFECT_API_KEY", None)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_LOGGING_TO_API_BATCH_INTERVAL"] = "0.3"
+# The server's event persister flushes every 5 s by default: tests that read events back wait less.
+os.environ["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL"] = "0.5"
 # Every emulator the tests start (and the subprocesses they run) refuses parameter names PDF.co does not document.
 os.environ["PDFCO_EMULATOR_STRICT"] = "1"
+
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A real Prefect API (SQLite, a server subprocess), started once per session for every test that asks."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

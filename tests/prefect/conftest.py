@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,15 +9,6 @@ import pytest
 from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco import PdfcoCredentials
 from prefect_pdfco.testing import credentials_for
-
-
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """A real Prefect API (SQLite, a server subprocess), started once per session (about 20 s)."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(autouse=True)
