@@ -17,6 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,27 +130,40 @@ def tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tools]:
 
 @dataclass
 class World:
-    """The Prefect API and the emulator the blocks run against."""
+    """The Prefect API and the emulator the blocks run against, and how long the harness took to start."""
 
     api_url: str
     emulator: Any
+    start_seconds: float
+
+
+#: The tests that need the checkers (``tools``): when any is selected, the checkers start before the harness.
+TOOL_TESTS = (
+    "test_blocks_pass_mypy_strict",
+    "test_blocks_pass_pyright",
+    "test_mkdocs_build_strict_renders_every_public_name",
+)
 
 
 @pytest.fixture(scope="module")
-def world(tools: Tools) -> Iterator[World]:
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
     """One Prefect API (the test harness's server) with a ``pdfco`` block saved in it, pointing at one emulator.
 
-    It asks for ``tools`` only so that the checkers start before the harness: they run while it starts.
+    When the checkers will be needed, they start first, so that they run while the harness starts and the blocks
+    wait on their jobs.
     """
+    if any(getattr(item, "originalname", "") in TOOL_TESTS for item in request.session.items):
+        request.getfixturevalue("tools")
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     from pdfco_emulator import PdfcoEmulator
     from prefect_pdfco.testing import credentials_for
 
+    started = time.monotonic()
     with prefect_test_harness(server_startup_timeout=120), PdfcoEmulator(job_duration=0.5) as emulator:
         credentials_for(emulator).save("pdfco", overwrite=True)
-        yield World(api_url=str(PREFECT_API_URL.value()), emulator=emulator)
+        yield World(str(PREFECT_API_URL.value()), emulator, time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -160,11 +174,13 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def outcomes(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    """Runs every block once (a few at a time) and keeps each one's exit code and output."""
+def outcomes(
+    world: World, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> dict[str, Outcome]:
+    """Runs every selected block once (a few at a time) and keeps each one's exit code and output."""
     base = tmp_path_factory.mktemp("blocks")
     jobs = []
-    for block in RUN:
+    for block in _selected(request) or RUN:
         cwd = base / block.stem
         cwd.mkdir()
         script = cwd / (block.title if block.is_test_file else "main.py")
@@ -180,6 +196,7 @@ def outcomes(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str
             }
         )
     env = {**os.environ, "PREFECT_API_URL": world.api_url, "PYTHONUNBUFFERED": "1"}
+    started = time.monotonic()
     done = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("_runner.py"))],
         input=json.dumps(jobs),
@@ -190,6 +207,9 @@ def outcomes(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         check=False,
     )
     assert done.returncode == 0, done.stderr[-4000:]
+    print(
+        f"harness started in {world.start_seconds:.0f} s; {len(jobs)} blocks ran in {time.monotonic() - started:.0f} s"
+    )
     codes: dict[str, list[Any]] = json.loads(done.stdout)
     outcomes = {}
     for job in jobs:
@@ -198,7 +218,20 @@ def outcomes(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return outcomes
 
 
+def _selected(request: pytest.FixtureRequest) -> list[Block]:
+    """The blocks whose ``test_block_runs`` is in this session (``-k`` picks some), in their order."""
+    return [
+        block
+        for item in request.session.items
+        if isinstance(item, pytest.Function)
+        and item.originalname == "test_block_runs"
+        and hasattr(item, "callspec")
+        and isinstance(block := item.callspec.params["block"], Block)
+    ]
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the first one waits for the harness and every block: minutes on a loaded machine
 @pytest.mark.parametrize("block", RUN, ids=_ids)
 def test_block_runs(block: Block, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[block.id]
@@ -209,8 +242,10 @@ def test_block_runs(block: Block, outcomes: dict[str, Outcome]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_blocks_that_load_the_saved_block_use_the_emulator(world: World, outcomes: dict[str, Outcome]) -> None:
-    loading = [block for block in RUN if re.search(r"PdfcoCredentials\.a?load\(\"pdfco\"\)", block.code)]
+    ran = [block for block in RUN if block.id in outcomes]
+    loading = [block for block in ran if re.search(r"PdfcoCredentials\.a?load\(\"pdfco\"\)", block.code)]
     assert loading, "no block loads the saved block"
     stats = world.emulator.stats()
     assert stats["jobs_submitted"] >= len(loading), stats
@@ -232,12 +267,14 @@ def test_every_block_is_python_that_parses() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_blocks_pass_mypy_strict(tools: Tools) -> None:
     code, output = tools.mypy.finish()
     assert code == 0, output
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_blocks_pass_pyright(tools: Tools) -> None:
     code, output = tools.pyright.finish()
     assert code == 0, output
@@ -322,6 +359,7 @@ def test_every_reference_target_exists() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_mkdocs_build_strict_renders_every_public_name(tools: Tools) -> None:
     code, log = tools.mkdocs.finish()
     assert code == 0, log
