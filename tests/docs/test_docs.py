@@ -147,23 +147,32 @@ TOOL_TESTS = (
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    """One Prefect API (the test harness's server) with a ``pdfco`` block saved in it, pointing at one emulator.
+    """The session's Prefect API (``prefect_harness``, tests/conftest.py) with a ``pdfco`` block saved in it,
+    pointing at one emulator.
 
     When the checkers will be needed, they start first, so that they run while the harness starts and the blocks
     wait on their jobs.
     """
     if any(getattr(item, "originalname", "") in TOOL_TESTS for item in request.session.items):
         request.getfixturevalue("tools")
+    started = time.monotonic()
+    request.getfixturevalue("prefect_harness")
+    from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
 
     from pdfco_emulator import PdfcoEmulator
     from prefect_pdfco.testing import credentials_for
 
-    started = time.monotonic()
-    with prefect_test_harness(server_startup_timeout=120), PdfcoEmulator(job_duration=0.5) as emulator:
-        credentials_for(emulator).save("pdfco", overwrite=True)
-        yield World(str(PREFECT_API_URL.value()), emulator, time.monotonic() - started)
+    with PdfcoEmulator(job_duration=0.5) as emulator:
+        saved = credentials_for(emulator)
+        saved.save("pdfco", overwrite=True)
+        block_id = saved._block_document_id
+        assert block_id is not None
+        try:
+            yield World(str(PREFECT_API_URL.value()), emulator, time.monotonic() - started)
+        finally:  # the harness serves the rest of the session: no block left pointing at a stopped emulator
+            with get_client(sync_client=True) as client:
+                client.delete_block_document(block_id)
 
 
 @dataclass(frozen=True)
@@ -366,7 +375,7 @@ def test_mkdocs_build_strict_renders_every_public_name(tools: Tools) -> None:
     assert "WARNING" not in log, log
     site = tools.site
     html = "\n".join(page.read_text(encoding="utf-8") for page in (site / "reference").rglob("*.html"))
-    anchors = set(re.findall(r'id="([\w.]+)"', html))
+    anchors = set(re.findall(r'id="((?:prefect_pdfco|pdfco_emulator)\.[\w.]+)"', html))
     objects: dict[int, str] = {}
     for path in anchors:
         try:
