@@ -1,7 +1,6 @@
-"""What the examples share: their credentials, their command line, a local Prefect server, and errors told once.
+"""What the examples share (credentials, ``--help``, a local Prefect server, errors told once), so each shows one idea.
 
-Not part of prefect-pdfco: plumbing that lets each example file show one idea. Nothing here imports the emulator
-extra until a run needs the embedded emulator, so every example answers ``--help`` on a base install.
+Not part of prefect-pdfco. The emulator extra is imported only when a run needs the embedded emulator.
 """
 
 from __future__ import annotations
@@ -87,8 +86,8 @@ def credentials(*, embedded: bool = True) -> Iterator[PdfcoCredentials]:
         elif not embedded:
             raise
         else:
-            with _embedded_emulator() as block:
-                logger.info("Credentials: %s", used.described if used else "?")
+            with _embedded_emulator() as (block, described):
+                logger.info("Credentials: %s", described)
                 yield block
             return
     else:
@@ -98,8 +97,8 @@ def credentials(*, embedded: bool = True) -> Iterator[PdfcoCredentials]:
 
 
 @contextlib.contextmanager
-def _embedded_emulator() -> Iterator[PdfcoCredentials]:
-    """A PDF.co emulator for the length of the run (the emulator extra), as credentials."""
+def _embedded_emulator() -> Iterator[tuple[PdfcoCredentials, str]]:
+    """A PDF.co emulator for the length of the run (the emulator extra): its credentials, and how the log names it."""
     global used
     try:
         from pdfco_emulator import PdfcoEmulator
@@ -111,9 +110,9 @@ def _embedded_emulator() -> Iterator[PdfcoCredentials]:
             "or pip install 'prefect-pdfco[emulator]'."
         ) from None
     with PdfcoEmulator(api_key="embedded-emulator-key") as emulator:
-        where = f"127.0.0.1:{emulator.port}"
-        used = Used(f"the embedded PDF.co emulator on {where} (no account, no credits)", emulator.base_url, None, True)
-        yield credentials_for(emulator)
+        described = f"the embedded PDF.co emulator on 127.0.0.1:{emulator.port} (no account, no credits)"
+        used = Used(described, emulator.base_url, embedded=True)
+        yield credentials_for(emulator), described
 
 
 # --- running an example ------------------------------------------------------------------------------------------
@@ -141,7 +140,7 @@ def run(flow: Flow[..., Any], parameters: dict[str, Any], *, serve: dict[str, An
             print(f"(The local Prefect server stops now; `prefect server start` shows the run, kept in {home}.)")
     except KeyboardInterrupt:
         code = 130
-        print(_interrupted(), file=sys.stderr)
+        print(f"Stopped serving {flow.name}." if serve is not None else _interrupted(), file=sys.stderr)
     sys.stdout.flush()
     sys.exit(code)
 
@@ -214,11 +213,13 @@ def _spent() -> str:
 
 def _interrupted() -> str:
     """What Ctrl-C left behind: the jobs already paid for, and how to pick them up instead of paying again."""
+    if used is None:
+        return "Interrupted before the flow started its work: nothing was spent."
     jobs = _paid_jobs()
     lines = ["Interrupted: the flow run is marked Crashed; nothing half-written is left in the output."]
     if not jobs:
         return "\n".join([*lines, "No job had been submitted: nothing was spent."])
-    if used is not None and used.embedded:
+    if used.embedded:
         lines.append(f"{len(jobs)} job(s) ran on the embedded emulator, which stopped with this run: nothing was paid.")
         return "\n".join(lines)
     lines.append(f"{len(jobs)} job(s) had been submitted, and paid for:")
@@ -231,12 +232,12 @@ def _interrupted() -> str:
     return "\n".join(lines)
 
 
-# --- the console: the story of the documents, and errors once ---------------------------------------------------
-
-
 def _here(name: str) -> str:
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+
+
+# --- the console: the story of the documents, and errors once ---------------------------------------------------
 
 
 class _OnceOnConsole(logging.Filter):
@@ -329,7 +330,7 @@ def _healthy(url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> bool
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's process group, SIGKILL after 3 s: an example never outlives its server long."""
+    """SIGTERM to the server's process group, SIGKILL after 3 s (it stops in well under a second when idle)."""
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):

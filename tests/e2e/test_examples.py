@@ -373,3 +373,31 @@ def test_the_other_examples_keep_successes_beside_failures(
     assert result["rows"][0]["invoice"] == "INV-0303" and result["rows"][0]["total"] == "296.95"
     reader = PdfReader(tmp_path / "out" / "protected" / "protected.pdf")
     assert reader.is_encrypted and reader.decrypt("open-sesame") and len(reader.pages) == 1
+
+
+BUSY_LOOP = "while True:\n    pass\n"
+
+
+@pytest.mark.skipif(not os.environ.get("PDFCO_E2E_BUSY"), reason="minutes of busy CPUs: PDFCO_E2E_BUSY=1 to run it")
+@pytest.mark.timeout(900)
+def test_the_first_steps_survive_a_busy_fresh_machine(processes: Processes, tmp_path: Path) -> None:
+    # #21.8: a fresh PREFECT_HOME (the first server start creates the database) while every CPU is busy: saving the
+    # block (Prefect's temporary server, given 120 s instead of 20) and the quickstart (its own server) both succeed.
+    home, output = tmp_path / "home", tmp_path / "output"
+    env = base_env(home)
+    busy = Processes(log_dir=tmp_path)
+    try:
+        with PdfcoEmulator(api_key="busy-key", job_duration=0.5) as emulator, processes.report_on_failure():
+            for number in range(max(2, os.cpu_count() or 2)):
+                busy.start(f"busy-{number}", [sys.executable, "-c", BUSY_LOOP], env=env, cwd=tmp_path)
+            save = [sys.executable, str(REPO / "blocks" / "create_credentials.py"), "--base-url", emulator.base_url]
+            code, said = processes.run("first-save", save, env={**env, "PDFCO_API_KEY": "busy-key"}, cwd=tmp_path)
+            assert code == 0, said
+            quickstart = _example("quickstart", "--output", str(output))
+            code, said = processes.run("first-quickstart", quickstart, env=env, cwd=tmp_path)
+            assert code == 0, said
+            assert all(process.alive() for process in busy.started)  # the CPUs stayed busy throughout
+    finally:
+        busy.stop_all()
+    assert "Credentials: block 'pdfco' (127.0.0.1)" in said and "Starting a local Prefect server" in said
+    assert sorted(path.name for path in output.iterdir()) == ["merged.pdf", "merged.txt", "page-1.pdf", "page-2.pdf"]
