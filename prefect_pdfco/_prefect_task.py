@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, TypeVar
 from prefect import Flow, Task, unmapped
 from prefect.blocks.core import Block
 from prefect.context import FlowRunContext, TaskRunContext
-from prefect.exceptions import MappingLengthMismatch
+from prefect.exceptions import MappingLengthMismatch, ParameterTypeError
 from prefect.futures import PrefectFuture, PrefectFutureList
 from prefect.runtime import task_run as runtime_task_run
 from prefect.transactions import get_transaction
@@ -156,16 +156,16 @@ class PdfcoFlow(Flow[P, Coroutine[Any, Any, R]], Generic[P, R]):
     """A Prefect ``Flow`` around an async function: its call is its result in sync code, ``.aio`` in async code."""
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
-        _prepare_flow_call()
-        run = Flow.__call__(self, *args, **kwargs)
-        if inspect.iscoroutine(run) and not is_in_async_context():
-            return run_coro_as_sync(run)
-        return run  # type: ignore[return-value]
+        run = self.aio(*args, **kwargs)
+        return run if is_in_async_context() else run_coro_as_sync(run)  # type: ignore[return-value]
 
     def aio(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         """Runs the flow from async code: ``await flow.aio(...)`` is what the flow returns."""
-        _prepare_flow_call()
-        return Flow.__call__(self, *args, **kwargs)
+        install_termination_handler()
+        ctx = FlowRunContext.get()  # called as a subflow: its jobs join the caller's table
+        if ctx is not None and ctx.flow_run is not None and _ui.root_flow_run.get() is None:
+            _ui.root_flow_run.set(str(ctx.flow_run.id))
+        return _typed_parameters(self.name, Flow.__call__(self, *args, **kwargs))
 
     @_options_of(Flow.with_options)
     def with_options(self, **options: Any) -> PdfcoFlow[P, R]:
@@ -175,11 +175,12 @@ class PdfcoFlow(Flow[P, Coroutine[Any, Any, R]], Generic[P, R]):
         return copy  # type: ignore[return-value]
 
 
-def _prepare_flow_call() -> None:
-    install_termination_handler()
-    ctx = FlowRunContext.get()  # called as a subflow: its jobs join the caller's table
-    if ctx is not None and ctx.flow_run is not None and _ui.root_flow_run.get() is None:
-        _ui.root_flow_run.set(str(ctx.flow_run.id))
+async def _typed_parameters(name: str, run: Any) -> Any:
+    """Prefect's own refusal of a flow's parameters (``10**400`` for a float) as the package's typed error."""
+    try:
+        return await run
+    except ParameterTypeError as error:
+        raise InvalidParametersError(name, [" ".join(str(error).split())]) from None
 
 
 def pdfco_flow(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], PdfcoFlow[P, R]]:
