@@ -31,6 +31,7 @@ from prefect.logging.handlers import PrefectConsoleHandler
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
 from prefect_pdfco import AuthenticationError, BlockNotFoundError, PdfcoConnectionError, PdfcoCredentials
+from prefect_pdfco._ui import submitted_jobs  # the jobs this process paid for (not part of the public API)
 
 BLOCK = "pdfco"
 #: A first start also creates the database; on a busy 2-core machine that outlasts Prefect's own 20 s limit.
@@ -184,38 +185,21 @@ def _what_to_do(error: BaseException) -> str:
     return f"What to do: nothing answers at {where} (PDFCO_BASE_URL): start the emulator there, or unset it."
 
 
-def _ledger() -> list[Any]:
-    """Every job this process submitted or checked, from the library's jobs ledger; see /work/notes/requests-X.md."""
-    from prefect_pdfco import _ui
-
-    rows: dict[str, Any] = {}
-    for ledger in list(getattr(_ui, "_ledgers", {}).values()):
-        for row in list(ledger.rows.values()):
-            rows.setdefault(row.job_id, row)
-    return list(rows.values())
-
-
-def _paid_jobs() -> list[Any]:
-    # A row that only a check created (a job id given to a wait) carries no billed credits of its own.
-    return [row for row in _ledger() if row.credits > 0 or row.status == "submitted"]
-
-
 def _spent() -> str:
-    rows, jobs = _ledger(), _paid_jobs()
-    checks = sum(row.checks for row in rows)
-    if not jobs and not checks:
-        return "Spent: nothing; no job was submitted."
-    credits = sum(int(row.row()["credits"]) for row in rows)
+    jobs = submitted_jobs()
+    if not jobs:
+        return "Spent: no job was submitted."
+    credits = sum(int(job.row()["credits"]) for job in jobs)
     paid = "pretend credits of the embedded emulator" if used and used.embedded else "credits"
     named = ", ".join(f"{job.document or job.operation} (job {job.job_id}, {job.status})" for job in jobs)
-    return f"Spent: {credits} {paid}: {len(jobs)} job(s) submitted, {checks} check(s)" + (f": {named}" if named else "")
+    return f"Spent: {credits} {paid} on {len(jobs)} job(s), checks included: {named}"
 
 
 def _interrupted() -> str:
     """What Ctrl-C left behind: the jobs already paid for, and how to pick them up instead of paying again."""
     if used is None:
         return "Interrupted before the flow started its work: nothing was spent."
-    jobs = _paid_jobs()
+    jobs = submitted_jobs()
     lines = ["Interrupted: the flow run is marked Crashed; nothing half-written is left in the output."]
     if not jobs:
         return "\n".join([*lines, "No job had been submitted: nothing was spent."])
