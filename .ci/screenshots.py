@@ -117,7 +117,8 @@ class Browser:
         deadline = time.monotonic() + PATIENCE
         while not self.evaluate(f"document.body && document.body.innerText.includes({json.dumps(text)})"):
             if time.monotonic() > deadline:
-                sys.exit(f"The page never showed {text!r}")
+                self.shoot(Path(tempfile.gettempdir()) / "pdfco-screenshots-timeout.png")
+                sys.exit(f"The page never showed {text!r} (what it showed: the PNG above)")
             time.sleep(0.25)
         time.sleep(1.5)
 
@@ -210,10 +211,10 @@ def run(out: Path, work: Path) -> None:
                 browser.wait_for(f"of {DOCUMENTS} failed")
                 browser.shoot(out / "batch-flow-run.png")
                 browser.click("Artifacts")  # the first click from the user's own flow run page
-                browser.wait_for("PDF.co jobs of this flow run")
+                browser.wait_for("failed, listed first")
                 browser.shoot(out / "batch-artifacts.png")
                 browser.click("pdfco-jobs")  # the second: the table, failed documents first
-                browser.wait_for("Rendering failed")
+                browser.wait_for("JobFailed")
                 browser.shoot(out / "batch-jobs-table.png")
                 browser.open(f"{ui}/runs/flow-run/{quickstart['id']}", 900)
                 browser.wait_for("Finished in state Completed")
