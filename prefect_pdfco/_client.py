@@ -137,6 +137,7 @@ class PdfcoClient:
             transport=transport,
             verify=ssl_context(),  # one per process: a new one costs tens of milliseconds of CPU
         )
+        self._urls: dict[str, httpx.URL] = {}  # each endpoint joined once: a join parses a URL
         self._link_transport = link_transport
         self._links: httpx.AsyncClient | None = None
         #: The balance PDF.co reported last (every answer carries ``remainingCredits``).
@@ -201,7 +202,7 @@ class PdfcoClient:
             PdfcoConnectionError: No complete answer came back.
         """
         endpoint = normalize_endpoint(endpoint)
-        url = self.base_url.join(endpoint.lstrip("/"))
+        url = self._urls.get(endpoint) or self._urls.setdefault(endpoint, self.base_url.join(endpoint.lstrip("/")))
         body = jsonable(json) if json is not None else None
         if body is not None:
             size = len(_dumps(body))
@@ -214,8 +215,7 @@ class PdfcoClient:
         request = self._http.build_request(
             method, url, json=body, params=params, headers={"x-api-key": self._api_key.get_secret_value()}
         )
-        if idempotent is None:
-            idempotent = method.upper() == "GET"
+        idempotent = method.upper() == "GET" if idempotent is None else idempotent
         data = await self._send_handling_retries(request, endpoint, idempotent, before_send, deadline)
         remaining = data.get("remainingCredits")
         if isinstance(remaining, int):
@@ -230,8 +230,7 @@ class PdfcoClient:
         before_send: Callable[[], Awaitable[None]] | None,
         deadline: float | None,
     ) -> dict[str, Any]:
-        failures = rate_limited = 0
-        rate_limited_seconds = 0.0
+        failures, rate_limited, rate_limited_seconds = 0, 0, 0.0
         while True:
             try:
                 return await self._send_handling_pacing(request, endpoint, before_send, deadline)
@@ -396,5 +395,4 @@ def _dumps(body: Any) -> bytes:
 
 
 def _cause_name(error: BaseException) -> str:
-    cause = error.__cause__
-    return type(cause).__name__ if cause is not None else "connection lost"
+    return type(error.__cause__).__name__ if error.__cause__ is not None else "connection lost"

@@ -109,9 +109,13 @@ def path_inside(directory: Path, name: str) -> Path:
 
 
 def _checked_url(url: object) -> str:
+    return _parsed_url(url)[0]
+
+
+def _parsed_url(url: object) -> tuple[str, httpx.URL]:
     with contextlib.suppress(httpx.InvalidURL):  # an octal-looking host, a bad port...
-        if str(url).strip().lower().startswith(("https://", "http://")) and httpx.URL(str(url).strip()).host:
-            return str(url).strip()
+        if (text := str(url).strip()).lower().startswith(("https://", "http://")) and (parsed := httpx.URL(text)).host:
+            return text, parsed
     raise InvalidParametersError("download", [f"url: expected an http(s) link, got {safe_url(str(url))!r}"])
 
 
@@ -172,35 +176,36 @@ async def download(
         DestinationError: The directory cannot take the file; the link still works.
         FileTransferError, PdfcoConnectionError, ServerError, RateLimitError: Refused, or failing past the retries.
     """
-    url, directory, taken = _checked_url(url), Path(directory), landing.get("taken")
+    (url, target), directory, taken = _parsed_url(url), Path(directory), landing.get("taken")
     filename = landing.get("filename")
     name = sanitize_filename(filename) if filename is not None else filename_from_url(url)
     final = path_inside(directory, unique_name(name, taken, landing.get("index")) if taken is not None else name)
     expiry = _transfer.check_fresh(url, valid_till, links.clock)
     fingerprint, verify_etag = landing.get("fingerprint", False), landing.get("verify_etag", False)
-    incoming = _transfer.Incoming(url, fingerprint=fingerprint, verify_etag=verify_etag)
+    incoming = _transfer.Incoming(url, target=target, fingerprint=fingerprint, verify_etag=verify_etag)
     try:
         file, part = await anyio.to_thread.run_sync(_tempfiles.open_part, directory)
+        verified = None
         try:
             with _tempfiles.track(part), file:
                 incoming.file = file
                 await _transfer.get(links, incoming, valid_till)
-                verified = _transfer.check_md5(incoming.md5, incoming.etag, url)
-                durable = landing.get("durable", False)
-                await anyio.to_thread.run_sync(_tempfiles.put_in_place, file, part, final, durable)
+                verified = await anyio.to_thread.run_sync(incoming.land, part, final, landing.get("durable", False))
         finally:
-            _tempfiles.unlink(part)  # sync: a cancelled task must not be interrupted again while it cleans up
+            if verified is None:  # not renamed into place: sync, a cancelled task must not be interrupted again
+                _tempfiles.unlink(part)
     except OSError as error:
         raise _destination_error(error, directory, url, expiry, job_id) from error
     sha256 = incoming.sha256.hexdigest() if incoming.sha256 is not None else None
+    port = f":{target.port}" if target.port else ""  # safe_url's form, from the parse made already (it costs)
     return DownloadedFile(
         path=str(final),
         size=incoming.received,
-        url=safe_url(url),
+        url=f"{target.scheme}://{target.host}{port}{target.path}",
         job_id=job_id,
         sha256=sha256,
         content_type=incoming.content_type,
-        etag_verified=verified,
+        etag_verified=bool(verified),
     )
 
 

@@ -158,7 +158,9 @@ def check_md5(md5: Any, etag: str | None, url: str, *, action: str = "downloaded
     return True
 
 
-async def retrying(links: Links, attempt: Callable[[], Awaitable[T]], *, what: str, at: Callable[[], int]) -> T:
+async def retrying(
+    links: Links, attempt: Callable[[], Awaitable[T]], *, what: str, url: str, at: Callable[[], int]
+) -> T:
     """``attempt()`` until it returns or the retry policy gives up; a GET or a presigned PUT may always repeat."""
     failures = limited = 0
     waited = 0.0
@@ -174,17 +176,20 @@ async def retrying(links: Links, attempt: Callable[[], Awaitable[T]], *, what: s
                 raise
             waited += delay if is_429 else 0.0
             then = f"resuming at byte {at()}" if at() else "retrying"
-            logger.warning("%s: attempt %d failed (%s); %s in %.1f s", what, failures + limited, error, then, delay)
+            text = "%s %s: attempt %d failed (%s); %s in %.1f s"  # the link parsed only here: it costs
+            logger.warning(text, what, safe_url(url), failures + limited, error, then, delay)
         await links.clock.sleep(delay)
 
 
 @dataclass
 class Incoming:
     """Where one GET stands and where its bytes go: a file (each batch written in a worker thread while the loop
-    gathers the next, one in flight), else memory up to ``limit`` bytes; the digests asked for, fed on the way."""
+    gathers the next, one in flight; the last one by ``land``, with the rename), else memory up to ``limit`` bytes;
+    the digests asked for, fed on the way. ``target``: ``url`` parsed already (httpx need not parse it again)."""
 
     url: str
     file: BinaryIO | None = None
+    target: httpx.URL | None = None
     limit: int | None = None
     fingerprint: bool = False
     verify_etag: bool = False
@@ -195,6 +200,7 @@ class Incoming:
 
     def __post_init__(self) -> None:
         self.data = bytearray()
+        self.tail: list[bytes] = []  # the last batch, held for land()
         self._pending_write: asyncio.Future[None] | None = None
         self._new_digests()
 
@@ -219,19 +225,23 @@ class Incoming:
                 f"{text}; download it to a file instead", url=safe_url(self.url), limit=self.limit
             )
 
-    async def _keep(self, batch: list[bytes]) -> None:
+    async def _keep(self, batch: list[bytes], *, last: bool = False) -> None:
         if not batch:
             return
+        size = sum(map(len, batch))
         if self.file is None:
-            self._expect(len(self.data) + sum(map(len, batch)))
+            self._expect(len(self.data) + size)
             self.data += b"".join(batch)
             self._feed(batch)
+        elif last:
+            self.tail += batch  # a small file then costs one thread hop for its write and its rename
         else:
             await self.flush()
+            batch, self.tail = [*self.tail, *batch], []  # a tail held before a broken connection goes first
             # anyio's thread call is not abandoned when cancelled: whoever awaits it waits for the write to end.
             self._pending_write = asyncio.ensure_future(anyio.to_thread.run_sync(self._write, self.file, batch))
             self._pending_write.add_done_callback(lambda done: done.cancelled() or done.exception())
-        self.received += sum(map(len, batch))
+        self.received += size
 
     async def flush(self) -> None:
         """Waits for the write in flight."""
@@ -242,6 +252,7 @@ class Incoming:
     async def start_over(self, why: str) -> PdfcoConnectionError:
         await self.flush()  # a write in flight may still be feeding the digests
         self.data.clear()
+        self.tail = []
         if self.file is not None:
             self.file.seek(0)
             self.file.truncate()
@@ -284,14 +295,23 @@ class Incoming:
         except httpx.HTTPError:
             await self._keep(batch)  # the connection broke: keep what arrived, so the next attempt resumes after it
             raise
-        await self._keep(batch)
+        await self._keep(batch, last=True)
+
+    def land(self, part: Path, final: Path, durable: bool) -> bool:
+        """In a worker thread: the last batch written, the MD5 checked against the ETag (returns whether it was),
+        then the file (``part``) renamed to ``final``."""
+        assert self.file is not None
+        self._write(self.file, self.tail)
+        verified = check_md5(self.md5, self.etag, self.url)
+        _tempfiles.put_in_place(self.file, part, final, durable)
+        return verified
 
     async def _attempt(self, links: Links, valid_till: datetime | None) -> None:
         headers = {"Accept-Encoding": "identity"}  # the bytes as stored: Content-Length and Range count these
         if self.received:
             headers["Range"] = f"bytes={self.received}-"
         try:
-            async with links.http.stream("GET", self.url, headers=headers) as response:
+            async with links.http.stream("GET", self.target or self.url, headers=headers) as response:
                 if response.status_code == 416 and self.received:
                     if response.headers.get("content-range", "").endswith(f"/{self.received}"):
                         return  # every byte had arrived before the connection broke
@@ -325,7 +345,7 @@ async def get(links: Links, incoming: Incoming, valid_till: datetime | None = No
     """Streams ``incoming.url`` into its file or memory, resuming and retrying; all is written when it returns."""
     with _tempfiles.transfer():
         attempt = functools.partial(incoming._attempt, links, valid_till)
-        await retrying(links, attempt, what=f"Download of {safe_url(incoming.url)}", at=lambda: incoming.received)
+        await retrying(links, attempt, what="Download of", url=incoming.url, at=lambda: incoming.received)
         await incoming.flush()
 
 
@@ -371,4 +391,4 @@ async def put(links: Links, url: str, local: Path, size: int, content_type: str,
         check_md5(md5, response.headers.get("etag"), url, action="uploaded")  # S3 answers the MD5 it stored
 
     with _tempfiles.transfer():
-        await retrying(links, once, what=f"Upload to {safe_url(url)}", at=lambda: 0)
+        await retrying(links, once, what="Upload to", url=url, at=lambda: 0)

@@ -358,7 +358,7 @@ def failure_line(error: BaseException) -> str:
     return escape_control(f"{type(error).__name__}{code}: {error}")
 
 
-_warned_local = False
+_warned_local, _pools_read = False, set[str]()  # each work pool is asked about once per process, not per submit
 
 
 async def warn_if_records_are_local(storage: object) -> None:
@@ -369,7 +369,8 @@ async def warn_if_records_are_local(storage: object) -> None:
         return
     runner = type(ctx.task_runner).__name__ if ctx.task_runner is not None else ""
     elsewhere = runner not in ("", "ThreadPoolTaskRunner", "ProcessPoolTaskRunner") and f"tasks run on {runner}"
-    if not elsewhere and ctx.flow_run.work_pool_name:
+    if not elsewhere and ctx.flow_run.work_pool_name and ctx.flow_run.work_pool_name not in _pools_read:
+        _pools_read.add(ctx.flow_run.work_pool_name)
         async with get_client() as client:
             pool = await _safely(client.read_work_pool(ctx.flow_run.work_pool_name))
         kind = getattr(pool, "type", "process")
