@@ -2,8 +2,9 @@
 
 Everything is real but the passing of job time: the emulator calls back like PDF.co, a ``CallbackReceiver``
 turns the callback into ``pdfco.job.succeeded`` on a real Prefect API (``prefect_test_harness``: a server in a
-subprocess), and the library's own wait path, ``poll_until_done`` with a ``callback_url`` on the credentials
-(what ``wait_for_job`` runs), sleeps on ``jobs.events.wait_for_end_event`` and checks once the event comes. Job
+subprocess), and the library's own wait path, ``PdfcoClient.wait`` with the job end events as its ``end_signal``
+(what ``wait_for_job`` runs when the credentials carry a ``callback_url``), sleeps on the event and checks once it
+comes. Job
 time is the emulator's clock: each job gets its own duration (the row's time, varied up to 20% either way) and
 the clock is advanced to one job's end at a time, so two-minute jobs take no two minutes. The detection delay
 is the real time from that advance to the wait's return: callback, receiver, event, websocket, check.
@@ -21,18 +22,18 @@ import math
 import os
 import random
 import time
+from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect.testing.utilities import prefect_test_harness
 
-from prefect_pdfco._apipool import shared_client
+from pdfco_emulator import PdfcoEmulator
+from prefect_pdfco._events import subscription, wait_for_end
+from prefect_pdfco._submit_guard import submit_once
 from prefect_pdfco.callbacks import CallbackReceiver
-from prefect_pdfco.credentials import PdfcoCredentials
-from prefect_pdfco.jobs.events import subscription
-from prefect_pdfco.jobs.submit import submit_and_record
-from prefect_pdfco.jobs.wait import poll_until_done
-from prefect_pdfco.testing import PdfcoEmulator
+from prefect_pdfco.credentials import PdfcoCredentials, shared_client
+from prefect_pdfco.testing import credentials_for
 
 ENDPOINT = "/v1/pdf/convert/from/html"
 JOBS = 20
@@ -45,6 +46,14 @@ Row = tuple[float, float]  # (checks per job, p95 detection delay in seconds)
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+async def _submit(credentials: PdfcoCredentials) -> Any:
+    """One submit as the typed tasks make it (with the credentials' per-job ``callback``), outside a task run."""
+    return await submit_once(
+        credentials, ENDPOINT, {"html": "<p>bench</p>"}, operation="html_to_pdf", submit_key=None,
+        resend_if_unknown=False,
+    )  # fmt: skip
 
 
 class _EmulatorClock:
@@ -74,15 +83,15 @@ async def _row(
     before = emu.stats()["job_checks"]
 
     async def wait(job_id: str) -> None:
-        async with shared_client(credentials) as client:
-            await poll_until_done(client, job_id, max_wait_seconds=3600, credentials=credentials)
+        client = await shared_client(credentials)
+        await client.wait(job_id, max_wait_seconds=3600, end_signal=wait_for_end)
         returned[job_id] = clock.now()
 
     waits = []
     for duration in durations:  # each waited for right after its submit, as wait_for_job in a flow would
         emu.set_job_duration(duration)
         sent = clock.now()
-        job_id = (await submit_and_record(credentials, ENDPOINT, {"html": "<p>bench</p>"})).job_id
+        job_id = (await _submit(credentials)).job_id
         ends[job_id] = (sent + clock.now()) / 2 + duration
         waits.append(asyncio.ensure_future(wait(job_id)))
     for job_id in sorted(ends, key=ends.__getitem__):
@@ -108,13 +117,12 @@ async def _open_subscription() -> None:
 
 async def _burst(emu: PdfcoEmulator, credentials: PdfcoCredentials, clock: _EmulatorClock, jobs: int) -> Row:
     emu.set_job_duration(600)
-    submits = [submit_and_record(credentials, ENDPOINT, {"html": "<p>bench</p>"}) for _ in range(jobs)]
-    job_ids = [submission.job_id for submission in await asyncio.gather(*submits)]
+    job_ids = [submission.job_id for submission in await asyncio.gather(*(_submit(credentials) for _ in range(jobs)))]
     returned: dict[str, float] = {}
 
     async def wait(job_id: str) -> None:
-        async with shared_client(credentials) as client:
-            await poll_until_done(client, job_id, max_wait_seconds=3600, credentials=credentials)
+        client = await shared_client(credentials)
+        await client.wait(job_id, max_wait_seconds=3600, end_signal=wait_for_end)
         returned[job_id] = clock.now()
 
     before = emu.stats()["job_checks"]
@@ -138,9 +146,9 @@ def measure(job_seconds: list[float], *, jobs: int = JOBS, seed: int = 1, burst:
     with (
         prefect_test_harness(server_startup_timeout=120),
         PdfcoEmulator(job_duration=1) as emu,
-        CallbackReceiver(emu.credentials()) as receiver,
+        CallbackReceiver(credentials_for(emu)) as receiver,
     ):
-        credentials = emu.credentials().model_copy(update={"callback_url": receiver.url})
+        credentials = credentials_for(emu, callback_url=receiver.url)
         clock = _EmulatorClock()
 
         async def run() -> None:
@@ -151,7 +159,7 @@ def measure(job_seconds: list[float], *, jobs: int = JOBS, seed: int = 1, burst:
                 rows[0.0] = await _burst(emu, credentials, clock, burst)
 
         asyncio.run(run())
-        assert receiver.checks == 0, "the receiver passes on what PDF.co posted: no check of its own"
+        assert receiver.stats["checks"] == 0, "the receiver passes on what PDF.co posted: no check of its own"
     return rows
 
 

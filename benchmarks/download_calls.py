@@ -2,8 +2,8 @@
 
 What a batch pays per download besides the bytes: building an HTTP client (and its connection pool), looking
 the link's host up, opening a connection. The emulator runs in this process (its own thread); a file of a few
-KB is uploaded once, then downloaded N times, first with the coroutine (``adownload_result``, no task run),
-then with the task (``download_result``) from a sync flow. Printed: wall and CPU time per call, TCP
+KB is uploaded once, then downloaded N times, first with the task's function (``download_result.fn``, no task
+run), then with the task (``download_result``) from a sync flow. Printed: wall and CPU time per call, TCP
 connections opened, httpx clients built and SSL contexts created.
 
 Run: python benchmarks/download_calls.py [--calls 200] [--no-flow]
@@ -25,8 +25,9 @@ from typing import Any
 import httpcore
 import httpx
 
-from prefect_pdfco.files import adownload_result, aupload_file, download_result
-from prefect_pdfco.testing import PdfcoEmulator
+from pdfco_emulator import PdfcoEmulator
+from prefect_pdfco import download_result, upload_file
+from prefect_pdfco.testing import credentials_for
 
 
 class Counts:
@@ -84,17 +85,13 @@ def main(calls: int, flow_too: bool) -> None:
         source.write_bytes(b"%PDF-1.4 " + os.urandom(8 * 1024))
         out = Path(folder, "out")
 
-        async def upload() -> str:
-            async with emu.credentials().get_client() as client:
-                return await aupload_file(client, source)
-
-        link = asyncio.run(upload())
+        link = asyncio.run(upload_file.fn(credentials_for(emu), source))
 
         async def coroutines() -> None:
             for index in range(calls):
-                await adownload_result(link, out, filename=f"{index}.pdf")
+                await download_result.fn(link, out, filename=f"{index}.pdf")
 
-        report("adownload_result (coroutine)", calls, lambda: asyncio.run(coroutines()))
+        report("download_result.fn (coroutine)", calls, lambda: asyncio.run(coroutines()))
         if flow_too:
             from prefect import flow
 

@@ -1,9 +1,9 @@
 """Memory of moving a large file through PDF.co's links: streamed (ours) against reading it whole (reference).
 
 The emulator runs in a subprocess so that only this process's allocations are traced. A file of --megabytes
-is uploaded with `upload_file`'s coroutine (presigned PUT, streamed from disk), then downloaded from its link
-with `adownload_result` (streamed to a temporary file, renamed into place) and, as the reference, with a plain
-`httpx.get(...).content` as the samples do. Peak traced memory is printed for each, beside the file size.
+is uploaded with `upload_file`'s function (`upload_file.fn`: presigned PUT, streamed from disk), then downloaded
+from its link with `download_result.fn` (streamed to a temporary file, renamed into place) and, as the reference,
+with a plain `httpx.get(...).content` as the samples do. Peak traced memory is printed for each, beside the file size.
 
 Run: python benchmarks/download_memory.py [--megabytes 100]
 """
@@ -23,8 +23,7 @@ from typing import Any
 import httpx
 from _standalone import standalone_emulator
 
-from prefect_pdfco import PdfcoClient
-from prefect_pdfco.files import adownload_result, aupload_file
+from prefect_pdfco import PdfcoCredentials, download_result, upload_file
 
 
 async def peak(label: str, action: Callable[[], Awaitable[Any]], size: int) -> None:
@@ -46,14 +45,14 @@ async def main(megabytes: int) -> None:
                 handle.write(os.urandom(1024 * 1024))
         size = source.stat().st_size
         print(f"{megabytes} MB file; peaks traced by tracemalloc in this process (the emulator is separate)")
-        async with PdfcoClient(key, base_url=base_url) as client:
-            link: list[str] = []
+        credentials = PdfcoCredentials(api_key=key, base_url=base_url)
+        link: list[str] = []
 
-            async def upload() -> None:
-                link.append(await aupload_file(client, source))
+        async def upload() -> None:
+            link.append(await upload_file.fn(credentials, source))
 
-            await peak("upload_file (streamed PUT)", upload, size)
-        await peak("download_result (streamed)", lambda: adownload_result(link[0], Path(folder, "out")), size)
+        await peak("upload_file (streamed PUT)", upload, size)
+        await peak("download_result (streamed)", lambda: download_result.fn(link[0], Path(folder, "out")), size)
 
         async def whole() -> None:
             async with httpx.AsyncClient() as http:

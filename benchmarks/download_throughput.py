@@ -1,14 +1,14 @@
-"""Throughput of moving a large file: ``download_result`` and ``aupload_file`` against raw httpx, same run.
+"""Throughput of moving a large file: ``download_result`` and ``upload_file`` against raw httpx, same run.
 
 Download: a loopback server in a subprocess (127.0.0.1 only, ``os.sendfile``, keep-alive, an S3-style MD5
 ETag) serves a file of --megabytes (random bytes, written to /tmp and deleted at the end). Each round runs,
 interleaved: a raw ``httpx.stream`` copy to disk (``iter_raw`` + ``file.write``), ``download_result(url,
-directory)`` as a user calls it (its coroutine, the default: no digest), with ``fingerprint=True`` (SHA-256),
-with ``verify_etag=True`` (MD5 against the ETag) and with ``durable=True`` (an fsync before the rename into
-place, so that a crash of the machine cannot leave a named, partial file; the default and the raw copy leave
-the file in the page cache). A raw copy that also fsyncs is printed beside it for reference.
-Upload: the emulator (a subprocess) takes the same file through its presigned PUT:
-a raw ``httpx.put`` of the open file against ``aupload_file`` (default and ``verify_etag=True``). Every landed
+directory)`` as a user calls it (the task's function, ``download_result.fn``: no task run; the default, no
+digest), with ``fingerprint=True`` (SHA-256), with ``verify_etag=True`` (MD5 against the ETag) and with
+``durable=True`` (an fsync before the rename into place, so that a crash of the machine cannot leave a named,
+partial file; the default and the raw copy leave the file in the page cache). A raw copy that also fsyncs is
+printed beside it for reference. Upload: the emulator (a subprocess) takes the same file through its presigned PUT:
+a raw ``httpx.put`` of the open file against ``upload_file.fn`` (default and ``verify_etag=True``). Every landed
 file is deleted before the next run.
 
 Printed per way: the best of --rounds in MiB/s, its ratio to the raw way, the RSS growth of this process
@@ -37,8 +37,9 @@ from pathlib import Path
 import httpx
 from _standalone import free_port, standalone_emulator
 
-from prefect_pdfco import PdfcoClient
-from prefect_pdfco.files import adownload_result, aupload_file
+from prefect_pdfco import PdfcoClient, PdfcoCredentials, download_result, upload_file
+
+adownload_result = download_result.fn  # the task's own coroutine: what a flow's task run awaits, without the run
 
 MIB = 1024 * 1024
 RATIO_GOAL, RSS_GOAL = 0.8, 64 * MIB
@@ -175,6 +176,7 @@ async def downloads(source: Path, folder: Path, rounds: int) -> None:
 async def uploads(source: Path, rounds: int) -> None:
     key = "bench-key"
     with standalone_emulator(key) as base_url:
+        credentials = PdfcoCredentials(api_key=key, base_url=base_url)
         async with PdfcoClient(key, base_url=base_url) as client:
             stored: list[str] = []
 
@@ -189,12 +191,12 @@ async def uploads(source: Path, rounds: int) -> None:
                 stored.append(body["url"])
 
             async def ours(**options: bool) -> None:
-                stored.append(await aupload_file(client, source, **options))
+                stored.append(await upload_file.fn(credentials, source, **options))
 
             ways: dict[str, Callable[[], Awaitable[object]]] = {
                 "raw httpx.put of the open file": raw,
-                "aupload_file(client, path)": ours,
-                "aupload_file(..., verify_etag=True)": lambda: ours(verify_etag=True),
+                "upload_file(credentials, path)": ours,
+                "upload_file(..., verify_etag=True)": lambda: ours(verify_etag=True),
             }
             results: dict[str, list[tuple[float, int]]] = {way: [] for way in ways}
             for round_ in range(rounds):

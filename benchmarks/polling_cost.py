@@ -14,11 +14,11 @@ Each /v1/job/check costs 2 credits. For job times of 1 s to 2 minutes this print
   max(3 s, 15%). A schedule that must learn the durations cannot be expected to beat it: where the oracle needs
   more than 1.5 checks, the learned goal cannot be met at that spread of job times.
 
-How it is measured: the real library path (``PdfcoClient.submit``, then ``poll_until_done`` -> ``_Wait.follow``
--> ``schedule.Plan`` -> ``check_once`` -> ``PdfcoClient.check_job``), on a simulated clock: the event loop's
-clock is virtual (a sleep advances it at once) and ``time.monotonic`` reads the same clock, so two minutes of
-jobs take milliseconds. The HTTP server is an ``httpx.MockTransport`` that answers ``working`` until the job's
-drawn end and then ``success`` with ``jobDuration``, as PDF.co does. Fixed pollers are counted exactly from the
+How it is measured: the real library path (``PdfcoClient.submit``, then ``PdfcoClient.wait`` -> ``Waiter.follow``
+-> ``Plan`` -> ``check_once`` -> ``PdfcoClient.check``), on a simulated clock injected into the client (``clock=``:
+a sleep moves it forward as soon as every task is asleep), so two minutes of jobs take milliseconds. The HTTP
+server is an ``httpx.MockTransport`` that answers ``working`` until the job's drawn end and then ``success`` with
+``jobDuration``, as PDF.co does. Fixed pollers are counted exactly from the
 same drawn durations. Job times vary by ``--spread`` (0.2: 20%) either way: ``--jitter normal`` (default;
 sigma half the spread, clipped at the spread) or ``uniform`` (the harshest case).
 
@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import importlib
 import itertools
 import json
 import math
 import random
-import selectors
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,8 +46,7 @@ from typing import Any
 import httpx
 
 from prefect_pdfco import PdfcoClient
-from prefect_pdfco.jobs import learn
-from prefect_pdfco.jobs.wait import poll_until_done
+from prefect_pdfco._learning import BOOK, Pacer
 
 JOB_SECONDS = [1.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0]
 WARM_UP = 3
@@ -57,31 +55,39 @@ Row = tuple[float, float]  # (checks per job, p95 detection delay in seconds)
 
 
 class VirtualClock:
-    """One clock for the event loop and ``time.monotonic``; a sleep moves it forward instead of waiting."""
+    """A ``Clock`` whose time jumps to the next wake-up as soon as every task of the loop is asleep on it."""
 
     def __init__(self) -> None:
         self.now = 1_000.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
 
-    def __call__(self) -> float:
+    def monotonic(self) -> float:
         return self.now
 
+    def time(self) -> float:
+        return self.now + 1_750_000_000.0
 
-class _Selector(selectors.DefaultSelector):
-    def __init__(self, clock: VirtualClock) -> None:
-        super().__init__()
-        self.clock = clock
+    async def sleep(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._order), future))
+        if self._driver is None or self._driver.done():
+            self._driver = loop.create_task(self._drive())
+        await future
 
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        ready = super().select(0)
-        if not ready and timeout is not None and timeout > 0:
-            self.clock.now += timeout  # nothing to do until the next timer: jump to it
-        return ready
-
-
-def virtual_loop(clock: VirtualClock) -> asyncio.AbstractEventLoop:
-    loop = asyncio.SelectorEventLoop(_Selector(clock))
-    loop.time = clock  # type: ignore[method-assign]
-    return loop
+    async def _drive(self) -> None:
+        while self._sleepers:
+            for _ in range(20):  # every ready task runs first: only when all sleep does the time jump
+                await asyncio.sleep(0)
+            self._sleepers = [entry for entry in self._sleepers if not entry[2].done()]
+            heapq.heapify(self._sleepers)
+            if not self._sleepers:
+                return
+            wake, _, future = heapq.heappop(self._sleepers)
+            self.now = max(self.now, wake)
+            future.set_result(None)
 
 
 class FakePdfco:
@@ -122,7 +128,7 @@ async def _one_job(client: PdfcoClient, fake: FakePdfco, clock: VirtualClock, se
     fake.next_duration = seconds
     before = fake.checks
     submission = await client.submit(ENDPOINT, {"html": "<p>bench</p>"})
-    await poll_until_done(client, submission.job_id, max_wait_seconds=1800)
+    await client.wait(submission.job_id, max_wait_seconds=1800)
     _, ends = fake.jobs[submission.job_id]
     return fake.checks - before, clock.now - ends
 
@@ -131,36 +137,34 @@ def measure_library(draws: dict[float, list[float]], *, mode: str, report_durati
     """Runs the real waits on the virtual clock; ``mode`` is ``cold`` or ``learned``."""
     clock = VirtualClock()
     fake = FakePdfco(clock, report_duration)
-    real_monotonic = time.monotonic
-    time.monotonic = clock  # the library's deadlines and learnt durations read the virtual clock too
-    loop = virtual_loop(clock)
+
+    async def run() -> dict[float, Row]:
+        rows: dict[float, Row] = {}
+        transport = httpx.MockTransport(fake.handle)
+        client = PdfcoClient(
+            "bench-key", base_url="http://127.0.0.1:1", transport=transport, clock=clock, pacer=Pacer(clock=clock)
+        )
+        async with client:
+            for job_seconds, durations in draws.items():
+                BOOK.clear()
+                if mode == "learned":
+                    for seconds in durations[:WARM_UP]:
+                        await _one_job(client, fake, clock, seconds)
+                results = []
+                for seconds in durations[WARM_UP:]:
+                    if mode == "cold":
+                        BOOK.clear()
+                    results.append(await _one_job(client, fake, clock, seconds))
+                rows[job_seconds] = (
+                    sum(checks for checks, _ in results) / len(results),
+                    p95([late for _, late in results]),
+                )
+        return rows
+
     try:
-
-        async def run() -> dict[float, Row]:
-            rows: dict[float, Row] = {}
-            transport = httpx.MockTransport(fake.handle)
-            async with PdfcoClient("bench-key", base_url="http://127.0.0.1:1", transport=transport) as client:
-                for job_seconds, durations in draws.items():
-                    learn.BOOK.clear()
-                    if mode == "learned":
-                        for seconds in durations[:WARM_UP]:
-                            await _one_job(client, fake, clock, seconds)
-                    results = []
-                    for seconds in durations[WARM_UP:]:
-                        if mode == "cold":
-                            learn.BOOK.clear()
-                        results.append(await _one_job(client, fake, clock, seconds))
-                    rows[job_seconds] = (
-                        sum(checks for checks, _ in results) / len(results),
-                        p95([late for _, late in results]),
-                    )
-            return rows
-
-        return loop.run_until_complete(run())
+        return asyncio.run(run())
     finally:
-        loop.close()
-        time.monotonic = real_monotonic
-        learn.BOOK.clear()
+        BOOK.clear()
 
 
 def measure_fixed(draws: dict[float, list[float]], tick: float) -> dict[float, Row]:

@@ -1,11 +1,15 @@
-"""The yardstick for batches: plain asyncio + httpx, no Prefect, against a running PDF.co emulator.
+"""The yardstick for batches: plain asyncio + httpx against a running PDF.co emulator, with or without Prefect.
 
-Submits N HTML-to-PDF jobs (16 in flight), checks each job 2 s after its submit and then every second (the
-emulator's 429s are retried after a second), and downloads each PDF as soon as its job succeeds, all on one
+Submits N HTML-to-PDF jobs (16 requests in flight), checks each job 2 s after its submit and then every second
+(a 429 is retried after a second), and downloads each PDF as soon as its job succeeds, all on one
 ``httpx.AsyncClient``. Prints one JSON line: seconds, CPU seconds, files landed, failures and peak RSS.
-``fanout.py --compare`` runs it beside ``run_batch``.
 
-Run: python benchmarks/raw_batch.py --base-url http://127.0.0.1:PORT --jobs 200 --output /tmp/raw
+With ``--flow`` the same loop runs inside a Prefect ``@flow`` of its own (Prefect imported, a flow run created
+on the API in ``PREFECT_API_URL``): what a Prefect user would write instead of ``run_batch``. Without it, no
+Prefect at all. ``fanout.py --compare`` runs both beside ``run_batch`` and the typed tasks, each as a whole
+process.
+
+Run: python benchmarks/raw_batch.py --base-url http://127.0.0.1:PORT --jobs 200 --output /tmp/raw [--flow]
 """
 
 from __future__ import annotations
@@ -71,11 +75,25 @@ async def run(base_url: str, api_key: str, jobs: int, output: Path) -> dict[str,
     }
 
 
+def in_flow(base_url: str, api_key: str, jobs: int, output: Path) -> dict[str, Any]:
+    """The same loop inside a Prefect flow of its own (Prefect imported only here)."""
+    from prefect import flow
+
+    @flow(name="plain-httpx-batch")
+    async def plain_httpx_batch(jobs: int, output: str) -> dict[str, Any]:
+        return await run(base_url, api_key, jobs, Path(output))
+
+    figures: dict[str, Any] = asyncio.run(plain_httpx_batch(jobs, str(output)))
+    return figures
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--api-key", default="test-key")
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--flow", action="store_true", help="run the loop inside a Prefect @flow")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.base_url, args.api_key, args.jobs, args.output))))
+    way = in_flow if args.flow else lambda *a: asyncio.run(run(*a))
+    print(json.dumps(way(args.base_url, args.api_key, args.jobs, args.output)))
