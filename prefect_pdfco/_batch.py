@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from prefect_pdfco import _ui, _waiting
 from prefect_pdfco._events import wait_for_end
-from prefect_pdfco._exceptions import PdfcoError
+from prefect_pdfco._exceptions import JobError, PdfcoError
 from prefect_pdfco._operations import Operation, OutputKind
 from prefect_pdfco._prefect_task import pdfco_task
 from prefect_pdfco._submit_guard import SubmitRecord, digest, fingerprint, submit_once
@@ -169,7 +169,9 @@ async def batch_items(
         except PdfcoError as error:
             if fail_fast:
                 raise
-            _ui.row_of(item.job_id or f"item-{index}").error = _ui.failure_line(error)
+            # A job's own outcome keeps PDF.co's words (the status column says failed): the reason fits the table.
+            reason = error.message if isinstance(error, JobError) and error.message else _ui.failure_line(error)
+            _ui.row_of(item.job_id or f"item-{index}").error = reason
             return item.model_copy(update={"error": error})
         finally:
             await progress.advance()

@@ -1,13 +1,14 @@
 """What the Prefect UI shows of PDF.co work: run logs, the jobs table, result and failure artifacts, and events.
 
-Nothing here may fail the work (errors are logged at debug level) or hold a secret (no key, no parameters; result
-links only in link artifacts). See docs/guides/ui.md.
+Nothing here may fail the work or hold a secret (no key, no parameters; links in link artifacts only). See
+docs/guides/ui.md.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -43,8 +44,7 @@ from prefect_pdfco._exceptions import (
 from prefect_pdfco.models import JobResult, JobSubmission
 
 logger = logging.getLogger("prefect_pdfco")
-#: What one job check costs (PDF.co documents 2 credits).
-CHECK_CREDITS = 2
+CHECK_CREDITS = 2  # what one job check costs, as PDF.co documents it
 #: True while a batch works its documents: lines about one document go to DEBUG, no artifact per result.
 quiet_items: ContextVar[bool] = ContextVar("pdfco_quiet_items", default=False)
 
@@ -71,7 +71,8 @@ class _StillWorkingReadsAsWaiting(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
         if len(args) >= 2 and isinstance(args[1], JobStillWorking):
-            record.msg, record.args = "%s; checking again %s", (str(args[1]).split(" (check")[0], args[-1])
+            when = re.sub(r"(\d+\.\d)\d+", r"\1", str(args[-1]))  # Prefect's jittered delay, to a tenth of a second
+            record.msg, record.args = "%s; checking again %s", (str(args[1]).split(" (check")[0], when)
         return True
 
 
