@@ -246,9 +246,8 @@ def _emit(event: str, row: JobRow, **payload: Any) -> None:
 def note_balance(remaining: int | None, threshold: int | None, account: str) -> None:
     """``pdfco.credits.low`` once per flow run and account when the balance falls under ``threshold``."""
     ledger = _ledger()
-    if remaining is None or threshold is None or remaining >= threshold or ledger is None:
-        return
-    if account in ledger.low_credit_alerted:
+    low = remaining is not None and threshold is not None and remaining < threshold
+    if not low or ledger is None or account in ledger.low_credit_alerted:
         return
     ledger.low_credit_alerted.add(account)
     try:
