@@ -390,7 +390,7 @@ def test_the_other_examples_keep_successes_beside_failures(
 BUSY_LOOP = "while True:\n    pass\n"
 
 
-@pytest.mark.skipif(not os.environ.get("PDFCO_E2E_BUSY"), reason="minutes of busy CPUs: PDFCO_E2E_BUSY=1 to run it")
+@pytest.mark.needs_env("PDFCO_E2E_BUSY")  # minutes of busy CPUs: PDFCO_E2E_BUSY=1 to run it
 @pytest.mark.timeout(900)
 def test_the_first_steps_survive_a_busy_fresh_machine(processes: Processes, tmp_path: Path) -> None:
     # #21.8: a fresh PREFECT_HOME (the first server start creates the database) while every CPU is busy: saving the

@@ -30,6 +30,7 @@ from pdfco_emulator import PdfcoEmulator, make_sample_form_pdf, make_sample_invo
 from tests.emulator._support import texts
 
 ROOT = Path(os.environ.get("PDFCO_SAMPLES_DIR", "/nonexistent"))
+pytestmark = pytest.mark.needs_env("PDFCO_SAMPLES_DIR")
 KEY = "samples-key"
 INVOICE = "PDF Text Search API/Python/PDF Text Search from Uploaded File/sample.pdf"  # ByteScout's demo invoice
 F1040 = "topmostSubform[0].Page1[0]."
