@@ -127,7 +127,10 @@ async def batch_items(
     )
     manifest = _Manifest(destination) if destination is not None else None
     slots, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
+    # The names every landing of this batch took, those of an earlier attempt included: a retry's document never
+    # lands on a file its first attempt landed. Landings wait until every item knows whether it landed before.
     taken: set[str] = set()
+    unchecked, all_checked = [len(items)], asyncio.Event()
     progress = _ui.Progress(len(items), f"PDF.co documents done, of {len(items)}")
     waiter = _waiting.Waiter(
         client, operation.poll_policy, max_wait_seconds, slots=slots, observer=_ui.Observer(link_artifacts=False),
@@ -140,8 +143,14 @@ async def batch_items(
         record = batch.item(f"item-{index}") if batch is not None else None
         item = BatchItem(index=index, document=document)
         try:
-            earlier = await record.read() if record is not None else None
-            files = _landed(earlier) or (manifest.landed(key) if manifest is not None and skip_done else None)
+            try:
+                earlier = await record.read() if record is not None else None
+                files = _landed(earlier) or (manifest.landed(key) if manifest is not None and skip_done else None)
+                taken.update(Path(file.path).name.lower() for file in files or ())
+            finally:
+                unchecked[0] -= 1
+                if unchecked[0] == 0:
+                    all_checked.set()
             if files is not None:
                 _ui.run_logger().info("%s: landed already, not sent again", document)
                 return item.model_copy(update={"files": files, "skipped": True, "job_id": files[0].job_id})
@@ -155,6 +164,7 @@ async def batch_items(
             item = item.model_copy(update={"result": result})
             if destination is not None and operation.output is not OutputKind.NONE:
                 async with downloads:
+                    await all_checked.wait()
                     files = await land_result(
                         client, result, destination, output=operation.output, taken=taken, index=index
                     )
