@@ -1,4 +1,5 @@
-"""The chaos soak's machinery: documents, the dice that queue faults, the batch flow (``chaos.py`` says why)."""
+"""The chaos soak's machinery: documents, the dice that queue faults, and the typed-task leg (``chaos.py`` says why;
+the ``run_batch`` legs are in ``_chaos_batch.py``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from uuid import uuid4
 
 from prefect import Flow, flow
 
+from pdfco_emulator import PdfcoEmulator
 from prefect_pdfco import (
     DownloadedFile,
     JobResult,
@@ -26,9 +28,8 @@ from prefect_pdfco import (
     html_to_pdf,
     wait_for_jobs,
 )
-from prefect_pdfco.testing import PdfcoEmulator
 
-__all__ = ["SUCCESS", "Document", "Soak", "SoakConfig", "run_soak"]
+__all__ = ["CHECK_PATH", "HTML_PATH", "LINKS_PATH", "SUCCESS", "Dice", "Document", "Soak", "SoakConfig", "run_soak"]
 
 HTML_PATH = "/v1/pdf/convert/from/html"
 CHECK_PATH = "/v1/job/check"
@@ -44,13 +45,15 @@ class SoakConfig:
     """How big the soak is and how hard it shakes.
 
     Attributes:
-        documents: Documents in all.
+        documents: Documents in all (in each leg).
         batch_size: Documents per flow run.
         seed: Seeds every fault decision.
         flow_retries: ``retries`` of the batch flow.
         timeout_seconds: The credentials block's read timeout (a submit timeout waits this long).
         job_seconds: How long each emulated job works.
         fault_scale: Multiplies every fault probability (the test shakes harder than the benchmark).
+        kill_rounds: Rounds of the killed-and-retried leg (SIGKILL and SIGTERM in turn).
+        kill_documents: Documents per round of that leg.
     """
 
     documents: int = 200
@@ -60,6 +63,8 @@ class SoakConfig:
     timeout_seconds: float = 2.0
     job_seconds: float = 0.05
     fault_scale: float = 1.0
+    kill_rounds: int = 2
+    kill_documents: int = 30
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,12 @@ class Dice:
         for _ in range(self._some(documents, 0.1)):
             self.emulator.inject_download_drop(self.rng.randint(0, 600))
             self.injected["download dropped"] += 1
+
+    def batch(self, documents: int) -> None:
+        """Every step's faults at once, for ``run_batch`` (which submits, checks and downloads as it goes)."""
+        self.submits(documents)
+        self.checks(documents)
+        self.downloads(documents, 0)
 
 
 class BatchIncomplete(Exception):
