@@ -240,6 +240,7 @@ def _selected(request: pytest.FixtureRequest) -> list[Block]:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e  # every block runs as a user's script, in a process of its own, against a Prefect server
 @pytest.mark.timeout(900)  # the first one waits for the harness and every block: minutes on a loaded machine
 @pytest.mark.parametrize("block", RUN, ids=_ids)
 def test_block_runs(block: Block, outcomes: dict[str, Outcome]) -> None:
@@ -251,6 +252,7 @@ def test_block_runs(block: Block, outcomes: dict[str, Outcome]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.timeout(900)
 def test_blocks_that_load_the_saved_block_use_the_emulator(world: World, outcomes: dict[str, Outcome]) -> None:
     ran = [block for block in RUN if block.id in outcomes]

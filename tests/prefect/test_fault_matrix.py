@@ -213,6 +213,7 @@ def batch_with_two_refused(emu: PdfcoEmulator, out: Path) -> tuple[Any, str]:
     return nightly, run_ids[0]
 
 
+@pytest.mark.e2e  # whole flows that wait real deadlines and re-runs against the server: minutes, not seconds
 def test_17_1_batch_retried_two_hours_later_sends_only_the_two_missing_documents(
     emu: PdfcoEmulator, tmp_path: Path
 ) -> None:
@@ -228,6 +229,7 @@ def test_17_1_batch_retried_two_hours_later_sends_only_the_two_missing_documents
     assert len([path for path in files_in(out) if is_whole_pdf(path)]) == 10
 
 
+@pytest.mark.e2e  # whole flows that wait real deadlines and re-runs against the server: minutes, not seconds
 def test_17_1_landed_documents_are_not_sent_again_after_pdfco_forgot_their_jobs(
     emu: PdfcoEmulator, emulators: Callable[..., PdfcoEmulator], tmp_path: Path
 ) -> None:
@@ -263,6 +265,7 @@ def typed_flow_whose_wait_crashed(emu: PdfcoEmulator, opt_in: dict[str, bool]) -
     return report, run_ids[0], job_ids
 
 
+@pytest.mark.e2e  # whole flows that wait real deadlines and re-runs against the server: minutes, not seconds
 def test_17_1_typed_task_rerun_two_hours_later_reattaches_to_its_job(emu: PdfcoEmulator) -> None:
     report, run_id, job_ids = typed_flow_whose_wait_crashed(emu, {"resend": False})
 
@@ -273,6 +276,7 @@ def test_17_1_typed_task_rerun_two_hours_later_reattaches_to_its_job(emu: PdfcoE
     assert state.is_completed(), raised(state)
 
 
+@pytest.mark.e2e  # whole flows that wait real deadlines and re-runs against the server: minutes, not seconds
 def test_17_1_typed_task_rerun_after_pdfco_forgot_the_job_names_it_instead_of_paying(
     emu: PdfcoEmulator, emulators: Callable[..., PdfcoEmulator]
 ) -> None:
@@ -381,6 +385,7 @@ def public_callables() -> dict[str, Callable[..., Any]]:
     return found
 
 
+@pytest.mark.e2e  # whole flows that wait real deadlines and re-runs against the server: minutes, not seconds
 def test_17_2_every_public_task_and_flow_checks_its_numbers_before_any_request(
     emu: PdfcoEmulator, tmp_path: Path
 ) -> None:
@@ -463,6 +468,7 @@ def test_17_3_a_submit_answered_5xx_says_the_job_may_exist_not_try_again_later(
 # --- 4. a floor under poll intervals ---------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # each waits out a 5 s deadline on the real clock, counting checks
 @pytest.mark.parametrize("how", ["wait_for_job", "wait_for_jobs", "run_operation"])
 def test_17_4_one_microsecond_polls_check_no_more_than_once_a_second(emu: PdfcoEmulator, how: str) -> None:
     credentials = credentials_for(emu)
@@ -704,6 +710,7 @@ def test_17_7_sigterm_during_batch_downloads_leaves_no_partial_file(
 # --- 8. a rate cap never outlasts the deadline ---------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # waits out a 10 s deadline on the real clock
 @pytest.mark.timeout(120)
 def test_17_8_a_rate_cap_counts_against_the_wait_deadline(emu: PdfcoEmulator) -> None:
     credentials = credentials_for(emu, requests_per_second=0.1)
