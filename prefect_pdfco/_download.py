@@ -184,7 +184,7 @@ async def download(
     fingerprint, verify_etag = landing.get("fingerprint", False), landing.get("verify_etag", False)
     incoming = _transfer.Incoming(url, target=target, fingerprint=fingerprint, verify_etag=verify_etag)
     try:
-        file, part = await anyio.to_thread.run_sync(_tempfiles.open_part, directory)
+        file, part = _tempfiles.open_part(directory)  # a few metadata calls: inline costs less than a thread hop
         verified = None
         try:
             with _tempfiles.track(part), file:

@@ -44,6 +44,8 @@ logger = logging.getLogger("prefect_pdfco")
 CONCURRENT_CHECKS = 16
 #: With callbacks, a job whose end event is this much later than its expected end gets a check anyway.
 CALLBACK_GRACE_SECONDS = 30.0
+#: A cold batch has one job checked at the learnt pace (a scout) when at least this many others sleep cold.
+SCOUT_AMONG = 3
 #: The forced last check may leave this long after the deadline (the 1 s floor, a short queue at the pacer).
 LAST_CHECK_GRACE_SECONDS = 2.0
 #: Prefect takes at most 50 retry delays and repeats the last one.
@@ -60,12 +62,17 @@ class Plan:
     policy: PollPolicy
     estimate: Estimate | None = None
 
-    def delay(self, since_submit: float, checks: int, rand: Callable[[], float] = random.random) -> float:
-        """Seconds to wait before the next check, ``since_submit`` after the submit, ``checks`` made (0: now)."""
+    def delay(
+        self, since_submit: float, checks: int, rand: Callable[[], float] = random.random, *, scout: bool = False
+    ) -> float:
+        """Seconds to wait before the next check, ``since_submit`` after the submit, ``checks`` made (0: now);
+        ``scout``: cold, the one job of many of its operation checked at the learnt pace, so all learn sooner."""
         policy, estimate = self.policy, self.estimate
         if estimate is None:
             if checks == 0:
                 return max(0.0, policy.delay(1, rand) - since_submit)
+            if scout:
+                return min(policy.max_seconds, max(MIN_CHECK_GAP_SECONDS, policy.learned_share * since_submit))
             bound = max(1.5 * policy.initial_seconds, policy.cold_share * since_submit)
             return min(policy.delay(checks + 1, rand), bound)
         at = self._expected_end()
@@ -196,6 +203,7 @@ class Waiter:
         self.deadline = self.started + self.max_wait_seconds
         self._slots = slots or asyncio.Semaphore(1)
         self._cold_sleepers: set[asyncio.Future[None]] = set()
+        self._scouts: dict[str, str] = {}  # operation key -> the job that learns its duration for the others
 
     async def follow(self, job_id: str) -> JobResult:
         """Checks one job until it ends: its result, else the JobError it ended with (the observer hears both)."""
@@ -204,6 +212,8 @@ class Waiter:
             ended: JobResult | JobError = await self._follow(job_id, counter)
         except JobError as error:
             ended = error
+        finally:
+            self._scouts = {key: scout for key, scout in self._scouts.items() if scout != job_id}
         if self.observer is not None:
             await self.observer.ended(job_id, ended, counter[0], self.clock.monotonic() - self.started)
         if isinstance(ended, JobError):
@@ -228,7 +238,12 @@ class Waiter:
                 callbacks, event_came = came is not None, bool(came)
             if not callbacks:
                 now = clock.monotonic()
-                delay = max(0.0, min(plan.delay(now - origin, counter[0]), remaining, not_after - now))
+                # Cold, with several other jobs asleep: the oldest checked is checked at the learnt pace; once its
+                # end teaches the duration, every other job checks at the learnt end (a few checks, not many).
+                many = learning is not None and counter[0] > 0 and len(self._cold_sleepers) >= SCOUT_AMONG
+                key = learning.key if many and learning is not None else None
+                scout = key is not None and self._scouts.setdefault(key, job_id) == job_id
+                delay = max(0.0, min(plan.delay(now - origin, counter[0], scout=scout), remaining, not_after - now))
                 if await self._sleep(delay, cold=learning is not None and plan.estimate is None):
                     not_after = now + delay
                     continue  # the batch learnt what its jobs take: plan again, never later than planned
