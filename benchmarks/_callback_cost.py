@@ -110,8 +110,7 @@ async def _open_subscription() -> None:
     a second here: when its job is shorter than that, the event comes in the connect's replay)."""
     sub = await subscription()
     warm_up = asyncio.ensure_future(sub.wait("warm-up", 60))
-    while sub.subscriber is None:
-        await asyncio.sleep(0.05)
+    await asyncio.wait_for(sub.connected.wait(), 60)
     warm_up.cancel()
 
 
