@@ -1,10 +1,11 @@
 """``PdfcoClient``: the only place that speaks HTTP to the PDF.co API, in one straight send chain.
 
-``request -> _send_handling_retries -> _send_handling_pacing -> _send_single_request``. See docs/design/money.md.
+``request -> retrying(_send_paced) -> response_body``. See docs/design/money.md and docs/design/client.md.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -21,16 +22,15 @@ from prefect_pdfco._exceptions import (
     JobError,
     PdfcoAPIError,
     PdfcoConnectionError,
-    PdfcoError,
     RateLimitError,
     ServerError,
     SubmitOutcomeUnknown,
     UnexpectedResponseError,
 )
-from prefect_pdfco._learning import MIN_REQUESTS_PER_SECOND, Pacer, pacer_for
+from prefect_pdfco._learning import Pacer, check_rate, pacer_for
 from prefect_pdfco._linkguard import LinkPolicy, new_link_client, ssl_context
 from prefect_pdfco._responses import job_result, response_body, submission, transport_error
-from prefect_pdfco._transfer import Links
+from prefect_pdfco._transfer import Links, retrying
 from prefect_pdfco._util import SYSTEM_CLOCK, USER_AGENT, Clock, check_number, jsonable
 from prefect_pdfco.models import DownloadedFile, JobResult, JobSubmission, PollPolicy, RetryPolicy
 
@@ -45,13 +45,10 @@ DEFAULT_MAX_WAIT_SECONDS = 1800.0
 
 def normalize_endpoint(endpoint: str) -> str:
     """``"pdf/merge"`` -> ``"/v1/pdf/merge"``; documented paths (``/v1/...``, ``/v2/...``) pass unchanged."""
-    if not isinstance(endpoint, str):
+    text = endpoint.strip().split("?", 1)[0].rstrip("/") if isinstance(endpoint, str) else ""
+    if "://" in text or text.startswith("//") or not text:  # the API key goes with every call: paths only
         raise InvalidParametersError("endpoint", [f"expected an API path such as /v1/pdf/merge, got {endpoint!r}"])
-    endpoint = endpoint.strip().split("?", 1)[0].rstrip("/")
-    if "://" in endpoint or endpoint.startswith("//") or not endpoint:
-        # The API key goes with every call: only paths on the configured base URL are accepted.
-        raise InvalidParametersError("endpoint", [f"expected an API path such as /v1/pdf/merge, got {endpoint!r}"])
-    path = "/" + endpoint.lstrip("/")
+    path = "/" + text.lstrip("/")
     return path if path.startswith(("/v1/", "/v2/")) else "/v1" + path
 
 
@@ -115,11 +112,7 @@ class PdfcoClient:
         timeout = check_number(timeout_seconds, "timeout_seconds", caller=caller)
         connect = check_number(connect_timeout_seconds, "connect_timeout_seconds", caller=caller)
         if requests_per_second is not None:
-            requests_per_second = check_number(requests_per_second, "requests_per_second", caller=caller)
-            if requests_per_second < MIN_REQUESTS_PER_SECOND:
-                raise InvalidParametersError(
-                    caller, [f"requests_per_second: at least {MIN_REQUESTS_PER_SECOND:g}, got {requests_per_second:g}"]
-                )
+            requests_per_second = check_rate(requests_per_second, caller)
         try:
             self.base_url = httpx.URL(str(base_url).strip().rstrip("/") + "/")
         except (httpx.InvalidURL, TypeError) as error:
@@ -207,47 +200,22 @@ class PdfcoClient:
         if body is not None:
             size = len(_dumps(body))
             if size > MAX_REQUEST_BYTES:
+                text = f"the request would be {size / 1_048_576:.1f} MB; PDF.co refuses requests over 4 MB"
                 raise InvalidParametersError(
-                    endpoint,
-                    [f"the request would be {size / 1_048_576:.1f} MB; PDF.co refuses requests over 4 MB: upload "
-                     "the content first (upload_file) and pass its URL"],
-                )  # fmt: skip
+                    endpoint, [f"{text}: upload the content first (upload_file) and pass its URL"]
+                )
         request = self._http.build_request(
             method, url, json=body, params=params, headers={"x-api-key": self._api_key.get_secret_value()}
         )
         idempotent = method.upper() == "GET" if idempotent is None else idempotent
-        data = await self._send_handling_retries(request, endpoint, idempotent, before_send, deadline)
+        send = functools.partial(self._send_paced, request, endpoint, before_send, deadline)
+        data = await retrying(self.retry_policy, self.clock, send, idempotent=idempotent, deadline=deadline)
         remaining = data.get("remainingCredits")
         if isinstance(remaining, int):
             self.last_remaining_credits = remaining
         return data
 
-    async def _send_handling_retries(
-        self,
-        request: httpx.Request,
-        endpoint: str,
-        idempotent: bool,
-        before_send: Callable[[], Awaitable[None]] | None,
-        deadline: float | None,
-    ) -> dict[str, Any]:
-        failures, rate_limited, rate_limited_seconds = 0, 0, 0.0
-        while True:
-            try:
-                return await self._send_handling_pacing(request, endpoint, before_send, deadline)
-            except PdfcoError as error:
-                limited = isinstance(error, RateLimitError)
-                rate_limited += limited
-                failures += not limited
-                attempt = rate_limited if limited else failures
-                delay = self.retry_policy.delay_for(
-                    error, attempt=attempt, idempotent=idempotent, rate_limited_seconds=rate_limited_seconds
-                )
-                if delay is None or (deadline is not None and self.clock.monotonic() + delay > deadline):
-                    raise
-                rate_limited_seconds += delay if limited else 0.0
-            await self.clock.sleep(delay)
-
-    async def _send_handling_pacing(
+    async def _send_paced(
         self,
         request: httpx.Request,
         endpoint: str,
@@ -258,19 +226,16 @@ class PdfcoClient:
         if before_send is not None:
             await before_send()
         try:
-            data = await self._send_single_request(request, endpoint)
+            response = await self._http.send(request)
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            raise transport_error(error, endpoint, f"{self.base_url.host} (the PDF.co API)") from error
+        try:
+            data = response_body(response, endpoint)
         except RateLimitError:
             self._pacer.record(ticket, rate_limited=True)
             raise
         self._pacer.record(ticket, rate_limited=False)
         return data
-
-    async def _send_single_request(self, request: httpx.Request, endpoint: str) -> dict[str, Any]:
-        try:
-            response = await self._http.send(request)
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise transport_error(error, endpoint, host=self.base_url.host, role="the PDF.co API") from error
-        return response_body(response, endpoint)
 
     # --- jobs -------------------------------------------------------------------------------------------------
 
@@ -334,9 +299,8 @@ class PdfcoClient:
             JobFailed, JobAborted, JobNotFound, JobTimeout: The job did not end in success.
         """
         return await _waiting.wait_one(
-            self, job_id, max_wait_seconds=max_wait_seconds, policy=policy or PollPolicy(), observer=observer,
-            end_signal=end_signal,
-        )  # fmt: skip
+            self, job_id, max_wait_seconds=max_wait_seconds, policy=policy, observer=observer, end_signal=end_signal
+        )
 
     async def wait_many(
         self,
@@ -349,10 +313,10 @@ class PdfcoClient:
         concurrency: int = 16,
     ) -> list[JobResult | JobError]:
         """Waits for many jobs with one poller and one deadline; failures are returned, in order, not raised."""
+        options = _waiting.WaitOptions(observer=observer, end_signal=end_signal)
         return await _waiting.wait_many(
-            self, list(job_ids), max_wait_seconds=max_wait_seconds, policy=policy or PollPolicy(),
-            observer=observer, end_signal=end_signal, concurrency=concurrency,
-        )  # fmt: skip
+            self, job_ids, max_wait_seconds=max_wait_seconds, policy=policy, concurrency=concurrency, **options
+        )
 
     async def credit_balance(self) -> int:
         """The account's remaining credits (``GET /v1/account/credit/balance``, free of charge)."""

@@ -1,8 +1,5 @@
-"""What this process learns from PDF.co's answers: the account's rate (from 429s) and how long its jobs take.
-
-Pacing: none until PDF.co answers 429, then AIMD, under an optional hard cap (docs/design/pacing.md). Durations:
-where a wait's first check goes (docs/design/polling.md).
-"""
+"""What this process learns from PDF.co's answers: the account's rate (docs/design/pacing.md) and how long its jobs
+take (docs/design/polling.md)."""
 
 from __future__ import annotations
 
@@ -13,17 +10,15 @@ import math
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from prefect_pdfco._exceptions import InvalidParametersError
 from prefect_pdfco._util import SYSTEM_CLOCK, Clock, check_number
 
-#: The lowest hard cap accepted: one request every 10 s. Below it a single check would outlast most deadlines.
+# Why: docs/design/pacing.md
 MIN_REQUESTS_PER_SECOND = 0.1
-# A queued waiter re-reads the rate at least this often (a rate that rose should not leave it asleep) ...
-_MAX_NAP = 0.25
-# ... and never naps less than this while another waiter is ahead of it but late.
+_MAX_NAP = 0.25  # a queued waiter re-reads the rate at least this often
 _MIN_NAP = 0.002
-# Past this rate pacing steps aside again: it would never delay anyone.
 _STEP_ASIDE_RATE = 1000.0
 
 
@@ -39,23 +34,17 @@ class Ticket:
     sent_at: float
 
 
+def check_rate(value: object, caller: str) -> float:
+    """A ``requests_per_second`` cap: a finite number of at least ``MIN_REQUESTS_PER_SECOND``."""
+    rate = check_number(value, "requests_per_second", caller=caller)
+    if rate < MIN_REQUESTS_PER_SECOND:
+        problem = f"requests_per_second: must be at least {MIN_REQUESTS_PER_SECOND:g}, got {rate:g}"
+        raise InvalidParametersError(caller, [problem])
+    return rate
+
+
 class Pacer:
-    """Paces the requests of one account: an adaptive rate learnt from 429s, and an optional hard cap per call.
-
-    Thread-safe: Prefect runs tasks on several threads and event loops, so the state sits under a
-    ``threading.Lock`` and each waiter sleeps on its own loop through ``clock``.
-
-    Args:
-        clock: Where the time is read and waiters sleep.
-        start_rate: Requests/s after the first 429 (PDF.co's lowest plan allows 2).
-        min_rate: The rate is never cut below this.
-        decrease: Factor applied to the rate on each later 429.
-        slow_start_step: Requests/s added per success until the second 429.
-        recovery: After that, the rate grows by ``recovery`` x (rate at the last cut) per second of traffic.
-
-    Raises:
-        InvalidParametersError: A value is NaN, infinite, negative or zero (``decrease`` must be below 1).
-    """
+    """Paces the requests of one account (thread-safe): a rate learnt from 429s (AIMD), and a hard cap per call."""
 
     def __init__(
         self,
@@ -98,21 +87,10 @@ class Pacer:
             return len(self._queue)
 
     async def acquire(self, cap: float | None = None, *, deadline: float | None = None) -> Ticket:
-        """Waits for this caller's turn and returns its ticket (hand it to ``record`` with the answer).
-
-        Args:
-            cap: A hard limit in requests/s for this call (the block's ``requests_per_second``), if any.
-            deadline: A time on ``clock.monotonic()``: never sleep past it.
-
-        Raises:
-            InvalidParametersError: ``cap`` is not a finite number of at least ``MIN_REQUESTS_PER_SECOND``.
-            PastDeadline: The turn would come after ``deadline``; the caller left the queue.
-        """
+        """Waits for this caller's turn under ``cap`` (requests/s) and returns its ticket (for ``record``);
+        ``PastDeadline`` when the turn would come after ``deadline`` (on ``clock.monotonic()``)."""
         if cap is not None:
-            cap = check_number(cap, "requests_per_second", caller="Pacer.acquire")
-            if cap < MIN_REQUESTS_PER_SECOND:
-                problem = f"requests_per_second: must be at least {MIN_REQUESTS_PER_SECOND:g}, got {cap:g}"
-                raise InvalidParametersError("Pacer.acquire", [problem])
+            cap = check_rate(cap, "Pacer.acquire")
         with self._lock:
             ticket = self._next_ticket
             self._next_ticket += 1
@@ -124,9 +102,7 @@ class Pacer:
                 if isinstance(outcome, Ticket):
                     return outcome
                 await self.clock.sleep(outcome)
-        except BaseException:
-            # Cancelled or past its deadline while queued: leave the queue, or everyone behind would wait for
-            # this ticket forever.
+        except BaseException:  # cancelled or past its deadline: leave the queue, or everyone behind waits forever
             with self._lock:
                 index = bisect.bisect_left(self._queue, ticket)
                 if index < len(self._queue) and self._queue[index] == ticket:
@@ -141,9 +117,7 @@ class Pacer:
                 self._admitted.append(now)
                 while self._admitted and self._admitted[0] <= now - 1.0:
                     self._admitted.popleft()
-                if self._rate is not None and self._rate < self._threshold:
-                    # Slow start: the account just admitted this many requests in a second, whatever their
-                    # epoch (a burst that hit the first 429 shows it), so start from there, not from 2/s.
+                if self._rate is not None and self._rate < self._threshold:  # slow start from what was admitted
                     self._rate = max(self._rate, float(len(self._admitted)))
             if ticket.epoch != self._epoch:
                 return  # sent at a rate that has been cut since: it says nothing about the current one
@@ -162,21 +136,16 @@ class Pacer:
                 if self._rate > _STEP_ASIDE_RATE:
                     self._rate, self._threshold = None, math.inf
 
-    def _interval(self, cap: float | None) -> float:
-        rates = [rate for rate in (self._rate, cap) if rate is not None]
-        return 1.0 / min(rates) if rates else 0.0
-
     def _try_take(self, ticket: int, cap: float | None, deadline: float | None) -> Ticket | float:
         """Under the lock: lets ``ticket`` through, or returns how long it should nap before asking again."""
         now = self.clock.monotonic()
-        interval = self._interval(cap)
+        rates = [rate for rate in (self._rate, cap) if rate is not None]
+        interval = 1.0 / min(rates) if rates else 0.0
         position = bisect.bisect_left(self._queue, ticket)
         free_at = self._last_slot + interval
         if position == 0 and now >= free_at:
             self._queue.pop(0)
-            # Spaced from when the last request really left, not from when it was due: a waiter that overslept
-            # costs a little throughput instead of sending two requests closer than the cap allows.
-            self._last_slot = now
+            self._last_slot = now  # from when it really left, not when it was due
             return Ticket(self._epoch, now)
         if deadline is not None and max(now, free_at) + position * interval > deadline:
             raise PastDeadline(f"the turn would come after the deadline ({position} request(s) queued ahead)")
@@ -198,8 +167,6 @@ def pacer_for(base_url: str, api_key: str) -> Pacer:
         return pacer
 
 
-# --- job durations -----------------------------------------------------------------------------------------
-
 #: Durations kept per key (recent jobs say most: PDF.co's load changes over a day), and submits remembered.
 SAMPLES, SUBMITS = 24, 50_000
 #: ``snapshot`` fits a Prefect Variable (5,000 characters of JSON): the latest durations of the recent keys.
@@ -208,8 +175,7 @@ SNAPSHOT_CHARS, PERSISTED_SAMPLES = 4_900, 12
 
 @dataclass(frozen=True)
 class Estimate:
-    """What the recent jobs of one key took, in seconds from submit to end: about the quickest (5th percentile,
-    the minimum under 5 samples) and the slowest (95th percentile, the maximum under 5 samples)."""
+    """What the recent jobs of one key took from submit to end (s): 5th and 95th percentile (min, max under 5)."""
 
     low: float
     high: float
@@ -223,14 +189,13 @@ def _quantile(ordered: list[float], fraction: float) -> float:
     return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
-def _is_duration(value: object) -> bool:
+def _is_duration(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
 @dataclass
 class Submitted:
-    """A job submitted by this process: its key (the endpoint), when the submit answered (monotonic), and the
-    latest time a check found it working."""
+    """A job submitted by this process: its key (endpoint), submit time and last check that found it working."""
 
     key: str
     at: float
@@ -238,8 +203,7 @@ class Submitted:
 
 
 class DurationBook:
-    """What a process learns of its jobs: recent durations per key, and its submits (job id -> ``Submitted``).
-    Shared by the threads and loops of a process; ``changed`` and ``loaded`` are for the layer that persists it."""
+    """A process's recent job durations per key and its submits; ``changed``, ``loaded``: for the persisting layer."""
 
     def __init__(self, samples: int = SAMPLES, submits: int = SUBMITS) -> None:
         self._lock = threading.Lock()
@@ -323,14 +287,7 @@ class DurationBook:
 BOOK = DurationBook()
 
 
-def note_submitted(job_id: str, endpoint: str, *, at: float) -> Submitted:
-    """``BOOK.note_submitted``: called by ``PdfcoClient.submit``."""
-    return BOOK.note_submitted(job_id, endpoint, at=at)
-
-
-def submitted(job_id: str) -> Submitted | None:
-    """``BOOK.submitted``."""
-    return BOOK.submitted(job_id)
+note_submitted, submitted = BOOK.note_submitted, BOOK.submitted
 
 
 def observe_end(
@@ -340,11 +297,9 @@ def observe_end(
     ``jobDuration`` within what the checks saw (after the last working one, by ``ended_by``), else a guess."""
     upper = max(0.0, ended_by - entry.at)
     lower = min(upper, max(0.0, entry.last_working - entry.at)) if entry.last_working is not None else 0.0
-    if job_duration_ms is not None and math.isfinite(job_duration_ms) and job_duration_ms >= 0:
+    if _is_duration(job_duration_ms):
         seconds = min(upper, max(lower, job_duration_ms / 1000))
-    else:
-        # A job found done by its first check is counted `share` quicker than the check, so the estimate drifts
-        # down until a first check finds a job working, not up with the checks' own timing.
+    else:  # Why `share` quicker: docs/design/polling.md (how a duration is measured)
         seconds = (lower + upper) / 2 if entry.last_working is not None else upper * (1 - share)
     book.observe(entry.key, seconds)
     return seconds

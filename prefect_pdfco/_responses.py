@@ -32,17 +32,13 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 _DELTA_SECONDS = re.compile(r"^\s*(\d{1,12}(?:\.\d+)?)\s*$")
 
 
-def transport_error(
-    error: httpx.HTTPError | httpx.InvalidURL, endpoint: str, *, host: str | None = None, role: str | None = None
-) -> PdfcoConnectionError:
-    """Any httpx failure that is not an HTTP answer, as ``PdfcoConnectionError`` naming the host and its role."""
+def transport_error(error: httpx.HTTPError | httpx.InvalidURL, endpoint: str, where: str) -> PdfcoConnectionError:
+    """Any httpx failure that is not an HTTP answer, as ``PdfcoConnectionError`` naming ``where`` it went."""
     try:
         request: httpx.Request | None = error.request  # type: ignore[union-attr]
     except (RuntimeError, AttributeError):
         request = None
     not_sent = isinstance(error, _NOT_SENT)
-    where = host or (request.url.host if request is not None else "") or "the server"
-    where = f"{where} ({role})" if role else where
     reason = (
         f"could not connect to {where}; the request was not sent"
         if not_sent

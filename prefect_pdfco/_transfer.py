@@ -1,6 +1,4 @@
-"""The streamed HTTP core of file transfers: a GET that resumes with Range, a PUT from disk, both retried, checked
-for expiry and digested on the way. See docs/design/links.md.
-"""
+"""The streamed HTTP core of file transfers: a GET resuming with Range, a PUT from disk. See docs/design/links.md."""
 
 from __future__ import annotations
 
@@ -91,8 +89,7 @@ def describe_expiry(expiry: datetime | None, now: datetime) -> str:
 
 
 def check_fresh(url: str, valid_till: datetime | None, clock: Clock) -> datetime | None:
-    """When the link stops working (the earlier of ``valid_till`` and its signed expiry), after refusing it without a
-    request when that has passed by ``clock``."""
+    """When the link stops working (``valid_till`` or its signed expiry); refuses it, no request made, once passed."""
     known = [moment.astimezone(timezone.utc) for moment in (valid_till, signed_expiry(url)) if moment is not None]
     expiry, now = min(known, default=None), datetime.fromtimestamp(clock.time(), timezone.utc)
     if expiry is not None and now >= expiry:
@@ -150,18 +147,21 @@ def check_md5(md5: Any, etag: str | None, url: str, *, action: str = "downloaded
     if md5 is None or match is None:
         return False
     if (actual := md5.hexdigest()) != (expected := match.group(1).lower()):
-        raise ChecksumMismatchError(
-            f"the {action} bytes have MD5 {actual}, but the file host's ETag states {expected}: damaged on the way or "
-            "changed on the host; nothing was kept, run it again",
-            url=safe_url(url),
-        )
+        text = f"the {action} bytes have MD5 {actual}, but the file host's ETag states {expected}: damaged on the way"
+        raise ChecksumMismatchError(f"{text} or changed on the host; nothing was kept, run it again", url=safe_url(url))
     return True
 
 
 async def retrying(
-    links: Links, attempt: Callable[[], Awaitable[T]], *, what: str, url: str, at: Callable[[], int]
+    policy: RetryPolicy,
+    clock: Clock,
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    idempotent: bool = True,
+    deadline: float | None = None,
+    log: Callable[[PdfcoError, int, float], None] | None = None,
 ) -> T:
-    """``attempt()`` until it returns or the retry policy gives up; a GET or a presigned PUT may always repeat."""
+    """``attempt()`` until it returns, ``policy`` gives up, or the next try would start after ``deadline``."""
     failures = limited = 0
     waited = 0.0
     while True:
@@ -171,21 +171,31 @@ async def retrying(
             is_429 = isinstance(error, RateLimitError)
             limited, failures = limited + is_429, failures + (not is_429)
             count = limited if is_429 else failures
-            delay = links.retry.delay_for(error, attempt=count, idempotent=True, rate_limited_seconds=waited)
-            if delay is None:
+            delay = policy.delay_for(error, attempt=count, idempotent=idempotent, rate_limited_seconds=waited)
+            if delay is None or (deadline is not None and clock.monotonic() + delay > deadline):
                 raise
             waited += delay if is_429 else 0.0
-            then = f"resuming at byte {at()}" if at() else "retrying"
-            text = "%s %s: attempt %d failed (%s); %s in %.1f s"  # the link parsed only here: it costs
-            logger.warning(text, what, safe_url(url), failures + limited, error, then, delay)
-        await links.clock.sleep(delay)
+            if log is not None:
+                log(error, failures + limited, delay)
+        await clock.sleep(delay)
+
+
+def _transferring(
+    links: Links, attempt: Callable[[], Awaitable[T]], what: str, url: str, at: Callable[[], int]
+) -> Awaitable[T]:
+    """``retrying`` for a GET or a presigned PUT (both may always repeat), logging each retry."""
+
+    def log(error: PdfcoError, attempts: int, delay: float) -> None:
+        then = f"resuming at byte {at()}" if at() else "retrying"
+        text = "%s %s: attempt %d failed (%s); %s in %.1f s"  # the link parsed only here: it costs
+        logger.warning(text, what, safe_url(url), attempts, error, then, delay)
+
+    return retrying(links.retry, links.clock, attempt, log=log)
 
 
 @dataclass
 class Incoming:
-    """Where one GET stands and where its bytes go: a file (each batch written in a worker thread while the loop
-    gathers the next, one in flight; the last one by ``land``, with the rename), else memory up to ``limit`` bytes;
-    the digests asked for, fed on the way. ``target``: ``url`` parsed already (httpx need not parse it again)."""
+    """Where one GET stands and where its bytes go (a file, else memory up to ``limit``), digested on the way."""
 
     url: str
     file: BinaryIO | None = None
@@ -221,9 +231,8 @@ class Incoming:
     def _expect(self, size: int) -> None:
         if self.limit is not None and size > self.limit:
             text = f"the result is {size:,} bytes or more, over the {self.limit:,} bytes it may hold in memory"
-            raise ResultTooLargeError(
-                f"{text}; download it to a file instead", url=safe_url(self.url), limit=self.limit
-            )
+            text += "; download it to a file instead"
+            raise ResultTooLargeError(text, url=safe_url(self.url), limit=self.limit)
 
     async def _keep(self, batch: list[bytes], *, last: bool = False) -> None:
         if not batch:
@@ -244,7 +253,6 @@ class Incoming:
         self.received += size
 
     async def flush(self) -> None:
-        """Waits for the write in flight."""
         pending, self._pending_write = self._pending_write, None
         if pending is not None:
             await pending
@@ -283,8 +291,7 @@ class Incoming:
             self._expect(self.total)
 
     async def copy(self, response: httpx.Response) -> None:
-        """Hands the body over in batches of about ``CHUNK_SIZE``; ``received`` counts what was handed over (what
-        arrived before a broken connection included, so the next attempt resumes right after it)."""
+        """Hands the body over in batches of about ``CHUNK_SIZE`` (what came before a break too: resumed from there)."""
         batch: list[bytes] = []
         try:
             async for chunk in _raw(response):
@@ -298,8 +305,7 @@ class Incoming:
         await self._keep(batch, last=True)
 
     def land(self, part: Path, final: Path, durable: bool) -> bool:
-        """In a worker thread: the last batch written, the MD5 checked against the ETag (returns whether it was),
-        then the file (``part``) renamed to ``final``."""
+        """In a worker thread: writes the last batch, checks the MD5 (returns whether), moves ``part`` to ``final``."""
         assert self.file is not None
         self._write(self.file, self.tail)
         verified = check_md5(self.md5, self.etag, self.url)
@@ -345,7 +351,7 @@ async def get(links: Links, incoming: Incoming, valid_till: datetime | None = No
     """Streams ``incoming.url`` into its file or memory, resuming and retrying; all is written when it returns."""
     with _tempfiles.transfer():
         attempt = functools.partial(incoming._attempt, links, valid_till)
-        await retrying(links, attempt, what="Download of", url=incoming.url, at=lambda: incoming.received)
+        await _transferring(links, attempt, "Download of", incoming.url, lambda: incoming.received)
         await incoming.flush()
 
 
@@ -369,8 +375,7 @@ async def _chunks(local: Path, size: int, md5: Any) -> AsyncIterator[bytes]:
 
 
 async def put(links: Links, url: str, local: Path, size: int, content_type: str, *, verify_etag: bool = False) -> None:
-    """Streams a local file to a presigned URL with ``Content-Length`` (S3 refuses chunked uploads), retried whole on
-    transient failures; with ``verify_etag``, compares the MD5 of what was sent with the ETag the host answers."""
+    """Streams a local file to a presigned URL with ``Content-Length`` (S3 refuses chunked uploads), retried whole."""
 
     async def once() -> None:
         md5 = hashlib.md5(usedforsecurity=False) if verify_etag else None
@@ -391,4 +396,4 @@ async def put(links: Links, url: str, local: Path, size: int, content_type: str,
         check_md5(md5, response.headers.get("etag"), url, action="uploaded")  # S3 answers the MD5 it stored
 
     with _tempfiles.transfer():
-        await retrying(links, once, what="Upload to", url=url, at=lambda: 0)
+        await _transferring(links, once, "Upload to", url, lambda: 0)

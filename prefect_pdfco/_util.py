@@ -36,9 +36,8 @@ __version__ = _version()
 #: How our requests introduce themselves, to PDF.co's API and to file hosts alike.
 USER_AGENT = f"prefect-pdfco/{__version__}"
 
-# --- secrets -------------------------------------------------------------------------------------------------
-
-#: Parameter names (lower case, no separators) whose values are secrets: never logged, keyed only as an HMAC.
+#: Parameter names (lower case, no separators) whose values are secrets, keyed only as an HMAC; ``callback``'s path
+#: holds the job's callback token.
 SENSITIVE_PARAMS = frozenset(
     {
         "password",
@@ -50,7 +49,7 @@ SENSITIVE_PARAMS = frozenset(
         "dataencryptionkey",
         "datadecryptionkey",
         "profiles",
-        "callback",  # its path holds the job's callback token
+        "callback",
     }
 )
 
@@ -69,19 +68,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [jsonable(item) for item in value]
     return value
-
-
-def redact_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of request parameters safe to log: secrets masked, links cut to host and path."""
-    safe: dict[str, Any] = {}
-    for key, value in params.items():
-        if is_sensitive(key) or isinstance(value, SecretStr):
-            safe[key] = "**********"
-        elif isinstance(value, str) and value.startswith(("http://", "https://")):
-            safe[key] = ",".join(safe_url(part) for part in value.split(","))
-        else:
-            safe[key] = value
-    return safe
 
 
 def safe_url(url: str) -> str:
@@ -110,8 +96,6 @@ def is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
-# --- argument checks -----------------------------------------------------------------------------------------
-
 #: The longest wait anything accepts: PDF.co runs a job for 45 minutes at most, so a week is a typo.
 MAX_WAIT_SECONDS = 7 * 24 * 3600.0
 
@@ -123,11 +107,7 @@ def _invalid(caller: str, problem: str) -> InvalidParametersError:
 def check_number(
     value: object, name: str, *, caller: str, allow_zero: bool = False, maximum: float | None = None
 ) -> float:
-    """``value`` as a float when it is a finite number above zero (or zero, with ``allow_zero``), up to ``maximum``.
-
-    Raises:
-        InvalidParametersError: NaN, infinite, negative, zero (unless allowed), too big, or not a number.
-    """
+    """``value`` as a float when it is a finite number above zero (or zero, with ``allow_zero``), up to ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _invalid(caller, f"{name}: expected a number, got {type(value).__name__}")
     try:
@@ -167,9 +147,6 @@ def check_job_ids(values: object, *, caller: str) -> list[str]:
     return [check_job_id(value, caller=caller, name=f"job_ids[{index}]") for index, value in enumerate(values)]
 
 
-# --- time ----------------------------------------------------------------------------------------------------
-
-
 class Clock(Protocol):
     """Where waits, pacing and retries read the time and sleep; tests inject a virtual one."""
 
@@ -196,9 +173,6 @@ class SystemClock:
 SYSTEM_CLOCK = SystemClock()
 
 
-# --- one object per event loop -------------------------------------------------------------------------------
-
-
 @dataclass(eq=False)
 class _LoopEntry(Generic[K, V]):
     loop: asyncio.AbstractEventLoop
@@ -206,13 +180,9 @@ class _LoopEntry(Generic[K, V]):
     closer: AsyncGenerator[None, None] | None = None
 
 
+# Why: docs/design/client.md
 class LoopCache(Generic[K, V]):
-    """One ``make(key)`` per key and running event loop, closed with ``close`` when the loop shuts down.
-
-    An ``httpx.AsyncClient`` belongs to the loop that opened its connections, and Prefect runs tasks on several
-    loops, so the shared clients are kept per loop. A loop's objects are closed when it closes its async
-    generators (``asyncio.run`` does), or at exit for loops still running (Prefect's daemon loop threads).
-    """
+    """One ``make(key)`` per key and running event loop, closed with ``close`` when the loop shuts down."""
 
     def __init__(
         self, make: Callable[[K], V], close: Callable[[V], Awaitable[None]], is_closed: Callable[[V], bool]
@@ -283,10 +253,6 @@ class LoopCache(Generic[K, V]):
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(_aclose(closer), loop).result(timeout=2.0)
 
-    def _after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()  # the parent's lock may have been held by a thread that did not come along
-        self._by_loop.clear()
-
 
 async def _aclose(generator: AsyncGenerator[None, None]) -> None:
     await generator.aclose()
@@ -297,7 +263,8 @@ _caches: weakref.WeakSet[LoopCache[Any, Any]] = weakref.WeakSet()
 
 def _after_fork_in_child() -> None:
     for cache in list(_caches):
-        cache._after_fork_in_child()
+        cache._lock = threading.Lock()  # the parent's lock may have been held by a thread that did not come along
+        cache._by_loop.clear()
 
 
 if hasattr(os, "register_at_fork"):
