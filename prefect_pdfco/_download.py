@@ -1,6 +1,4 @@
-"""Result files onto disk (safe names, atomic landing, parts, staging) or into memory, and local files up to PDF.co's
-temporary storage. See docs/design/links.md.
-"""
+"""Result files onto disk or into memory, and local files up to PDF.co's storage. See docs/design/links.md."""
 
 from __future__ import annotations
 
@@ -44,8 +42,7 @@ LINK_LIST_MAX_BYTES = 16 * 1024 * 1024  # a split's JSON list of part links hold
 MAX_FILENAME_BYTES = 200  # most file systems cap a name at 255 bytes: room is left for a suffix
 MAX_UPLOAD_BYTES = 2 * 1024**3  # PDF.co's limit for a presigned upload
 PRESIGNED_URL_ENDPOINT = "/v1/file/upload/get-presigned-url"
-#: The Content-Type PDF.co's upload docs pair with each extension: the presigned URL signs it, so the PUT must send
-#: exactly the type that was requested.
+#: The Content-Type PDF.co pairs with each extension; the presigned URL signs it, so the PUT must send that type.
 CONTENT_TYPES = {
     ".pdf": "application/pdf",
     ".doc": "application/msword",
@@ -70,8 +67,7 @@ class Landing(TypedDict, total=False):
 
 
 def sanitize_filename(name: str | None) -> str:
-    """A single harmless file name: no separators, control or format characters (the right-to-left override), leading
-    dots or Windows device names; at most ``MAX_FILENAME_BYTES`` keeping the extension; else ``download``."""
+    """A single harmless file name (why and how: docs/design/links.md, "File names"); else ``download``."""
     text = "".join(c for c in unicodedata.normalize("NFC", name or "") if unicodedata.category(c) not in ("Cc", "Cf"))
     text = _UNSAFE.sub("_", text).strip().lstrip(".").strip().rstrip(". ")
     text = "_" + text if _RESERVED.match(text) else text
@@ -90,8 +86,7 @@ def filename_from_url(url: str) -> str:
 
 
 def unique_name(name: str, taken: set[str], index: int | None = None) -> str:
-    """``name``, or when the batch took it already (case-insensitively: one file on macOS and Windows)
-    ``name-<index>``, else ``name-2``, ``-3``... before the extension. The name chosen is added to ``taken``."""
+    """The first of ``name``, ``name-<index>``, ``name-2``, ``-3``... not in ``taken`` (case-insensitively); added."""
     stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
     base = stem if index is None else f"{stem}-{index}"
     counted = (f"{base}-{number}{suffix}" for number in itertools.count(2))
@@ -108,10 +103,6 @@ def path_inside(directory: Path, name: str) -> Path:
     return target
 
 
-def _checked_url(url: object) -> str:
-    return _parsed_url(url)[0]
-
-
 def _parsed_url(url: object) -> tuple[str, httpx.URL]:
     with contextlib.suppress(httpx.InvalidURL):  # an octal-looking host, a bad port...
         if (text := str(url).strip()).lower().startswith(("https://", "http://")) and (parsed := httpx.URL(text)).host:
@@ -120,11 +111,7 @@ def _parsed_url(url: object) -> tuple[str, httpx.URL]:
 
 
 def result_link(result: JobResult | str) -> tuple[str, datetime | None, str | None]:
-    """The one link of a result (or a link as given), its ``output_link_valid_till`` and its job id.
-
-    Raises:
-        ResultNotReadyError: The job did not succeed, or has several files (download its parts); before any request.
-    """
+    """The one link of a result (or a link as given), its ``output_link_valid_till`` and its job id."""
     if isinstance(result, str):
         return result, None, None
     if result.status is not JobStatus.SUCCESS or not result.url:
@@ -155,27 +142,7 @@ async def download(
     valid_till: datetime | None = None,
     **landing: Unpack[Landing],
 ) -> DownloadedFile:
-    """Lands one result file in a local directory (created if missing): a temporary file there, renamed once complete.
-
-    Args:
-        links: The keyless client, retry policy and clock.
-        url: The result link.
-        directory: Where it lands. A file of its name is replaced, unless this call or batch landed it.
-        job_id: The job, for the result and messages.
-        valid_till: PDF.co's ``outputLinkValidTill``.
-        **landing: ``filename``, ``index``, ``taken``, ``fingerprint``, ``verify_etag``, ``durable`` (``Landing``).
-
-    Returns:
-        Where the file landed, its size, and the digests asked for.
-
-    Raises:
-        InvalidParametersError: Not an http(s) link.
-        ResultExpiredError: The link expired (refused without a request when that was known beforehand).
-        ResultNotReadyError: The host answered 404 (the job is not done, or the file is gone).
-        ChecksumMismatchError: ``verify_etag`` and the MD5 differs; nothing is kept.
-        DestinationError: The directory cannot take the file; the link still works.
-        FileTransferError, PdfcoConnectionError, ServerError, RateLimitError: Refused, or failing past the retries.
-    """
+    """Lands one result file in ``directory`` (created if missing) through a temporary file renamed once complete."""
     (url, target), directory, taken = _parsed_url(url), Path(directory), landing.get("taken")
     filename = landing.get("filename")
     name = sanitize_filename(filename) if filename is not None else filename_from_url(url)
@@ -212,8 +179,7 @@ async def download(
 async def land(
     links: Links, result: JobResult | str, directory: Path | str, *, parts: bool = False, **landing: Unpack[Landing]
 ) -> list[DownloadedFile]:
-    """Lands a result's one file (see ``result_link``) as ``download`` does; with ``parts``, each of its files (see
-    ``result_links``) one after the other under distinct names (``filename`` is for one file only)."""
+    """Lands a result's one file, or with ``parts`` each of its files under distinct names, as ``download`` does."""
     if not parts:
         url, valid_till, job_id = result_link(result)
         return [await download(links, url, directory, job_id=job_id, valid_till=valid_till, **landing)]
@@ -228,9 +194,7 @@ async def land(
 async def stage(
     links: Links, result: JobResult | str, *, parts: bool = False, **landing: Unpack[Landing]
 ) -> AsyncIterator[list[DownloadedFile]]:
-    """Lands a result as ``land`` does in a private temporary directory for the time of the block, e.g. to hand the
-    files to a storage block (under ``Path(file.path).name``). The directory goes on exit, error and SIGTERM; a
-    SIGKILL's is swept by the next stage."""
+    """Lands a result as ``land`` does in a private temporary directory that lasts as long as the block."""
     await anyio.to_thread.run_sync(_tempfiles.sweep_private_dirs)
     private = await anyio.to_thread.run_sync(_tempfiles.new_private_dir)
     try:
@@ -243,26 +207,24 @@ async def stage(
 async def fetch(
     links: Links, url: str, *, max_bytes: int, valid_till: datetime | None = None
 ) -> tuple[bytes, str | None]:
-    """The whole content of a link and the Content-Type its host declared; ``ResultTooLargeError`` beyond
-    ``max_bytes`` (by Content-Length before reading, else while reading). Other errors as for ``download``."""
-    incoming = _transfer.Incoming(url := _checked_url(url), limit=max_bytes)
+    """The whole content of a link (up to ``max_bytes``) and the Content-Type its host declared."""
+    incoming = _transfer.Incoming(url := _parsed_url(url)[0], limit=max_bytes)
     _transfer.check_fresh(url, valid_till, links.clock)
     await _transfer.get(links, incoming, valid_till)
     return bytes(incoming.data), incoming.content_type
 
 
 async def result_links(links: Links, result: JobResult | str) -> tuple[list[str], datetime | None, str | None]:
-    """The links of every file of a result (its ``urls``, else the links in the JSON list an async split answers as
-    its one ``.json`` link, else its one link), their ``output_link_valid_till`` and the job id."""
+    """The links of every file of a result: its ``urls``, else the JSON list of links an async split answers as its one
+    ``.json`` link (else an ordinary JSON result: a file of its own), else its one link."""
     if isinstance(result, JobResult) and result.urls and result.status is JobStatus.SUCCESS:
-        return [_checked_url(link) for link in result.urls], result.output_link_valid_till, result.job_id
+        return [_parsed_url(link)[0] for link in result.urls], result.output_link_valid_till, result.job_id
     url, valid_till, job_id = result_link(result)
-    if httpx.URL(_checked_url(url)).path.lower().endswith(".json"):
-        # Else an ordinary JSON result (too large to be a list of links, or not one): a file of its own.
+    if _parsed_url(url)[1].path.lower().endswith(".json"):
         with contextlib.suppress(ResultTooLargeError, UnexpectedResponseError, InvalidParametersError):
             content, _ = await fetch(links, url, max_bytes=LINK_LIST_MAX_BYTES, valid_till=valid_till)
             if isinstance(found := decode_json(content, url), list) and found:
-                return [_checked_url(link) for link in found], valid_till, job_id
+                return [_parsed_url(link)[0] for link in found], valid_till, job_id
     return [url], valid_till, job_id
 
 
@@ -296,8 +258,7 @@ def content_type_for(name: str) -> str:
 
 
 def check_local_file(path: object, *, limit: int = MAX_UPLOAD_BYTES) -> tuple[Path, int]:
-    """The file's path and size; ``LocalFileNotFoundError`` unless a regular file, ``FileTooLargeError`` over
-    ``limit``, ``InvalidParametersError`` for a ``path`` that is not a path."""
+    """The file's path and size, once it is known to be a regular file of at most ``limit`` bytes."""
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidParametersError("upload", [f"path: expected a local file path, got {type(path).__name__}"])
     try:
@@ -315,25 +276,7 @@ def check_local_file(path: object, *, limit: int = MAX_UPLOAD_BYTES) -> tuple[Pa
 async def upload(
     links: Links, api: Api, path: str | os.PathLike[str], *, name: str | None = None, verify_etag: bool = False
 ) -> str:
-    """Uploads a local file (at most 2 GB) into PDF.co's temporary storage: the presigned URL from the API (the one call
-    with the key), then a streamed PUT through the keyless link client.
-
-    Args:
-        links: The keyless client, retry policy and clock for the PUT.
-        api: The API client (``PdfcoClient``).
-        path: The local file.
-        name: The name PDF.co gives the file (default: the local file's name); sanitised.
-        verify_etag: Compare the MD5 of what was sent with the ETag the host answers (~1.4 s of one core per GiB).
-
-    Returns:
-        The file's URL on PDF.co's storage (deleted by PDF.co after an hour).
-
-    Raises:
-        InvalidParametersError, LocalFileNotFoundError, FileTooLargeError: Before any request.
-        UnexpectedResponseError: PDF.co's answer has no presigned URL.
-        ChecksumMismatchError: ``verify_etag`` and the host stored other bytes than were sent.
-        FileTransferError, PdfcoConnectionError, ServerError, RateLimitError: The host refused, or kept failing.
-    """
+    """Uploads a local file into PDF.co's temporary storage (presigned URL, then a keyless PUT); returns its URL."""
     if name is not None and not isinstance(name, str):
         raise InvalidParametersError("upload", [f"name: expected a file name (str) or None, got {type(name).__name__}"])
     local, size = check_local_file(path)

@@ -1,7 +1,4 @@
-"""Where result links may lead (no link-local or cloud metadata address), and the keyless client that fetches them.
-
-See docs/design/links.md.
-"""
+"""Where result links may lead, and the keyless client that fetches them. See docs/design/links.md."""
 
 from __future__ import annotations
 
@@ -29,8 +26,7 @@ IPNetwork: TypeAlias = "ipaddress.IPv4Network | ipaddress.IPv6Network"
 #: ``(host, port) -> addresses``; tests pass a fake so that no real lookup happens.
 Resolver: TypeAlias = Callable[[str, int], Awaitable[list[str]]]
 
-#: Link-local (cloud metadata at 169.254.169.254, ECS task credentials at 169.254.170.2), IPv6 link-local, AWS's
-#: IPv6 metadata address and Alibaba Cloud's metadata address.
+#: Link-local (cloud metadata, ECS task credentials), IPv6 link-local, AWS's IPv6 and Alibaba Cloud's metadata.
 BLOCKED_NETWORKS: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(net) for net in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32")
 )
@@ -53,8 +49,7 @@ def _embedded_ipv4(address: IPAddress) -> IPAddress:
 
 
 def literal_address(host: str) -> IPAddress | None:
-    """The address a host written as an IP literal stands for, in every form ``inet_aton`` accepts too
-    (``2852039166``, ``0xa9fea9fe`` and ``169.254.43518`` are all 169.254.169.254); None for a name."""
+    """The address a host written as an IP literal stands for, in every form ``inet_aton`` accepts too; else None."""
     text = host.strip("[]").split("%", 1)[0]
     with contextlib.suppress(ValueError):
         return _embedded_ipv4(ipaddress.ip_address(text))
@@ -74,13 +69,7 @@ def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
 
 @dataclass(frozen=True)
 class LinkPolicy:
-    """Which hosts result links may lead to (``allowed_result_hosts`` on the credentials block).
-
-    Without entries, any host is allowed but ``BLOCKED_NAMES`` and addresses in ``BLOCKED_NETWORKS`` (loopback and
-    private networks stay allowed). With entries, a host is allowed when its name matches a name entry
-    (``files.example.com``, ``*.amazonaws.com``, ``*``) or every address it resolves to lies in an address entry
-    (``10.1.2.3``, ``10.0.0.0/8``). An entry that names a blocked name or covers a blocked address lifts the block.
-    """
+    """Which hosts result links may lead to (``allowed_result_hosts`` on the credentials block)."""
 
     entries: tuple[str, ...] = ()
     names: frozenset[str] = field(default=frozenset(), repr=False)
@@ -89,8 +78,7 @@ class LinkPolicy:
 
     @classmethod
     def from_entries(cls, entries: Iterable[str] | None) -> LinkPolicy:
-        """The policy for ``allowed_result_hosts``; ``InvalidParametersError`` for an entry that is not a host name,
-        ``*.suffix``, ``*``, IP address or network."""
+        """The policy for entries that are host names, ``*.suffix``, ``*``, IP addresses or networks."""
         cleaned, names, suffixes, networks = list[str](), set[str](), list[str](), list[IPNetwork]()
         for raw in entries or ():
             entry = _normal_name(str(raw))
@@ -142,10 +130,8 @@ def _bad_entry(problem: str) -> InvalidParametersError:
 
 
 def _refused(url: str, host: str, why: str) -> FileTransferError:
-    text = f"refused to fetch a result from {escape_control(host)}: it {why}; no connection was made. Result links"
-    text += (
-        " point at PDF.co's file storage; if this host is yours, list it in allowed_result_hosts (credentials block)"
-    )
+    text = f"refused to fetch a result from {escape_control(host)}: it {why}; no connection was made. Result links "
+    text += "point at PDF.co's file storage; if this host is yours, list it in allowed_result_hosts (credentials block)"
     return FileTransferError(text, url=safe_url(url) if url else "")
 
 
@@ -156,8 +142,7 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
 
 class _WideStream(httpcore.AsyncNetworkStream):
-    """Reads up to ``READ_SIZE`` whatever smaller size httpcore asks for (h11 buffers the rest): each read passes
-    through h11, httpcore and httpx, so 64 KB reads made a download half as fast as a plain copy."""
+    """Reads up to ``READ_SIZE`` whatever smaller size httpcore asks for (docs/design/links.md, "Wide reads")."""
 
     def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
         self._stream = stream
@@ -184,8 +169,7 @@ class _WideStream(httpcore.AsyncNetworkStream):
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that checks each new connection's host name, resolves it (``resolver``), checks
-    every address, and connects (through ``inner``) only to an address it checked: DNS rebinding cannot slip in."""
+    """A network backend that connects only to addresses it resolved and checked itself (no DNS rebinding)."""
 
     def __init__(
         self, policy: LinkPolicy, *, resolver: Resolver | None = None, inner: httpcore.AsyncNetworkBackend | None = None
@@ -236,8 +220,7 @@ def ssl_context() -> ssl.SSLContext:
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a pool whose connections all go through a ``GuardedBackend`` (httpx has no public hook
-    for a network backend; its transport uses nothing but ``_pool``, and a guard test fails loudly if that changes)."""
+    """httpx's transport over a pool whose connections all go through a ``GuardedBackend`` (sets httpx's ``_pool``)."""
 
     def __init__(self, backend: GuardedBackend) -> None:
         self._pool = httpcore.AsyncConnectionPool(
@@ -252,13 +235,7 @@ def new_link_client(
     resolver: Resolver | None = None,
     backend: httpcore.AsyncNetworkBackend | None = None,
 ) -> httpx.AsyncClient:
-    """A new keyless client for file hosts (result links, presigned uploads); the caller closes it.
-
-    It never sends ``x-api-key``, follows at most ``MAX_REDIRECTS`` redirects, and checks every hop against ``policy``:
-    name and literal address before the request, then each new connection's resolved addresses, connecting only to
-    those (through ``resolver`` and ``backend``, which tests fake). With ``transport`` (tests), or behind a proxy from
-    the environment (which resolves names itself), only names and literal addresses are checked.
-    """
+    """A new keyless client for file hosts that checks every hop against ``policy``; the caller closes it."""
 
     async def guard(request: httpx.Request) -> None:
         request.headers.pop("x-api-key", None)  # whatever a caller passed: the key never goes to a file host

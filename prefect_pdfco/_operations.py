@@ -1,7 +1,4 @@
-"""The catalogue of PDF.co's asynchronous operations as data, and ``build_payload``: each one's parameters, checked.
-
-See docs/design/parameters.md.
-"""
+"""The catalogue of PDF.co's asynchronous operations as data, and ``build_payload``. See docs/design/parameters.md."""
 
 from __future__ import annotations
 
@@ -305,8 +302,7 @@ _ARGUMENT_NAMES |= dict(regex="regexSearch", search="searchString", replace="rep
 
 
 def closest_name(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate ``name`` was probably meant to be: the same letters in another case or with underscores
-    (``paper_size`` for ``paperSize``), else a close spelling (``pagse`` for ``pages``); None when none is close."""
+    """The candidate ``name`` was probably meant to be (``paper_size``, ``pagse`` -> ``paperSize``, ``pages``)."""
     by_folded = {_folded(candidate): candidate for candidate in candidates}
     folded = _folded(name)
     if folded in by_folded:
@@ -321,25 +317,8 @@ def closest_name(name: str, candidates: Iterable[str]) -> str | None:
 def build_payload(
     operation: Operation | str, params: Mapping[str, Any] | None, *, caller: str | None = None
 ) -> dict[str, Any]:
-    """Checks PDF.co parameters for ``operation`` and returns them as they are sent, before any request.
-
-    Names are the ones PDF.co documents for the operation, in its letter case (``paperSize``); ``async`` and
-    ``callback`` are the library's. None values are left out (PDF.co's defaults apply). Links must be http(s)://,
-    filetoken:// or ``cache:`` links, never local paths; page lists become ``"0,2-4"``, mappings of
-    ``templateData`` or ``profiles`` JSON text; passwords stay ``SecretStr`` (revealed on the wire only).
-
-    Args:
-        operation: The catalogue entry, or its name or path.
-        params: PDF.co's parameters by PDF.co's names; None for none.
-        caller: The name errors are raised under (a task's name); the operation's name by default.
-
-    Returns:
-        The payload, in the order given, without ``async`` (the client adds it).
-
-    Raises:
-        InvalidParametersError: One error listing every bad, misspelt or missing parameter (never its value).
-        UnknownOperationError: ``operation`` is not in the catalogue.
-    """
+    """PDF.co parameters (by PDF.co's names; None values left out) checked for ``operation``, as they are sent; one
+    ``InvalidParametersError`` under ``caller`` lists every problem, before any request."""
     spec = get_operation(operation)
     who = caller or spec.name
     if params is None:

@@ -97,11 +97,7 @@ def _error_class(http_status: int, code: int, message: str, is_json: bool) -> ty
 
 
 def response_body(response: httpx.Response, endpoint: str) -> dict[str, Any]:
-    """The JSON object of a successful answer, or the matching ``PdfcoAPIError``.
-
-    An error is an HTTP status >= 400, ``"error": true`` inside a 2xx body (PDF.co's 441-454 codes may come that
-    way), or a body that is not a JSON object.
-    """
+    """The JSON object of a successful answer, or the matching ``PdfcoAPIError`` (docs/design/client.md)."""
     try:
         body = response.json()
     except ValueError:

@@ -1,6 +1,4 @@
-"""Temporary files of transfers, named after their owner: removed on error, cancellation and SIGTERM, swept after a
-SIGKILL; and the running transfers that a SIGTERM cancels. See docs/design/links.md.
-"""
+"""Owned temporary files, removed on error, SIGTERM or (swept) after a SIGKILL. See docs/design/links.md."""
 
 from __future__ import annotations
 
@@ -137,8 +135,7 @@ def _sweep(directory: Path, name: re.Pattern[str], force: bool) -> list[Path]:
 
 
 def open_part(directory: Path) -> tuple[BinaryIO, Path]:
-    """A new, locked, owner-tagged temporary file in ``directory`` (created if missing, swept of dead owners' files
-    first): a name nobody can predict, never through a link, the mode any new file gets (0o666 less the umask)."""
+    """A new, locked, owner-tagged temporary file in ``directory`` (created if missing, swept first)."""
     directory.mkdir(parents=True, exist_ok=True)
     sweep(directory)
     path = directory / f"{PART_PREFIX}{owner_tag()}-{secrets.token_hex(8)}{PART_SUFFIX}"
@@ -148,8 +145,7 @@ def open_part(directory: Path) -> tuple[BinaryIO, Path]:
 
 
 def put_in_place(file: BinaryIO, part: Path, final: Path, durable: bool = False) -> None:
-    """Renames the temporary file to ``final``: atomic for every reader, and it survives the process's death;
-    ``durable`` fsyncs it first, so that even a crash of the machine cannot leave the name on a partial file."""
+    """Renames the temporary file to ``final`` (atomic); ``durable`` fsyncs it first (a machine's crash too)."""
     file.flush()
     if durable:
         os.fsync(file.fileno())
@@ -170,8 +166,7 @@ def new_private_dir(parent: str | None = None) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{owner_tag()}-", dir=parent))
 
 
-# Registries keyed by a token per registration. Written under _lock; the handler only copies them, because it runs
-# in the main thread, which may hold the lock at that moment.
+# Written under _lock; the handler only copies them: it runs in the main thread, which may hold the lock.
 _paths: dict[object, tuple[Path, bool]] = {}
 _transfers: dict[object, tuple[asyncio.Task[Any], asyncio.AbstractEventLoop]] = {}
 _lock = threading.Lock()
@@ -208,8 +203,7 @@ def track(path: Path, *, is_dir: bool = False) -> contextlib.AbstractContextMana
 
 
 def transfer() -> contextlib.AbstractContextManager[None]:
-    """Registers the running asyncio task as a transfer that a SIGTERM cancels (on its own loop) while the block runs;
-    installs the termination handler when called from the main thread (a no-op elsewhere, or once installed)."""
+    """Registers the running asyncio task as a transfer that a SIGTERM cancels while the block runs."""
     install_termination_handler()
     task = asyncio.current_task()
     return _registered(_transfers, (task, task.get_loop())) if task is not None else contextlib.nullcontext()
@@ -236,12 +230,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def install_termination_handler() -> bool:
-    """Installs the SIGTERM handler that cancels the running transfers (each on its own loop) and removes the
-    temporary files, then hands the signal to the handler it replaced (Prefect's, a user's, or the default action).
-
-    Idempotent; only the main thread can install one (elsewhere this does nothing), so call it where a call starts
-    when its transfers may run in other threads. Returns whether the handler is installed.
-    """
+    """Installs (from the main thread only; idempotent) the SIGTERM handler that cancels the running transfers and
+    removes the temporary files, then hands the signal on; returns whether it is installed."""
     global _previous
     if threading.current_thread() is not threading.main_thread():
         return signal.getsignal(signal.SIGTERM) is _on_sigterm

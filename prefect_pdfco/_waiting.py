@@ -1,7 +1,4 @@
-"""Waiting for PDF.co jobs: where the checks go (learnt from finished jobs), one wait loop for one job or many.
-
-See docs/design/polling.md.
-"""
+"""Waiting for PDF.co jobs: where the checks go, one wait loop for one job or many. See docs/design/polling.md."""
 
 from __future__ import annotations
 
@@ -24,14 +21,7 @@ from prefect_pdfco._exceptions import (
     RateLimitError,
     ServerError,
 )
-from prefect_pdfco._learning import (
-    BOOK,
-    DurationBook,
-    Estimate,
-    PastDeadline,
-    Submitted,
-    observe_end,
-)
+from prefect_pdfco._learning import BOOK, DurationBook, Estimate, PastDeadline, Submitted, observe_end
 from prefect_pdfco._util import Clock, check_number
 from prefect_pdfco.models import MIN_CHECK_GAP_SECONDS, JobResult, JobStatus, PollPolicy
 
@@ -50,8 +40,7 @@ SCOUT_AMONG = 3
 LAST_CHECK_GRACE_SECONDS = 2.0
 #: Prefect takes at most 50 retry delays and repeats the last one.
 MAX_RETRY_DELAYS = 50
-# A check that could not be made (PDF.co unreachable or overloaded after the client's own retries) says nothing
-# about the job: it is retried like "working", never reported as a failure of the job.
+# A check that could not be made says nothing about the job (docs/design/polling.md, rule 6).
 INCONCLUSIVE = (PdfcoConnectionError, ServerError, RateLimitError)
 
 
@@ -65,8 +54,7 @@ class Plan:
     def delay(
         self, since_submit: float, checks: int, rand: Callable[[], float] = random.random, *, scout: bool = False
     ) -> float:
-        """Seconds to wait before the next check, ``since_submit`` after the submit, ``checks`` made (0: now);
-        ``scout``: cold, the one job of many of its operation checked at the learnt pace, so all learn sooner."""
+        """Seconds to wait before the next check, ``since_submit`` after the submit, ``checks`` made (0: now)."""
         policy, estimate = self.policy, self.estimate
         if estimate is None:
             if checks == 0:
@@ -98,8 +86,7 @@ class Plan:
 
 
 def outcome(result: JobResult, *, forced: bool = False, waited_seconds: float = 0.0) -> JobResult | None:
-    """The verdict on one check: the result on success, None while working, else the JobError it ended with
-    (JobTimeout when ``forced``, the last check, still reads working)."""
+    """The verdict on one check: the result on success, None while working, else raises the JobError it ended with."""
     job_id, message, status = result.job_id, result.message or "", result.status
     if status is JobStatus.SUCCESS:
         return result
@@ -156,8 +143,7 @@ async def check_once(
     entry: Submitted | None = None,
     counter: list[int] | None = None,
 ) -> JobResult | None:
-    """One check (forced when ``last``): the success result, None while working or when the check could not be made
-    (it says nothing about the job), else the ``JobError`` the job ended with (``JobTimeout`` on the last check)."""
+    """One check (forced when ``last``): the success result, None while working or inconclusive, else a JobError."""
     sent_at = client.clock.monotonic()
     try:
         result = await client.check(job_id, force=force or last, deadline=deadline)
@@ -183,8 +169,7 @@ def _counted(job_id: str, result: JobResult | None, observer: WaitObserver | Non
 
 
 class Waiter:
-    """Checks jobs until they end under one deadline (``max_wait_seconds`` from now, where the last check is forced):
-    the loop of ``wait_one``, ``wait_many`` and batches. ``slots`` bounds the checks in flight (one by default)."""
+    """Checks jobs until they end under one deadline (``max_wait_seconds`` from now), ``slots`` checks at a time."""
 
     def __init__(
         self,
@@ -223,8 +208,7 @@ class Waiter:
     async def _follow(self, job_id: str, counter: list[int]) -> JobResult:
         clock, policy = self.clock, self.policy
         entry = self.book.submitted(job_id)
-        # Measured from the submit when this process made it (also after the wait began: a batch follows each
-        # job as its submit returns); a job id from elsewhere counts from the wait's start.
+        # Why from the submit: docs/design/polling.md, rule 2
         origin = entry.at if entry is not None else self.started
         learning = entry if policy.learn else None
         callbacks, event_came = self.end_signal is not None, False
@@ -238,8 +222,7 @@ class Waiter:
                 callbacks, event_came = came is not None, bool(came)
             if not callbacks:
                 now = clock.monotonic()
-                # Cold, with several other jobs asleep: the oldest checked is checked at the learnt pace; once its
-                # end teaches the duration, every other job checks at the learnt end (a few checks, not many).
+                # Why a scout: docs/design/polling.md, "A batch learns as it goes"
                 many = learning is not None and counter[0] > 0 and len(self._cold_sleepers) >= SCOUT_AMONG
                 key = learning.key if many and learning is not None else None
                 scout = key is not None and self._scouts.setdefault(key, job_id) == job_id
@@ -253,7 +236,17 @@ class Waiter:
                 await clock.sleep(floor)
             async with self._slots:  # the deadline is read once the slot is ours: a queued check may pass it
                 last_check = clock.monotonic()
-                final = await self._check(job_id, counter, entry, now=last_check)
+                last = last_check >= self.deadline
+                final = await check_once(
+                    self.client,
+                    job_id,
+                    last=last,
+                    waited=last_check - self.started,
+                    deadline=self.deadline + (LAST_CHECK_GRACE_SECONDS if last else 0.0),
+                    observer=self.observer,
+                    entry=entry,
+                    counter=counter,
+                )
             if final is not None:
                 if learning is not None:
                     share, duration = policy.learned_share, final.job_duration
@@ -263,14 +256,6 @@ class Waiter:
                             nap.cancel()
                 return final
             callbacks = callbacks and not event_came  # an end event is used once: then the plan decides
-
-    async def _check(self, job_id: str, counter: list[int], entry: Submitted | None, *, now: float) -> JobResult | None:
-        last = now >= self.deadline
-        deadline = self.deadline + (LAST_CHECK_GRACE_SECONDS if last else 0.0)
-        return await check_once(
-            self.client, job_id, last=last, waited=now - self.started, deadline=deadline, observer=self.observer,
-            entry=entry, counter=counter,
-        )  # fmt: skip
 
     async def _sleep(self, seconds: float, *, cold: bool) -> bool:
         """Sleeps; True when a cold sleep was cut short because a job of the batch taught the estimate."""
@@ -320,8 +305,7 @@ async def wait_many(
     on_end: Callable[[int, JobResult | JobError], Awaitable[None]] | None = None,
     **options: Unpack[WaitOptions],
 ) -> list[JobResult | JobError]:
-    """One poller for many jobs: in their order, each one's result or the JobError it ended with (returned, not
-    raised). ``on_end(index, outcome)`` is awaited as each ends. Any other error stops every check and is raised."""
+    """One poller for many jobs: in order, each one's result or JobError (returned); ``on_end`` awaited as each ends."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidParametersError("wait_many", [f"concurrency: must be a whole number >= 1, got {concurrency!r}"])
     waiter = Waiter(client, policy, max_wait_seconds, slots=asyncio.Semaphore(concurrency), **options)
@@ -358,8 +342,7 @@ def _retry_curve(policy: PollPolicy) -> list[float]:
 
 
 def check_count(policy: PollPolicy, total_seconds: float) -> int:
-    """How many of ``retry_delays``' delays (the last repeated, as Prefect does) it takes to wait ``total_seconds``:
-    ``check_job``'s ``retries``. Constant time whatever ``total_seconds``."""
+    """How many of ``retry_delays``' delays (the last repeated, as Prefect does) add up to ``total_seconds``."""
     total = check_number(total_seconds, "total_seconds", caller="check_count")
     delays, spent = _retry_curve(policy), 0.0
     for count, delay in enumerate(delays, start=1):
