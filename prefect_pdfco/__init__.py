@@ -84,84 +84,19 @@ from prefect_pdfco.files import (
 from prefect_pdfco.jobs import check_job, submit_job, wait_for_job, wait_for_jobs
 from prefect_pdfco.models import DownloadedFile, JobResult, JobStatus, JobSubmission, PollPolicy, RetryPolicy
 
-__all__ = [
-    "AuthenticationError",
-    "BadRequestError",
-    "BlockNotFoundError",
-    "ChecksumMismatchError",
-    "DestinationError",
-    "DownloadedFile",
-    "FileTooLargeError",
-    "FileTransferError",
-    "FormFieldValue",
-    "ImageAnnotation",
-    "InsufficientCreditsError",
-    "InvalidParametersError",
-    "JobAborted",
-    "JobError",
-    "JobFailed",
-    "JobNotFound",
-    "JobResult",
-    "JobStatus",
-    "JobStillWorking",
-    "JobSubmission",
-    "JobTimeout",
-    "LocalFileError",
-    "LocalFileNotFoundError",
-    "NotFoundError",
-    "Operation",
-    "OutputKind",
-    "PdfcoAPIError",
-    "PdfcoClient",
-    "PdfcoConnectionError",
-    "PdfcoCredentials",
-    "PdfcoError",
-    "PollPolicy",
-    "RateLimitError",
-    "ResultExpiredError",
-    "ResultNotReadyError",
-    "ResultTooLargeError",
-    "RetryPolicy",
-    "ServerError",
-    "SubmitOutcomeUnknown",
-    "SubmittedJobGone",
-    "TextAnnotation",
-    "UnexpectedResponseError",
-    "UnknownOperationError",
-    "__version__",
-    "add_password",
-    "add_to_pdf",
-    "check_job",
-    "compress_pdf",
-    "delete_pages",
-    "document_to_pdf",
-    "download_result",
-    "download_result_files",
-    "download_results",
-    "fetch_result_json",
-    "fetch_result_text",
-    "find_text",
-    "generate_barcode",
-    "get_operation",
-    "html_to_pdf",
-    "image_to_pdf",
-    "make_searchable",
-    "merge_pdfs",
-    "parse_document",
-    "parse_invoice",
-    "pdf_info",
-    "pdf_to_csv",
-    "pdf_to_html",
-    "pdf_to_json",
-    "pdf_to_text",
-    "read_barcodes",
-    "remove_password",
-    "replace_text",
-    "rotate_pages",
-    "split_pdf",
-    "submit_job",
-    "upload_file",
-    "url_to_pdf",
-    "wait_for_job",
-    "wait_for_jobs",
-]
+__all__ = ["Operation", "OutputKind", "PdfcoClient", "PdfcoCredentials", "__version__", "get_operation"]
+__all__ += ["DownloadedFile", "JobResult", "JobStatus", "JobSubmission", "PollPolicy", "RetryPolicy"]
+__all__ += ["document_to_pdf", "generate_barcode", "html_to_pdf", "image_to_pdf", "pdf_to_csv", "pdf_to_html"]
+__all__ += ["pdf_to_json", "pdf_to_text", "url_to_pdf"]
+__all__ += ["FormFieldValue", "ImageAnnotation", "TextAnnotation", "add_to_pdf", "compress_pdf", "delete_pages"]
+__all__ += ["merge_pdfs", "replace_text", "rotate_pages", "split_pdf"]
+__all__ += ["add_password", "find_text", "make_searchable", "parse_document", "parse_invoice", "pdf_info"]
+__all__ += ["read_barcodes", "remove_password"]
+__all__ += ["check_job", "download_result", "download_result_files", "download_results", "fetch_result_json"]
+__all__ += ["fetch_result_text", "submit_job", "upload_file", "wait_for_job", "wait_for_jobs"]
+__all__ += ["AuthenticationError", "BadRequestError", "BlockNotFoundError", "ChecksumMismatchError", "DestinationError"]
+__all__ += ["FileTooLargeError", "FileTransferError", "InsufficientCreditsError", "InvalidParametersError"]
+__all__ += ["JobAborted", "JobError", "JobFailed", "JobNotFound", "JobStillWorking", "JobTimeout", "LocalFileError"]
+__all__ += ["LocalFileNotFoundError", "NotFoundError", "PdfcoAPIError", "PdfcoConnectionError", "PdfcoError"]
+__all__ += ["RateLimitError", "ResultExpiredError", "ResultNotReadyError", "ResultTooLargeError", "ServerError"]
+__all__ += ["SubmitOutcomeUnknown", "SubmittedJobGone", "UnexpectedResponseError", "UnknownOperationError"]

@@ -62,12 +62,6 @@ class BatchItem(BaseModel):
         return self.error is None
 
 
-def document_name(index: int, params: Mapping[str, Any]) -> str:
-    """How a batch item is named in logs, tables and events."""
-    name = _ui.document_label(params)
-    return f"{name} (item {index})" if name else f"item {index}"
-
-
 class _Manifest:
     """The lines of ``MANIFEST`` in a directory destination: what landed, from which parameters."""
 
@@ -127,18 +121,18 @@ async def batch_items(
     )
     manifest = _Manifest(destination) if destination is not None else None
     slots, downloads = asyncio.Semaphore(max_concurrency), asyncio.Semaphore(max_concurrency)
-    # The names every landing of this batch took, those of an earlier attempt included: a retry's document never
-    # lands on a file its first attempt landed. Landings wait until every item knows whether it landed before.
+    # Names taken by every landing, an earlier attempt's too: landings wait until each item knows if it landed before.
     taken: set[str] = set()
     unchecked, all_checked = [len(items)], asyncio.Event()
     progress = _ui.Progress(len(items), f"PDF.co documents done, of {len(items)}")
+    observer, end_signal = _ui.Observer(link_artifacts=False), wait_for_end if credentials.callback_url else None
     waiter = _waiting.Waiter(
-        client, operation.poll_policy, max_wait_seconds, slots=slots, observer=_ui.Observer(link_artifacts=False),
-        end_signal=wait_for_end if credentials.callback_url else None,
-    )  # fmt: skip
+        client, operation.poll_policy, max_wait_seconds, slots=slots, observer=observer, end_signal=end_signal
+    )
 
     async def one(index: int, params: dict[str, Any]) -> BatchItem:
-        document = document_name(index, params)
+        label = _ui.document_label(params)
+        document = f"{label} (item {index})" if label else f"item {index}"
         key = digest({"operation": operation.name, "params": fingerprint(params, credentials)})
         record = batch.item(f"item-{index}") if batch is not None else None
         item = BatchItem(index=index, document=document)
@@ -156,9 +150,16 @@ async def batch_items(
                 return item.model_copy(update={"files": files, "skipped": True, "job_id": files[0].job_id})
             async with slots:
                 job = await submit_once(
-                    credentials, operation.endpoint, params, operation=operation.name, submit_key=submit_key,
-                    resend_if_unknown=resend_if_unknown, document=document, record=record, client=client,
-                )  # fmt: skip
+                    credentials,
+                    operation.endpoint,
+                    params,
+                    operation.name,
+                    submit_key,
+                    resend_if_unknown,
+                    document,
+                    record=record,
+                    client=client,
+                )
             item = item.model_copy(update={"job_id": job.job_id})
             result = await waiter.follow(job.job_id)
             item = item.model_copy(update={"result": result})

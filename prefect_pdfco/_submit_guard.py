@@ -50,9 +50,6 @@ REATTACH_CHECK_AFTER = timedelta(minutes=50)
 _HMAC_CONTEXT = b"prefect-pdfco/submit-key/v1"
 
 
-# --- keys ----------------------------------------------------------------------------------------------------
-
-
 def canonical(value: Any, secret: Callable[[Any], str], future: str | None = None) -> Any:
     """``value`` as JSON-able data, every secret replaced by ``secret(value)`` (futures by ``future``, if given)."""
     if future is not None and isinstance(value, (PrefectFuture, State)):
@@ -98,19 +95,14 @@ def _run_identity(ctx: TaskRunContext) -> str:
     return str(ctx.task_run.flow_run_id)
 
 
-# --- records -------------------------------------------------------------------------------------------------
-
-
 class SubmitRecord:
-    """One submit's record in the result storage: in_flight, then refused, unknown, accepted (with the job), and
-    for a batch item landed (with its files). Kept as long as the storage keeps it: no expiry."""
+    """One submit's record in the result storage: in_flight, then refused, unknown, accepted or landed; no expiry."""
 
     def __init__(self, storage: WritableFileSystem, key: str, endpoint: str) -> None:
         self.storage, self.key, self.endpoint = storage, key, endpoint
         self.sent_at: datetime | None = None
         base = getattr(storage, "basepath", None) if isinstance(storage, LocalFileSystem) else None
-        # On a local directory the record is replaced in place, whole or not at all (a crash mid-write must never
-        # leave half a record); any other storage block takes it through its own write_path.
+        # On a local directory the record is replaced whole or not at all; other blocks take it through write_path.
         self._path = (
             Path(base or "~/.prefect/storage").expanduser() / key if isinstance(storage, LocalFileSystem) else None
         )
@@ -163,15 +155,8 @@ class SubmitRecord:
 
     async def write(self, state: str, **fields: Any) -> None:
         """Replaces the record (whole, or not at all)."""
-        content = json.dumps(
-            {
-                "state": state,
-                "endpoint": self.endpoint,
-                "sent_at": _iso(self.sent_at),
-                "recorded_at": _iso(_now()),
-                **fields,
-            }
-        ).encode()
+        record = {"state": state, "endpoint": self.endpoint, "sent_at": _iso(self.sent_at), "recorded_at": _iso(_now())}
+        content = json.dumps({**record, **fields}).encode()
         if self._path is not None:
             _replace_file(self._path, content)  # inline, as the read: a batch writes three records per document
         else:
@@ -183,7 +168,7 @@ class SubmitRecord:
             return  # a re-send after 429 or a connect error: in flight already
         sent_at = _now()
         try:
-            await self.write("in_flight", **{"sent_at": _iso(sent_at)})
+            await self.write("in_flight", sent_at=_iso(sent_at))
         except Exception as error:
             raise PdfcoError(
                 f"{self.endpoint}: could not record the submit before sending it, so it was not sent"
@@ -254,9 +239,6 @@ async def _claimed(key: str) -> AsyncIterator[None]:
                 del _claims[key]
 
 
-# --- submitting ----------------------------------------------------------------------------------------------
-
-
 async def submit_operation(
     credentials: PdfcoCredentials,
     operation: str,
@@ -265,8 +247,7 @@ async def submit_operation(
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
-    """What every typed task does: its payload (and ``extra``) checked against the operation's documented
-    parameters, then submitted at most once per key.
+    """What every typed task does: its payload and ``extra`` checked, then submitted at most once per key.
 
     Raises:
         InvalidParametersError: A bad parameter (or one given twice), found before any request.
@@ -283,29 +264,23 @@ async def submit_operation(
         raise InvalidParametersError(spec.name, [f"extra: {name!r} is given by an argument already" for name in twice])
     params = build_payload(spec, {**given, **(extra or {})}, caller=spec.name)
     return await submit_once(
-        credentials, spec.endpoint, params, operation=spec.name, submit_key=submit_key,
-        resend_if_unknown=resend_if_unknown, document=_ui.document_label(params),
-    )  # fmt: skip
+        credentials, spec.endpoint, params, spec.name, submit_key, resend_if_unknown, _ui.document_label(params)
+    )
 
 
 async def submit_once(
     credentials: PdfcoCredentials,
     endpoint: str,
     params: Mapping[str, Any],
-    *,
     operation: str,
     submit_key: str | None,
     resend_if_unknown: bool,
     document: str | None = None,
+    *,
     record: SubmitRecord | None = None,
     client: PdfcoClient | None = None,
 ) -> JobSubmission:
-    """Submits one job, unless an earlier attempt of the same submit (same key) was accepted or may have been.
-
-    Inside a task run, the record of an earlier attempt is read first: accepted hands back its job (after one
-    forced check if it is old: ``SubmittedJobGone`` when PDF.co forgot it), in flight or unknown raises
-    ``SubmitOutcomeUnknown``; ``resend_if_unknown`` sends again in both cases.
-    """
+    """Submits one job, unless an earlier attempt of the same submit (same key) was accepted or may have been."""
     record = record or SubmitRecord.for_task(credentials, endpoint, params, submit_key)
     client = client or await shared_client(credentials)
     if record is None:

@@ -79,9 +79,6 @@ class _StillWorkingReadsAsWaiting(logging.Filter):
 logging.getLogger("prefect.task_runs").addFilter(_StillWorkingReadsAsWaiting())
 
 
-# --- the jobs table --------------------------------------------------------------------------------------------
-
-
 @dataclass
 class JobRow:
     """One job as the jobs table shows it."""
@@ -99,6 +96,10 @@ class JobRow:
     error: str = ""
     submitted: bool = False  # by this process (a row a check made for a job id given to a wait stays False)
 
+    @property
+    def total_credits(self) -> int:
+        return self.credits + self.checks * CHECK_CREDITS
+
     def row(self) -> dict[str, Any]:
         # The reason next to the status: on a 1280 px screen, columns after the fifth need a sideways scroll.
         return {
@@ -107,7 +108,7 @@ class JobRow:
             "error": self.error[:80],
             "operation": self.operation,
             "pages": self.pages,
-            "credits": self.credits + self.checks * CHECK_CREDITS,
+            "credits": self.total_credits,
             "checks": self.checks,
             "seconds": None if self.seconds is None else round(self.seconds, 1),
         }
@@ -212,8 +213,6 @@ async def _safely(awaitable: Any) -> Any:
         return None
 
 
-# --- events ----------------------------------------------------------------------------------------------------
-
 _KINDS: Sequence[type[JobError]] = (JobAborted, JobTimeout, JobNotFound, JobError)
 EVENT_BY_ERROR = tuple(
     zip(_KINDS, ("pdfco.job.aborted", "pdfco.job.timed-out", "pdfco.job.not-found", "pdfco.job.failed"), strict=True)
@@ -232,13 +231,10 @@ def _emit(event: str, row: JobRow, **payload: Any) -> None:
     what = f"{row.document} ({row.operation.replace('_', ' ')})" if row.document else row.operation.replace("_", " ")
     message = payload.get("message")
     name = f"PDF.co job {row.job_id[:10]}: {what}" + (f": {message}"[:200] if message else "")
+    resource = {"prefect.resource.id": f"pdfco.job.{row.job_id}", "prefect.resource.name": name}
+    facts = {"job_id": row.job_id, "operation": row.operation, "document": row.document, "checks": row.checks}
     try:
-        emit_event(
-            event,
-            resource={"prefect.resource.id": f"pdfco.job.{row.job_id}", "prefect.resource.name": name},
-            payload={"job_id": row.job_id, "operation": row.operation, "document": row.document,
-                     "credits": row.credits + row.checks * CHECK_CREDITS, "checks": row.checks, **payload},
-        )  # fmt: skip
+        emit_event(event, resource=resource, payload={**facts, "credits": row.total_credits, **payload})
     except Exception:
         logger.debug("could not emit %s", event, exc_info=True)
 

@@ -23,10 +23,7 @@ from prefect.events import emit_event
 
 from prefect_pdfco._exceptions import InvalidParametersError, PdfcoError
 from prefect_pdfco._util import check_number, safe_url
-from prefect_pdfco.credentials import (
-    callback_key,
-    verify_token,
-)
+from prefect_pdfco.credentials import callback_key, verify_token
 from prefect_pdfco.models import JobResult
 
 if TYPE_CHECKING:
@@ -238,9 +235,7 @@ def _server(app: Starlette, *, cli: bool = False, **bind: Any) -> uvicorn.Server
     tally, limits = handler.stats, handler.limits
 
     class Guarded(H11Protocol):
-        """uvicorn's h11 protocol plus what uvicorn lacks: a cap on open connections and a header deadline (its
-        keep-alive timeout starts only after a first answer, and ``limit_concurrency`` answers 503 only once a
-        request is complete, so a client that never finishes its headers is held for ever)."""
+        """uvicorn's h11 protocol plus what it lacks: a cap on open connections and a header deadline (#17.11)."""
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             busy = len(self.connections) >= limits.max_connections

@@ -1,6 +1,10 @@
 """Typed tasks that make PDFs (from HTML, web pages, office documents, images) and turn PDFs into text and data.
 
-Examples import ``flow`` from prefect and every other name from prefect_pdfco.
+Every task takes the ``PdfcoCredentials`` block first and, besides its own arguments, ``extra`` (other parameters PDF.co
+documents for the operation, by its names: ``{"expiration": 120}``), ``submit_key`` (a name for this submit, unique in
+the flow run; by default the call's rank among identical calls) and ``resend_if_unknown`` (send again although an
+earlier attempt may have been billed: check the job history first). Examples import ``flow`` from prefect and every
+other name from prefect_pdfco.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ async def html_to_pdf(
     """Renders HTML, or one of your PDF.co HTML templates, to a PDF (``/v1/pdf/convert/from/html``).
 
     Args:
-        credentials: The PDF.co credentials block.
         html: The HTML to render (the request stays under 4 MB); exactly one of ``html`` and ``template_id``.
         template_id: The id of an HTML template saved at app.pdf.co.
         template_data: The template's data: a mapping or list (sent as JSON), or JSON/CSV text.
@@ -51,9 +54,6 @@ async def html_to_pdf(
         print_background: Whether to render backgrounds.
         media_type: The CSS media to apply: ``print``, ``screen`` or ``none``.
         name: The output file name, e.g. ``"report.pdf"``.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job: ``wait_for_job`` gives the PDF's link.
@@ -94,7 +94,6 @@ async def url_to_pdf(
     """Renders a web page to a PDF (``/v1/pdf/convert/from/url``); PDF.co fetches it, so it must be public.
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The page's http(s) link (behind basic auth: ``run_operation`` with ``httpusername``, ``httppassword``).
         paper_size: ``Letter`` (PDF.co's default), ``A4``... or a custom size such as ``"200mm 300mm"``.
         orientation: ``Portrait`` or ``Landscape``.
@@ -102,9 +101,6 @@ async def url_to_pdf(
         print_background: Whether to render backgrounds.
         media_type: The CSS media to apply: ``print``, ``screen`` or ``none``.
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job, whose result is the page as a PDF.
@@ -136,12 +132,8 @@ async def document_to_pdf(
     """Converts a DOC, DOCX, RTF, TXT or XPS document to PDF (``/v1/pdf/convert/from/doc``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The document's link (``upload_file`` gives one for a local file).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the converted PDF.
@@ -171,12 +163,8 @@ async def image_to_pdf(
     """Makes one PDF from images, a page per image in the order given (``/v1/pdf/convert/from/image``).
 
     Args:
-        credentials: The PDF.co credentials block.
         urls: The images' links (JPG, PNG, TIFF...), sent as one comma-separated ``url`` (encode commas as ``%2C``).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result is one PDF, a page per image.
@@ -208,14 +196,10 @@ async def pdf_to_text(
     """Extracts text with its layout (``/v1/pdf/convert/to/text``); scanned pages are OCR'd, so poll slowly.
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link (``upload_file`` gives one for a local file).
         pages: **0-based** pages: ``"0,2-4,7-"``, ``"!0"`` (the last) or a list such as ``[0, "2-4"]``; all by default.
         lang: OCR language(s) for scanned pages: ``"eng"`` (the default), ``"eng+deu"``...
         password: The PDF's password, if it has one (never logged).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is a text file (``fetch_result_text`` reads it).
@@ -247,14 +231,10 @@ async def pdf_to_json(
     """Converts a PDF to JSON: pages, rows and text runs with fonts and positions (``/v1/pdf/convert/to/json2``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link (``upload_file`` gives one for a local file).
         pages: **0-based** pages: ``"0,2-4,7-"``, ``"!0"`` (the last) or a list such as ``[0, "2-4"]``; all by default.
         lang: OCR language(s) for scanned pages: ``"eng"`` (the default), ``"eng+deu"``...
         password: The PDF's password, if it has one (never logged).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job, whose result URL is the JSON document (``fetch_result_json`` reads it).
@@ -289,7 +269,6 @@ async def pdf_to_csv(
     """Extracts tables and text as CSV (``/v1/pdf/convert/to/csv``); pick one table with ``rect``.
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link (``upload_file`` gives one for a local file).
         pages: **0-based** pages: ``"0,2-4,7-"``, ``"!0"`` (the last) or a list such as ``[0, "2-4"]``; all by default.
         lang: OCR language(s) for scanned pages: ``"eng"`` (the default), ``"eng+deu"``...
@@ -297,9 +276,6 @@ async def pdf_to_csv(
         unwrap: Join the lines of a table cell into one (with ``line_grouping``).
         line_grouping: How lines group into table cells: 1 by rows, 2 by columns, 3 join orphaned rows.
         password: The PDF's password, if it has one (never logged).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; a CSV file is behind its result URL.
@@ -334,15 +310,11 @@ async def pdf_to_html(
     """Converts a PDF to HTML whose text stays text, searchable and readable (``/v1/pdf/convert/to/html``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link (``upload_file`` gives one for a local file).
         pages: **0-based** pages, e.g. ``"0-2"``; all by default.
         simple: Plain HTML without the exact layout.
         columns: Keep text columns apart.
         password: The PDF's password, if it has one (never logged).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result is an HTML file.
@@ -373,13 +345,9 @@ async def generate_barcode(
     """Generates a barcode image (``/v1/barcode/generate``); other symbologies than QR codes restrict ``value``.
 
     Args:
-        credentials: The PDF.co credentials block.
         value: The data to encode.
         barcode_type: ``QRCode`` (the default), ``Code128``, ``DataMatrix``, ``EAN13``... (sent as ``type``).
         name: The output file name, e.g. ``"label.png"``.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the image.

@@ -1,4 +1,7 @@
-"""``PdfcoCredentials``: the Prefect block that holds a PDF.co API key and builds clients from it."""
+"""``PdfcoCredentials``: the Prefect block that holds a PDF.co API key and builds clients from it.
+
+The example imports ``flow`` from prefect and ``PdfcoCredentials`` from prefect_pdfco.
+"""
 
 from __future__ import annotations
 
@@ -50,11 +53,6 @@ class PdfcoCredentials(CredentialsBlock):
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials
-
-
         @flow
         def show_balance() -> int:
             credentials = PdfcoCredentials.load("BLOCK_NAME")
@@ -232,10 +230,6 @@ def _fingerprint(credentials: PdfcoCredentials) -> str:
     return hashlib.sha256(credentials.api_key.get_secret_value().encode() + b"\0" + settings.encode()).hexdigest()
 
 
-async def _aclose(client: PdfcoClient) -> None:
-    await client.aclose()
-
-
 @dataclass(frozen=True)
 class _Key:
     """Equal for blocks that would build equal clients; the block rides along to build one."""
@@ -245,7 +239,7 @@ class _Key:
 
 
 _clients: LoopCache[_Key, PdfcoClient] = LoopCache(
-    lambda key: key.credentials.get_client(), _aclose, lambda c: c.is_closed
+    lambda key: key.credentials.get_client(), lambda c: c.aclose(), lambda c: c.is_closed
 )
 
 

@@ -1,6 +1,10 @@
 """Typed tasks that change PDFs: merge, split, rotate and delete pages; add text, images and field values; replace text.
 
-Examples import ``flow`` from prefect and every other name from prefect_pdfco.
+Every task takes the ``PdfcoCredentials`` block first and, besides its own arguments, ``extra`` (other parameters PDF.co
+documents for the operation, by its names: ``{"expiration": 120}``), ``submit_key`` (a name for this submit, unique in
+the flow run; by default the call's rank among identical calls) and ``resend_if_unknown`` (send again although an
+earlier attempt may have been billed: check the job history first). Examples import ``flow`` from prefect and every
+other name from prefect_pdfco.
 """
 
 from __future__ import annotations
@@ -82,12 +86,8 @@ async def merge_pdfs(
     """Merges PDFs into one, in the order given (``/v1/pdf/merge``); unlock protected ones first (``remove_password``).
 
     Args:
-        credentials: The PDF.co credentials block.
         urls: The PDFs' links, sent as one comma-separated ``url`` (encode a comma inside a link as ``%2C``).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the merged PDF.
@@ -119,14 +119,10 @@ async def split_pdf(
     """Splits a PDF into parts, one per page range (``/v1/pdf/split``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         pages: **1-based** ranges, one part each: ``"1-2,3-"`` gives two parts; ``"*"`` (the default) a part per page.
         password: The PDF's password, if it has one (never logged).
         name: The base name of the parts (``part.pdf`` gives ``part-1.pdf``, ``part-2.pdf``...).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is a JSON list of the parts' links (``download_result_files`` fetches them).
@@ -160,15 +156,11 @@ async def rotate_pages(
     """Rotates pages by quarter turns (``/v1/pdf/edit/rotate``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         angle: Degrees clockwise: 90, 180 or 270 (negative: counter-clockwise).
         pages: **0-based** pages to rotate, e.g. ``"0,2"`` or ``"!0"`` (the last); all by default.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; the rotated PDF is its result.
@@ -200,14 +192,10 @@ async def delete_pages(
     """Deletes pages (``/v1/pdf/edit/delete-pages``); at least one page must be left.
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         pages: **1-based** pages to delete, e.g. ``"1"`` (the first), ``"2-3"``, ``"!1"`` (the last).
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result is the PDF without those pages.
@@ -241,16 +229,12 @@ async def add_to_pdf(
     """Adds text, images and form field values to a PDF (``/v1/pdf/edit/add``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         annotations: Text to draw: ``TextAnnotation(text=..., x=..., y=..., pages="0")`` or PDF.co's mappings.
         images: Images to place: ``ImageAnnotation(url=..., x=..., y=..., width=...)``.
         fields: Form field values: ``FormFieldValue(field_name="name", text="Jane")``.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; the edited PDF is behind its result URL.
@@ -291,7 +275,6 @@ async def replace_text(
     """Searches and replaces text (``/v1/pdf/edit/replace-text``), one pair or several in one job.
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         search: The text to find, or several (sent as ``searchStrings``).
         replace: Its replacement; with several search strings, one replacement for all or one each.
@@ -301,9 +284,6 @@ async def replace_text(
         pages: **0-based** pages to edit; all by default.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the PDF with the text replaced.
@@ -345,14 +325,10 @@ async def compress_pdf(
     """Makes a PDF smaller with PDF.co's newer compressor (``/v2/pdf/compress``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         config: PDF.co's compression settings, e.g. ``{"images": {"color": {...}}}``; PDF.co's defaults if None.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the compressed PDF.

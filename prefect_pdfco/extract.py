@@ -1,6 +1,10 @@
 """Typed tasks that read documents (info, search, parsers, OCR, barcodes) and lock or unlock them with passwords.
 
-Examples import ``flow`` from prefect, ``Secret`` from prefect.blocks.system and every other name from prefect_pdfco.
+Every task takes the ``PdfcoCredentials`` block first and, besides its own arguments, ``extra`` (other parameters PDF.co
+documents for the operation, by its names: ``{"expiration": 120}``), ``submit_key`` (a name for this submit, unique in
+the flow run; by default the call's rank among identical calls) and ``resend_if_unknown`` (send again although an
+earlier attempt may have been billed: check the job history first). Examples import ``flow`` from prefect, ``Secret``
+from prefect.blocks.system and every other name from prefect_pdfco.
 """
 
 from __future__ import annotations
@@ -34,12 +38,8 @@ async def pdf_info(
     """Reads a PDF's page count, metadata, encryption and permissions (``/v1/pdf/info``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         password: The PDF's password, if it has one (never logged).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is a JSON file with an ``info`` object (the page count is on the finished job too).
@@ -74,7 +74,6 @@ async def find_text(
     """Finds text or a regular expression, with the page and box of each match (``/v1/pdf/find``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         search_string: The text to find, or a regular expression when ``regex`` is True.
         regex: Treat ``search_string`` as a regular expression (sent as ``regexSearch``).
@@ -82,9 +81,6 @@ async def find_text(
         word_matching_mode: ``None``, ``SmartMatch`` or ``ExactMatch`` (whole words).
         pages: **0-based** pages to search, e.g. ``"0-2"``; all by default.
         password: The PDF's password, if it has one (never logged).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is a JSON list of matches (``text``, ``left``, ``top``, ``pageIndex``...).
@@ -121,16 +117,12 @@ async def parse_document(
     """Extracts fields and tables with a Document Parser template (``/v1/pdf/documentparser``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The document's link.
         template_id: The id of a template saved at app.pdf.co; exactly one of ``template_id`` and ``template``.
         template: The template itself: a mapping (sent as JSON) or its JSON text.
         output_format: ``JSON`` (the default), ``YAML``, ``XML`` or ``CSV``.
         generate_csv_headers: Write a header row in CSV output.
         password: The PDF's password, if it has one (never logged).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL holds ``{"objects": [...]}`` (or CSV, YAML, XML as asked).
@@ -163,12 +155,8 @@ async def parse_invoice(
     """Reads an invoice of at most 100 pages with PDF.co's AI invoice parser (``/v1/ai-invoice-parser``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The invoice's link.
         custom_fields: Fields beyond the standard schema, e.g. ``["poNumber"]`` (sent as ``customField``).
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job (always a background one); the finished job carries the parsed invoice in ``extra["body"]``.
@@ -202,16 +190,12 @@ async def make_searchable(
     """OCRs scanned pages into a searchable PDF, a text layer under the images (``/v1/pdf/makesearchable``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The scanned PDF's (or image's) link.
         lang: OCR language(s): ``"eng"`` (PDF.co's default), ``"deu"``, ``"eng+deu"``...
         pages: **0-based** pages to OCR; all by default.
         rect: OCR only this area: ``"x, y, width, height"`` in points, or four numbers.
         password: The PDF's password, if it has one (never logged).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the searchable PDF. OCR is slow: PDF.co advises a first check after a minute.
@@ -242,13 +226,9 @@ async def read_barcodes(
     """Finds and decodes barcodes in a PDF or an image (``/v1/barcode/read/from/url``).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's or image's link.
         barcode_types: The symbologies to look for, e.g. ``["QRCode", "Code128", "DataMatrix"]`` (sent as ``types``).
         pages: **0-based** pages to scan; all by default.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is a JSON file listing the barcodes found (value, type, page, box).
@@ -289,7 +269,6 @@ async def add_password(
     """Encrypts a PDF with passwords and permissions (``/v1/pdf/security/add``); its input must not be locked.
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The PDF's link.
         owner_password: Unlocks everything, permissions included; at least one of the two passwords (never logged).
         user_password: Needed to open the document (never logged).
@@ -303,9 +282,6 @@ async def add_password(
         allow_assembly_document: Permit inserting, rotating and deleting pages.
         print_quality: ``HighResolution`` or ``LowResolution``.
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the encrypted PDF.
@@ -344,13 +320,9 @@ async def remove_password(
     """Removes a PDF's passwords and restrictions (``/v1/pdf/security/remove``); a wrong one fails the job (441).
 
     Args:
-        credentials: The PDF.co credentials block.
         url: The protected PDF's link.
         password: Its owner or user password (never logged).
         name: The output file name.
-        extra: Other parameters PDF.co documents for the operation, by its names (``{"expiration": 120}``).
-        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
-        resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history first).
 
     Returns:
         The job; its result URL is the unprotected PDF.

@@ -36,14 +36,8 @@ if TYPE_CHECKING:
 else:
     Destination = Any  # Prefect validates flow parameters with pydantic, which cannot check every block: we do.
 
-__all__ = [
-    "download_result",
-    "download_result_files",
-    "download_results",
-    "fetch_result_json",
-    "fetch_result_text",
-    "upload_file",
-]
+__all__ = ["download_result", "download_result_files", "download_results"]
+__all__ += ["fetch_result_json", "fetch_result_text", "upload_file"]
 
 #: The most bytes ``fetch_result_text`` and ``fetch_result_json`` hold in memory by default.
 MAX_FETCH_BYTES = 50 * 1024 * 1024
@@ -54,8 +48,7 @@ _links: LoopCache[LinkPolicy, httpx.AsyncClient] = LoopCache(
 
 
 async def _links_for(credentials: PdfcoCredentials | None, caller: str, results: Iterable[object]) -> Links:
-    """The keyless link client of the credentials (their ``allowed_result_hosts``), else the process's default; once
-    each of ``results`` is known to be a ``JobResult`` or a URL."""
+    """The keyless link client of the credentials (their ``allowed_result_hosts``), else the process's default."""
     for result in results:
         if not isinstance(result, (JobResult, str)):
             got = type(result).__name__
@@ -88,8 +81,7 @@ async def land_result(
     output: OutputKind = OutputKind.FILE,
     **landing: Unpack[Landing],
 ) -> list[DownloadedFile]:
-    """Lands a result's file(s) in ``destination`` under names the call or batch has not used yet (or raises
-    ``DestinationError``: the link still works)."""
+    """Lands a result's file(s) in ``destination`` under names the call or batch has not used yet."""
     links = client if isinstance(client, Links) else Links(client.link_client, client.retry_policy, client.clock)
     parts = output is OutputKind.FILES or (isinstance(result, JobResult) and bool(result.urls))
     directory = _directory(destination, "download_result")
@@ -141,10 +133,9 @@ async def download_result(
     verify_etag: bool = False,
     durable: bool = False,
 ) -> DownloadedFile:
-    """Downloads one result file into a directory or a Prefect storage block.
+    """Downloads one result file into a directory or a Prefect storage block; a file of the same name is replaced.
 
-    Streamed to a temporary file renamed (or handed to the block) once complete, resumed when the connection breaks;
-    an expired link is refused without a request; a file of the same name is replaced.
+    How it streams, resumes and lands whole: design note Result links and files.
 
     Args:
         result: A ``JobResult`` (from ``wait_for_job`` or ``check_job``) or a result URL.
@@ -191,8 +182,6 @@ async def download_result_files(
 ) -> list[DownloadedFile]:
     """Downloads every file of a result (each part of a split, each page image), each as ``download_result`` lands one.
 
-    The parts are the result's ``urls``, else the links in the JSON list an async split answers; names never clash.
-
     Args:
         result: A ``JobResult`` or a result URL.
         destination: A directory or a storage block (as for ``download_result``).
@@ -233,9 +222,7 @@ async def download_results(
 ) -> list[DownloadedFile | PdfcoError]:
     """Downloads many results into one destination in one task run, ``max_concurrency`` at once.
 
-    Results that share a name never overwrite each other: a later one lands as ``name-<index>.ext``. A failed file
-    leaves its typed error in its place and the others still land; errors passed in (from ``wait_for_jobs``) are
-    handed back in place. One log line for the lot.
+    A later result that shares a name lands as ``name-<index>.ext``; a failure is handed back in its place.
 
     Args:
         results: ``JobResult``s or result URLs (one file each), or errors to pass through.
@@ -359,10 +346,7 @@ async def fetch_result_json(
 async def upload_file(
     credentials: PdfcoCredentials, path: str | os.PathLike[str], *, name: str | None = None, verify_etag: bool = False
 ) -> str:
-    """Uploads a local file (up to 2 GB) into PDF.co's temporary storage; returns the URL operations take.
-
-    Through a presigned URL: the key goes only to the API, the file's bytes (streamed) only to the file host. PDF.co
-    deletes uploaded files after an hour.
+    """Uploads a local file (up to 2 GB) into PDF.co's temporary storage, where it stays an hour.
 
     Args:
         credentials: The PDF.co credentials block.

@@ -1,4 +1,7 @@
-"""Reusable flows: one PDF.co operation from submit to the files on disk, for one document or many."""
+"""Reusable flows: one PDF.co operation from submit to the files on disk, for one document or many.
+
+Examples import ``flow`` from prefect, ``PdfcoCredentials`` from prefect_pdfco and the flows from this module.
+"""
 
 from __future__ import annotations
 
@@ -127,12 +130,6 @@ async def run_operation(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials
-        from prefect_pdfco.flows import run_operation
-
-
         @flow
         def html_to_text() -> list[str]:
             credentials = PdfcoCredentials.load("pdfco")
@@ -172,12 +169,8 @@ async def run_batch(
 ) -> BatchResult:
     """Runs one operation over many documents in one task run: each submitted once, followed, and landed.
 
-    Submits go out ``max_concurrency`` at a time; each job is followed as soon as its submit returns (one poller)
-    and its files land as soon as it ends, under unique names (a later document whose output shares a name gets
-    ``-<index>``). A re-run of the flow run re-attaches to the jobs already paid for and never re-sends a document
-    whose files landed. One bad document does not fail the batch: its item carries the typed error, and the run
-    ends in a ``Completed`` state named "n of m failed" with the failed documents listed first in the jobs table of
-    the calling flow run.
+    One bad document does not fail the batch: its item carries the typed error, and the run completes under a state
+    named "n of m failed". How submits, waits, landings and re-runs go: the guide Batches.
 
     Args:
         credentials: The PDF.co credentials block.
@@ -200,12 +193,6 @@ async def run_batch(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials
-        from prefect_pdfco.flows import run_batch
-
-
         @flow
         def nightly(pages: list[str]) -> int:
             credentials = PdfcoCredentials.load("pdfco")
@@ -220,9 +207,16 @@ async def run_batch(
     if skip_done and not isinstance(destination, (str, bytes)) and not hasattr(destination, "__fspath__"):
         raise InvalidParametersError("run_batch", ["skip_done: needs a directory destination (its manifest)"])
     outcomes = await batch_items.aio(
-        credentials, spec, checked, destination, max_wait_seconds=max_wait_seconds, max_concurrency=max_concurrency,
-        fail_fast=fail_fast, skip_done=skip_done, submit_key="batch",
-    )  # fmt: skip
+        credentials,
+        spec,
+        checked,
+        destination,
+        max_wait_seconds=max_wait_seconds,
+        max_concurrency=max_concurrency,
+        fail_fast=fail_fast,
+        skip_done=skip_done,
+        submit_key="batch",
+    )
     batch = BatchResult(operation=spec.name, items=outcomes)
     logger = _ui.run_logger()
     (logger.warning if batch.failed else logger.info)("%s", batch.summary())

@@ -1,4 +1,7 @@
-"""Tasks that submit PDF.co background jobs and wait for them, written as thin wrappers of ``PdfcoClient``."""
+"""Tasks that submit PDF.co background jobs and wait for them, written as thin wrappers of ``PdfcoClient``.
+
+Examples import ``flow`` from prefect, ``check_job_for`` from this module and every other name from prefect_pdfco.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +32,6 @@ __all__ = ["check_job", "check_job_for", "submit_job", "submitted_jobs", "wait_f
 
 #: check_job's default policy: 2 s growing by half to 30 s, about 30 minutes in 65 checks (130 credits at most).
 CHECK_JOB_POLICY = PollPolicy()
-CHECK_JOB_RETRY_DELAYS = _waiting.retry_delays(CHECK_JOB_POLICY, DEFAULT_MAX_WAIT_SECONDS)
-CHECK_JOB_RETRIES = _waiting.check_count(CHECK_JOB_POLICY, DEFAULT_MAX_WAIT_SECONDS)
 #: Where learnt job durations are kept across runs when a wait names no Prefect Variable itself.
 LEARN_VARIABLE_ENV = "PDFCO_LEARN_VARIABLE"
 _VARIABLE_NAME = re.compile(r"[a-z0-9_-]{1,255}")
@@ -75,8 +76,7 @@ async def submit_job(
 ) -> JobSubmission:
     """Submits any PDF.co endpoint as a background job (``async: true``) and returns its job id.
 
-    Sent once per document: a retry or re-run re-attaches to the job an earlier attempt paid for, and a submit
-    whose answer was lost raises ``SubmitOutcomeUnknown`` instead of paying again.
+    Sent once: a retry or re-run re-attaches to the job already paid for (guide: What costs money).
 
     Args:
         credentials: The PDF.co credentials block.
@@ -91,11 +91,6 @@ async def submit_job(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, submit_job, wait_for_job
-
-
         @flow
         def merge(urls: list[str]) -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
@@ -107,14 +102,9 @@ async def submit_job(
     endpoint = normalize_endpoint(endpoint)
     if params is not None and not isinstance(params, dict):
         raise InvalidParametersError("submit_job", [f"params: expected a dict, got {type(params).__name__}"])
+    params = params or {}
     return await submit_once(
-        credentials,
-        endpoint,
-        params or {},
-        operation=endpoint.split("/", 2)[-1],
-        submit_key=submit_key,
-        resend_if_unknown=resend_if_unknown,
-        document=(params or {}).get("name"),
+        credentials, endpoint, params, endpoint.split("/", 2)[-1], submit_key, resend_if_unknown, params.get("name")
     )
 
 
@@ -131,8 +121,8 @@ def _retry_while_working(task: Task[..., Any], task_run: TaskRun, state: State[A
 
 @pdfco_task(
     task_run_name=run_name("check"),
-    retries=CHECK_JOB_RETRIES,
-    retry_delay_seconds=CHECK_JOB_RETRY_DELAYS,
+    retries=_waiting.check_count(CHECK_JOB_POLICY, DEFAULT_MAX_WAIT_SECONDS),
+    retry_delay_seconds=_waiting.retry_delays(CHECK_JOB_POLICY, DEFAULT_MAX_WAIT_SECONDS),
     retry_jitter_factor=0.2,
     retry_condition_fn=_retry_while_working,
     cache_policy=NO_CACHE,
@@ -141,9 +131,7 @@ def _retry_while_working(task: Task[..., Any], task_run: TaskRun, state: State[A
 async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, force: bool = False) -> JobResult:
     """Checks a job once per attempt; Prefect retries the task (``AwaitingRetry`` in the UI) while it works.
 
-    The defaults retry 65 times, 2 s apart growing by half to 30 s: about 30 minutes, 130 credits at most
-    (``check_job_for`` sizes them otherwise). The first attempt sleeps until the job's expected end; the last
-    checks with ``force=true``, so an unknown id is told apart from a slow job.
+    The defaults retry 65 times over about 30 minutes, 130 credits at most (guide: Waiting for jobs).
 
     Args:
         credentials: The PDF.co credentials block.
@@ -160,11 +148,6 @@ async def check_job(credentials: PdfcoCredentials, job_id: str | JobSubmission, 
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, check_job, html_to_pdf
-
-
         @flow
         def render() -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
@@ -225,12 +208,6 @@ def check_job_for(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, make_searchable
-        from prefect_pdfco.jobs import check_job_for
-
-
         @flow
         def ocr(url: str) -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
@@ -250,8 +227,7 @@ def check_job_for(
 
 
 class _Wait:
-    """What both waiting tasks do before and around their wait: every argument checked before any request, then the
-    learnt durations read from (and written back to) the Prefect Variable that keeps them, if any."""
+    """Both waits' arguments, checked before any request, and the Prefect Variable of learnt durations around them."""
 
     def __init__(
         self, caller: str, credentials: object, max_wait: object, initial: object, cap: object, variable: object
@@ -300,10 +276,7 @@ async def wait_for_job(
 ) -> JobResult:
     """Waits for a job in one task run: a first check where the job should end, then sparse checks.
 
-    The first check is at the expected end learnt from the operation's finished jobs (else after
-    ``initial_poll_seconds``), then checks at most 15% of the time waited apart and never closer than 1 s. With a
-    ``callback_url`` on the credentials it sleeps on the job's end event instead. Before giving up it makes one
-    forced check: ``JobNotFound`` for an unknown id, ``JobTimeout`` (with the id, to resume) for a slow job.
+    Where the checks go, and how a ``callback_url`` replaces them: the guide Waiting for jobs.
 
     Args:
         credentials: The PDF.co credentials block.
@@ -321,11 +294,6 @@ async def wait_for_job(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import PdfcoCredentials, pdf_to_text, wait_for_job
-
-
         @flow
         def to_text(url: str) -> str | None:
             credentials = PdfcoCredentials.load("pdfco")
@@ -367,11 +335,6 @@ async def wait_for_jobs(
 
     Example:
         ```python
-        from prefect import flow
-
-        from prefect_pdfco import JobResult, PdfcoCredentials, html_to_pdf, wait_for_jobs
-
-
         @flow
         def pages() -> list[str]:
             credentials = PdfcoCredentials.load("pdfco")
