@@ -41,6 +41,7 @@ BALANCE_ENDPOINT = "/v1/account/credit/balance"
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 #: How long a wait lasts by default: PDF.co runs async jobs for up to 45 minutes; most take seconds.
 DEFAULT_MAX_WAIT_SECONDS = 1800.0
+_Hook = Callable[[], Awaitable[None]]
 
 
 def normalize_endpoint(endpoint: str) -> str:
@@ -165,8 +166,6 @@ class PdfcoClient:
             self._links = new_link_client(self.link_policy, transport=self._link_transport)
         return self._links
 
-    # --- the send chain ---------------------------------------------------------------------------------------
-
     async def request(
         self,
         method: str,
@@ -197,13 +196,9 @@ class PdfcoClient:
         endpoint = normalize_endpoint(endpoint)
         url = self._urls.get(endpoint) or self._urls.setdefault(endpoint, self.base_url.join(endpoint.lstrip("/")))
         body = jsonable(json) if json is not None else None
-        if body is not None:
-            size = len(_dumps(body))
-            if size > MAX_REQUEST_BYTES:
-                text = f"the request would be {size / 1_048_576:.1f} MB; PDF.co refuses requests over 4 MB"
-                raise InvalidParametersError(
-                    endpoint, [f"{text}: upload the content first (upload_file) and pass its URL"]
-                )
+        if body is not None and (size := len(_dumps(body))) > MAX_REQUEST_BYTES:
+            text = f"the request would be {size / 1_048_576:.1f} MB; PDF.co refuses requests over 4 MB: upload"
+            raise InvalidParametersError(endpoint, [f"{text} the content first (upload_file) and pass its URL"])
         request = self._http.build_request(
             method, url, json=body, params=params, headers={"x-api-key": self._api_key.get_secret_value()}
         )
@@ -216,11 +211,7 @@ class PdfcoClient:
         return data
 
     async def _send_paced(
-        self,
-        request: httpx.Request,
-        endpoint: str,
-        before_send: Callable[[], Awaitable[None]] | None,
-        deadline: float | None,
+        self, request: httpx.Request, endpoint: str, before_send: _Hook | None, deadline: float | None
     ) -> dict[str, Any]:
         ticket = await self._pacer.acquire(self.requests_per_second, deadline=deadline)
         if before_send is not None:
@@ -236,8 +227,6 @@ class PdfcoClient:
             raise
         self._pacer.record(ticket, rate_limited=False)
         return data
-
-    # --- jobs -------------------------------------------------------------------------------------------------
 
     async def submit(
         self,
@@ -325,8 +314,6 @@ class PdfcoClient:
         if not isinstance(remaining, int):
             raise UnexpectedResponseError("no remainingCredits in the answer", endpoint=BALANCE_ENDPOINT, body=body)
         return remaining
-
-    # --- files ------------------------------------------------------------------------------------------------
 
     async def download(self, result: JobResult | str, directory: str | Path, **options: Any) -> DownloadedFile:
         """Streams one result into ``directory`` (atomically; resumed on a broken connection).

@@ -15,7 +15,6 @@ from typing import TypeGuard
 from prefect_pdfco._exceptions import InvalidParametersError
 from prefect_pdfco._util import SYSTEM_CLOCK, Clock, check_number
 
-# Why: docs/design/pacing.md
 MIN_REQUESTS_PER_SECOND = 0.1
 _MAX_NAP = 0.25  # a queued waiter re-reads the rate at least this often
 _MIN_NAP = 0.002
@@ -82,7 +81,6 @@ class Pacer:
 
     @property
     def queued(self) -> int:
-        """How many callers wait for their turn now."""
         with self._lock:
             return len(self._queue)
 
@@ -161,15 +159,11 @@ def pacer_for(base_url: str, api_key: str) -> Pacer:
     """The process-wide pacer of one account (keyed by a SHA-256 of the key, never the key itself)."""
     key = (base_url, hashlib.sha256(api_key.encode()).hexdigest())
     with _pacers_lock:
-        pacer = _pacers.get(key)
-        if pacer is None:
-            pacer = _pacers[key] = Pacer()
-        return pacer
+        return _pacers.get(key) or _pacers.setdefault(key, Pacer())
 
 
-#: Durations kept per key (recent jobs say most: PDF.co's load changes over a day), and submits remembered.
+# Why these sizes: docs/design/polling.md ("Learnt", "Across processes")
 SAMPLES, SUBMITS = 24, 50_000
-#: ``snapshot`` fits a Prefect Variable (5,000 characters of JSON): the latest durations of the recent keys.
 SNAPSHOT_CHARS, PERSISTED_SAMPLES = 4_900, 12
 
 
@@ -224,7 +218,6 @@ class DurationBook:
         return entry
 
     def submitted(self, job_id: str) -> Submitted | None:
-        """The submit of ``job_id`` made by this process, if remembered."""
         with self._lock:
             return self._submits.get(job_id)
 
@@ -275,7 +268,6 @@ class DurationBook:
                 self._durations[key] = deque([*numbers, *kept], maxlen=self._samples)
 
     def clear(self) -> None:
-        """Forgets everything (a process that wants a cold start)."""
         with self._lock:
             self._durations.clear()
             self._submits.clear()

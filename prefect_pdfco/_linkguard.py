@@ -23,20 +23,16 @@ from prefect_pdfco._util import USER_AGENT, safe_url
 
 IPAddress: TypeAlias = "ipaddress.IPv4Address | ipaddress.IPv6Address"
 IPNetwork: TypeAlias = "ipaddress.IPv4Network | ipaddress.IPv6Network"
-#: ``(host, port) -> addresses``; tests pass a fake so that no real lookup happens.
 Resolver: TypeAlias = Callable[[str, int], Awaitable[list[str]]]
 
-#: Link-local (cloud metadata, ECS task credentials), IPv6 link-local, AWS's IPv6 and Alibaba Cloud's metadata.
+# What is refused, and why: docs/design/links.md ("Why a link guard")
 BLOCKED_NETWORKS: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(net) for net in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32")
 )
-#: Names of metadata services, refused before any lookup.
 BLOCKED_NAMES = frozenset({"metadata.google.internal", "metadata.goog"})
-#: S3 redirects at most once (to another region); a longer chain is a loop or a trick.
-MAX_REDIRECTS = 5
+MAX_REDIRECTS = 5  # S3 redirects at most once
 #: Per-operation timeouts, not a limit on a whole transfer; no pool timeout: a transfer waits for a free slot.
 LINK_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
-#: The most bytes one read takes: asyncio's transports hand over up to 256 KB per receive.
 READ_SIZE = 256 * 1024
 _CARRYING_IPV4 = [ipaddress.ip_network(net) for net in ("::ffff:0:0/96", "64:ff9b::/96", "::/96")]
 

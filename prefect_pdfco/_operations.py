@@ -41,9 +41,7 @@ class OutputKind(str, Enum):
         return self.value
 
 
-# How often to check, by kind of work (each check costs 2 credits). Page shuffling, extraction, security and info
-# take a second or two: the default policy. PDF.co's knowledge base advises 10-15 s between checks of big files
-# and 60-100 s before the first check of an OCR job (a one-page scan is done sooner).
+# How often to check, by kind of work; page shuffling, extraction, security and info take a second or two.
 DEFAULT_POLL = PollPolicy()
 #: HTML, web pages and office documents go through a browser or office renderer: a few seconds at least.
 RENDER = PollPolicy(initial_seconds=3.0)
@@ -85,8 +83,7 @@ class Operation:
         return self.poll or DEFAULT_POLL
 
 
-# The parameters most endpoints share (pdfco-api.md section 5): the input link and its basic auth, the output's
-# name and link lifetime, engine options, and the legacy `encrypt` flag. `async` and `callback` are ours to set.
+# The parameters most endpoints share; `async` and `callback` are ours to set.
 _IN = dict(url=k.LINK, httpusername=k.TEXT, httppassword=k.SECRET)
 _OUT = dict(name=k.NAME, expiration=k.EXPIRATION, profiles=k.PROFILES, encrypt=k.BOOL)
 _BASE = {**_IN, **_OUT}
@@ -124,15 +121,13 @@ _SECURITY = {**_BASE, "ownerPassword": k.SECRET, "userPassword": k.SECRET}
 _SECURITY |= {f"allow{name}": k.BOOL for name in (*_ALLOW, "ContentExtraction", "ModifyAnnotations")}
 _SECURITY |= dict(encryptionAlgorithm=k.choice("RC4_40bit", "RC4_128bit", "AES_128bit", "AES_256bit"))
 _SECURITY |= dict(printQuality=k.choice("HighResolution", "LowResolution"))
-# The single-object spelling of /pdf/edit/add (text, x, y, urlimage...) is the older form, still in the OpenAPI
-# list; PDF.co's MCP server also sends `flatten`.
+# The single-object spelling (text, x, y, urlimage...) is the older form; PDF.co's MCP server sends `flatten`.
 _ADD = {**_PDF, **_INLINE, "annotations": k.items("text", "x", "y"), "images": k.items("url", "x", "y")}
 _ADD |= dict(fields=k.items("fieldName", "text"), urlimage=k.LINK, flatten=k.BOOL, transparent=k.BOOL)
 _ADD |= dict.fromkeys(("annotationsString", "imagesString", "fieldsString", "text", "color", "fontname"), k.TEXT)
 _ADD |= {**dict.fromkeys(("x", "y", "size", "width", "height"), k.NUMBER), "type": k.TEXT}
 _BARCODE = {**_OUT, **_INLINE, "value": k.NAME, "type": k.NAME, "decorationImage": k.LINK}
-# The reader documents `type` and `types`; PDF.co's n8n node sends barcode types in `types`, with name,
-# expiration and inline.
+# The reader documents `type` and `types`; PDF.co's n8n node sends `types`, name, expiration and inline.
 _READER = {**_BASE, **_INLINE, "pages": k.PAGES, "type": k.NAME, "types": k.NAMES}
 _MAIL = {**_MANY, **dict.fromkeys(("from", "to", "cc", "bcc", "replyto", "subject", "bodytext", "bodyhtml"), k.TEXT)}
 _MAIL |= dict(smtpserver=k.TEXT, smtpport=k.INT, smtpusername=k.TEXT, smtppassword=k.SECRET)

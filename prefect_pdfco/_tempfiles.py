@@ -28,8 +28,7 @@ except ImportError:  # pragma: no cover - Windows: no flock; names alone tell ow
 PART_PREFIX = ".pdfco-"
 PART_SUFFIX = ".part"
 _DIR_PREFIX = "pdfco-"
-#: A directory is swept at most this often per process: a listing per download would cost in big folders.
-SWEEP_INTERVAL = 60.0
+SWEEP_INTERVAL = 60.0  # a listing per download would cost in big folders
 _OWNER = r"(?P<host>[0-9a-f]{8})-(?P<boot>[0-9a-f]{8}|0)-(?P<pid>\d+)-(?P<start>\d+)-[A-Za-z0-9_]+"
 _PART_NAME = re.compile(rf"^{re.escape(PART_PREFIX)}{_OWNER}{re.escape(PART_SUFFIX)}$")
 _DIR_NAME = re.compile(rf"^{re.escape(_DIR_PREFIX)}{_OWNER}$")

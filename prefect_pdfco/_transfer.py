@@ -37,9 +37,7 @@ from prefect_pdfco._util import SYSTEM_CLOCK, Clock, safe_url
 from prefect_pdfco.models import RetryPolicy
 
 T = TypeVar("T")
-#: Bytes gathered before each write (or read) in a worker thread: one hop per MiB, about two MiB held per transfer.
-CHUNK_SIZE = 1024 * 1024
-#: The PUT's per-operation timeouts: the host may take a while to answer once a large body is in.
+CHUNK_SIZE = 1024 * 1024  # per thread hop; why: docs/design/links.md ("Streaming")
 UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0, pool=None)
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _MD5_ETAG = re.compile(r'^(?:W/)?"?([0-9a-f]{32})"?$', re.IGNORECASE)  # a multipart upload's ETag ends in "-<n>"

@@ -30,16 +30,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("prefect_pdfco")
 
-#: Checks of one ``wait_many`` in flight at once; the client's pacer paces them for the account.
-CONCURRENT_CHECKS = 16
-#: With callbacks, a job whose end event is this much later than its expected end gets a check anyway.
+CONCURRENT_CHECKS = 16  # of one wait_many; the client's pacer paces them for the account
+# What these are for: docs/design/polling.md
 CALLBACK_GRACE_SECONDS = 30.0
-#: A cold batch has one job checked at the learnt pace (a scout) when at least this many others sleep cold.
 SCOUT_AMONG = 3
-#: The forced last check may leave this long after the deadline (the 1 s floor, a short queue at the pacer).
 LAST_CHECK_GRACE_SECONDS = 2.0
-#: Prefect takes at most 50 retry delays and repeats the last one.
-MAX_RETRY_DELAYS = 50
+MAX_RETRY_DELAYS = 50  # Prefect takes at most 50 retry delays and repeats the last one
 # A check that could not be made says nothing about the job (docs/design/polling.md, rule 6).
 INCONCLUSIVE = (PdfcoConnectionError, ServerError, RateLimitError)
 

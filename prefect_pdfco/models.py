@@ -21,8 +21,7 @@ from prefect_pdfco._util import check_number
 
 __all__ = ["DownloadedFile", "JobResult", "JobStatus", "JobSubmission", "PollPolicy", "RetryPolicy"]
 
-#: The shortest gap between two checks of one job: PDF.co's own clients tick no faster than once a second, and
-#: each check costs 2 credits.
+#: The shortest gap between two checks of one job: PDF.co's own clients tick no faster than once a second.
 MIN_CHECK_GAP_SECONDS = 1.0
 
 logger = logging.getLogger("prefect_pdfco")
