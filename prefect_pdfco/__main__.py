@@ -7,6 +7,8 @@ import getpass
 import os
 import sys
 
+from prefect_pdfco._exceptions import PdfcoError
+
 CHECK_HELP = "save without checking the key against PDF.co first (the check is free: it reads the balance)"
 
 
@@ -33,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # A first start of Prefect's temporary server creates its database: more than its 20 s on a busy machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    from prefect_pdfco._exceptions import PdfcoError
-
     try:
         if isinstance(args, list):  # its own parser, so that `callbacks serve --help` shows its options
             from prefect_pdfco.callbacks import serve
@@ -48,19 +48,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _save(args: argparse.Namespace) -> int:
-
-    from prefect_pdfco._exceptions import PdfcoError
     from prefect_pdfco.credentials import PdfcoCredentials
 
     api_key = os.environ.get("PDFCO_API_KEY") or getpass.getpass("PDF.co API key (app.pdf.co > API): ").strip()
-    settings = {
-        "base_url": args.base_url,
-        "requests_per_second": args.requests_per_second,
-        "callback_url": args.callback_url,
-    }
-    block = PdfcoCredentials.model_validate(
-        {"api_key": api_key, **{k: v for k, v in settings.items() if v is not None}}
-    )
+    names = ("base_url", "requests_per_second", "callback_url")
+    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    block = PdfcoCredentials.model_validate({"api_key": api_key, **settings})
     if args.check:
         try:
             credits = block.check_connection()

@@ -30,19 +30,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("prefect_pdfco.events")
 
-#: The events that mean "a check now finds the job ended" (``pdfco.job.timed-out`` is a wait giving up: not one).
+#: The events that mean "a check now finds the job ended" (``pdfco.job.timed-out``, a wait giving up, is not one).
 END_EVENTS = ("pdfco.job.succeeded", "pdfco.job.failed", "pdfco.job.aborted", "pdfco.job.not-found")
 RESOURCE_PREFIX = "pdfco.job."
 LINGER_SECONDS = 120.0  # how long an idle subscription stays open for the next wait (a batch's waits come and go)
-#: How often the end events of the jobs waited for are read through the REST API.
-SWEEP_SECONDS = 5.0
+SWEEP_SECONDS = 5.0  # how often the REST API is read for the ends of the jobs waited for
 SWEEP_CHUNK, PAGE_SIZE = 200, 50  # job ids per REST request; events per page (the server refuses over 50)
-#: Job ends remembered for waits yet to come (and event ids, to drop the replays of reconnects and sweeps).
-MEMORY = 10_000
-#: Pauses between attempts to subscribe again after a failure; the last one repeats.
-RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
-#: How far before a wait a sweep reads: a job id kept from an earlier run may have ended long before.
-LOOKBACK = timedelta(days=1)
+MEMORY = 10_000  # job ends remembered for waits to come, and event ids (to drop replays)
+RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # between attempts to subscribe again; the last one repeats
+LOOKBACK = timedelta(days=1)  # a sweep reads from a day before the oldest wait: a kept job id may be old
 
 Subscribe = Callable[[EventFilter], "PrefectEventSubscriber"]
 
@@ -73,12 +69,8 @@ _FIRST_FAILURE = once()  # a warning logged once per process, not once per event
 
 
 class EndEvents:
-    """The job end events of one Prefect API on one event loop, and the waits registered for them.
-
-    The subscription opens on the first wait, reconnects when dropped, sweeps the REST API for the ends of the jobs
-    waited for (an end the stream missed, or one older than the minute it replays), and closes after
-    ``linger_seconds`` without waits. Ends seen while nobody waited are remembered and handed out once.
-    """
+    """The job end events of one Prefect API on one event loop, and the waits registered for them (design note
+    Callbacks: one subscription, and a sweep)."""
 
     def __init__(
         self,
@@ -113,8 +105,7 @@ class EndEvents:
         loop = asyncio.get_running_loop()
         if self._linger is not None:
             self._linger.cancel()
-        # Closed (its loop shuts down): the wait sleeps its timeout out, as without events; never a quick False,
-        # which would have the wait check the job at once, again and again.
+        # Closed: the wait sleeps its timeout out; a quick False would have it check the job again and again.
         if not self.closed and (self._task is None or self._task.done()):
             self._task = loop.create_task(self._run(), name="pdfco-job-events")
         future: asyncio.Future[bool] = loop.create_future()
@@ -233,18 +224,7 @@ async def subscription() -> EndEvents:
 
 
 async def wait_for_end(job_id: str, timeout: float) -> bool:
-    """Waits until an end event of ``job_id`` is seen (also one seen shortly before the call): an ``EndSignal``.
-
-    Args:
-        job_id: The PDF.co job.
-        timeout: Seconds to wait at most (0: only what was seen already).
-
-    Returns:
-        True as soon as ``pdfco.job.succeeded``, ``.failed``, ``.aborted`` or ``.not-found`` for the job is seen;
-        False after ``timeout`` seconds, also when no event subscription can be made (logged once).
-
-    Raises:
-        InvalidParametersError: ``timeout`` is not a finite number of seconds, 0 or more.
-    """
+    """The waits' ``EndSignal``: True once an end event of ``job_id`` is seen (or was, unclaimed), else False after
+    ``timeout`` seconds (0: only what was seen already), also when no subscription can be made."""
     seconds = check_number(timeout, "timeout", caller="wait_for_end", allow_zero=True, maximum=MAX_WAIT_SECONDS)
     return await (await subscription()).wait(job_id, seconds)

@@ -1,8 +1,5 @@
-"""Prefect tasks and flows typed as what they return, and billed submits numbered where the call is made.
-
-``html_to_pdf(...)`` in a sync flow is a ``JobSubmission`` to mypy and pyright; ``await html_to_pdf.aio(...)`` in
-an async flow; ``.submit()`` a ``PrefectFuture[JobSubmission]``; ``.map()`` never maps over the credentials block.
-See docs/design/money.md for why submits carry a ``submit_key``.
+"""Prefect tasks and flows typed as what they return (``html_to_pdf(...)`` in a sync flow is a ``JobSubmission``), and
+billed submits numbered where the call is made (docs/design/money.md: keys).
 """
 
 from __future__ import annotations
@@ -38,6 +35,7 @@ _Options = ParamSpec("_Options")
 _Self = TypeVar("_Self")
 _Result = TypeVar("_Result")
 _PREFECT_OPTIONS = ("return_state", "wait_for", "deferred")  # keywords of __call__/submit/map Prefect keeps
+_UNSHAPED = ("credentials", "submit_key", "resend_if_unknown")  # not part of a call's shape
 
 
 def _options_of(
@@ -58,10 +56,8 @@ class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
     numbered: bool = False
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
-        run = self.aio(*args, **kwargs)
-        if is_in_async_context():
-            return run  # type: ignore[return-value]  # `await task(...)` still works; the typed spelling is .aio
-        return run_coro_as_sync(run)
+        run = self.aio(*args, **kwargs)  # in async code, `await task(...)` works too; the typed spelling is .aio
+        return run if is_in_async_context() else run_coro_as_sync(run)  # type: ignore[return-value]
 
     def aio(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
         """Runs the task from an async flow: ``await task.aio(...)`` is what the task returns."""
@@ -128,7 +124,6 @@ def pdfco_task(
     *, submits: bool = False, **options: Any
 ) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], PdfcoTask[P, R]]:
     """``@task(**options)`` for an ``async def``, building a ``PdfcoTask``; ``submits=True`` for billed submits."""
-
     if submits and isinstance(options.get("task_run_name"), str):
         options["task_run_name"] = _named_by_document(options["task_run_name"])
 
@@ -188,10 +183,8 @@ def pdfco_flow(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]]
     return lambda fn: PdfcoFlow(fn=fn, **options)
 
 
-# --- submit keys, numbered where the call is made ---------------------------------------------------------------
-# Prefect's own dynamic key is random, so the rank of a call among identical calls is counted here, in the process
-# where the call is made: whichever worker runs the task reads it from `submit_key`, and a retried flow run finds
-# the same keys in the same order.
+# Prefect's own dynamic key is random, so the rank of a call among identical calls is counted where the call is made:
+# whichever worker runs the task reads it from `submit_key`, and a retried flow run finds the same keys in order.
 
 _counts: OrderedDict[tuple[str, ...], int] = OrderedDict()
 _counts_lock = threading.Lock()
@@ -223,11 +216,7 @@ def _call_scope() -> tuple[tuple[str, ...], str] | None:
 
 def _shape(parameters: dict[str, Any]) -> str:
     """A digest of a call as written: secrets and credentials left out, futures as placeholders."""
-    kept = {
-        name: value
-        for name, value in parameters.items()
-        if name not in ("credentials", "submit_key", "resend_if_unknown")
-    }
+    kept = {name: value for name, value in parameters.items() if name not in _UNSHAPED}
     return digest(canonical(kept, lambda _: "<secret>", future="<future>"), 16)
 
 

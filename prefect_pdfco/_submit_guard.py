@@ -41,11 +41,9 @@ from prefect_pdfco._util import is_sensitive, jsonable
 from prefect_pdfco.credentials import PdfcoCredentials, shared_client, with_callback
 from prefect_pdfco.models import JobStatus, JobSubmission
 
-#: Options of every task that submits a billed job: never retried by Prefect, never served from Prefect's cache
-#: (the record below decides, so that a re-run can check that a job it re-attaches to still exists).
+#: Options of every task that submits a billed job: never retried by Prefect, never cached (the record decides).
 SUBMIT_TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False, "retries": 0}
-#: Re-attaching to a job accepted longer ago than this first asks PDF.co (one forced check, 2 credits) whether it
-#: still has the job: its files live an hour by default, and a job it forgot must not read as "working" for ever.
+#: Re-attaching to a job accepted longer ago than this first asks PDF.co whether it still has it (a forced check).
 REATTACH_CHECK_AFTER = timedelta(minutes=50)
 _HMAC_CONTEXT = b"prefect-pdfco/submit-key/v1"
 
@@ -73,8 +71,7 @@ def digest(material: Any, length: int = 40) -> str:
 
 
 def fingerprint(inputs: Mapping[str, Any], credentials: PdfcoCredentials) -> Any:
-    """``inputs`` with every password replaced by an HMAC keyed by the account's API key (which is never stored):
-    two submits that differ only in a password get different keys; the key text tells nothing about it."""
+    """``inputs`` with every password replaced by an HMAC keyed by the account's API key (which is never stored)."""
     secret_key = hmac.new(credentials.api_key.get_secret_value().encode(), _HMAC_CONTEXT, hashlib.sha256).digest()
 
     def hashed(value: Any) -> str:
@@ -86,8 +83,7 @@ def fingerprint(inputs: Mapping[str, Any], credentials: PdfcoCredentials) -> Any
 
 
 def _run_identity(ctx: TaskRunContext) -> str:
-    # A subflow that failed runs as a NEW flow run when its parent is retried; the parent's task run that tracks
-    # the call keeps its id across the parent's retries, so a subflow is known by that instead.
+    # A failed subflow runs as a NEW flow run when its parent is retried: it is known by the parent's task run.
     flow_ctx = FlowRunContext.get()
     flow_run = flow_ctx.flow_run if flow_ctx is not None else None
     if flow_run is not None and flow_run.id == ctx.task_run.flow_run_id and flow_run.parent_task_run_id is not None:
@@ -101,11 +97,9 @@ class SubmitRecord:
     def __init__(self, storage: WritableFileSystem, key: str, endpoint: str) -> None:
         self.storage, self.key, self.endpoint = storage, key, endpoint
         self.sent_at: datetime | None = None
-        base = getattr(storage, "basepath", None) if isinstance(storage, LocalFileSystem) else None
-        # On a local directory the record is replaced whole or not at all; other blocks take it through write_path.
-        self._path = (
-            Path(base or "~/.prefect/storage").expanduser() / key if isinstance(storage, LocalFileSystem) else None
-        )
+        self._path: Path | None = None  # on a local directory the record is replaced whole, else through write_path
+        if isinstance(storage, LocalFileSystem):
+            self._path = Path(storage.basepath or "~/.prefect/storage").expanduser() / key
 
     @classmethod
     def for_task(
@@ -130,11 +124,7 @@ class SubmitRecord:
         return SubmitRecord(self.storage, self.key.replace(".submit-record", f".{name}.submit-record"), self.endpoint)
 
     async def read(self) -> dict[str, Any] | None:
-        """The record of an earlier attempt; None when there is none.
-
-        Raises:
-            PdfcoError: The storage failed otherwise: nothing is sent, an earlier attempt may have paid already.
-        """
+        """The record of an earlier attempt; None when there is none (``PdfcoError`` when the storage fails)."""
         try:
             if self._path is not None:
                 content = self._path.read_bytes()  # a few hundred bytes: inline costs less than a thread hop
@@ -247,12 +237,7 @@ async def submit_operation(
     submit_key: str | None = None,
     resend_if_unknown: bool = False,
 ) -> JobSubmission:
-    """What every typed task does: its payload and ``extra`` checked, then submitted at most once per key.
-
-    Raises:
-        InvalidParametersError: A bad parameter (or one given twice), found before any request.
-        SubmitOutcomeUnknown: This submit may have been billed already (see ``submit_once``).
-    """
+    """What every typed task does: its payload and ``extra`` checked (or given twice: refused), then submitted once."""
     spec = get_operation(operation)
     given = {name: value for name, value in payload.items() if value is not None}
     if extra is not None and not isinstance(extra, Mapping):
@@ -307,11 +292,7 @@ async def submit_once(
 
 
 async def reattach(client: PdfcoClient, earlier: Mapping[str, Any], *, resend_if_unknown: bool) -> JobSubmission | None:
-    """The job an earlier attempt paid for; None when PDF.co forgot it and ``resend_if_unknown`` says pay again.
-
-    Raises:
-        SubmittedJobGone: PDF.co no longer knows the job, and sending again was not asked for.
-    """
+    """The job an earlier attempt paid for; when PDF.co forgot it, None to pay again, else ``SubmittedJobGone``."""
     job = JobSubmission.model_validate(earlier["submission"])
     accepted = parse_time(earlier.get("accepted_at") or earlier.get("recorded_at"))
     if accepted is None or _now() - accepted >= REATTACH_CHECK_AFTER:

@@ -18,12 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from prefect.artifacts import (
-    acreate_link_artifact,
-    acreate_markdown_artifact,
-    acreate_progress_artifact,
-    aupdate_progress_artifact,
-)
+from prefect import artifacts
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactCreate
 from prefect.context import FlowRunContext
@@ -65,8 +60,7 @@ class _ItemsAtDebug(logging.LoggerAdapter[Any]):
 
 
 class _StillWorkingReadsAsWaiting(logging.Filter):
-    """Prefect logs each retry of check_job as "Task run failed with exception: JobStillWorking(...)": alarming
-    words for a job that is simply not done yet. Those lines are rewritten to say what is happening."""
+    """Prefect's "Task run failed with exception: JobStillWorking(...)" for a job not done yet, said as it is."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
@@ -184,15 +178,11 @@ async def publish_table() -> None:
         return
     with _lock:
         rows = sorted(ledger.rows.values(), key=lambda row: row.status in ("succeeded", "submitted"))  # failed first
-    failed = sum(1 for row in rows if row.error)
+    failed, count = sum(1 for row in rows if row.error), len(rows)
     files = [size for row in rows for _, size in row.files]
     balances = [row.remaining_credits for row in rows if row.remaining_credits is not None]
     # The Artifacts tab shows a card's first words only: they say whether anything failed.
-    head = (
-        f"{failed} of {len(rows)} document(s) failed, listed first"
-        if failed
-        else f"{len(rows)} document(s), none failed"
-    )
+    head = f"{failed} of {count} document(s) failed, listed first" if failed else f"{count} document(s), none failed"
     work, checks = sum(row.credits for row in rows), sum(row.checks for row in rows) * CHECK_CREDITS
     description = f"{head}; {work} credits of work, {checks} of checks."
     description += f" {min(balances)} credits left." if balances else ""
@@ -300,7 +290,7 @@ class Observer:
                 until = outcome.output_link_valid_till
                 valid = f"valid until {until:%Y-%m-%d %H:%M} UTC" if until else "valid for about an hour"
                 await _safely(
-                    acreate_link_artifact(
+                    artifacts.acreate_link_artifact(
                         link=outcome.url,
                         link_text=f"{what} ({row.operation.replace('_', ' ')})",
                         description=f"Result of {what}: PDF.co job `{job_id}`; the link is {valid}.",
@@ -314,7 +304,7 @@ class Observer:
             if _flow_run() is not None and not quiet_items.get():
                 code = outcome.status or "-"
                 await _safely(
-                    acreate_markdown_artifact(
+                    artifacts.acreate_markdown_artifact(
                         markdown=f"## {what}: {row.status}\n\n| | |\n|---|---|\n| job | `{job_id}` |\n"
                         f"| operation | `{row.operation}` |\n| status | `{code}` |\n"
                         f"| PDF.co says | {row.error.replace('|', '/')} |\n\n**What to do:** {ADVICE[event]}\n",
@@ -335,11 +325,8 @@ async def results_artifact(results: Sequence[JobResult | JobError], checks: int,
     if _flow_run() is not None and done:
         rows = "\n".join(f"| {document_of(r.job_id)} | `{r.job_id}` | [result]({r.url}) |" for r in done[:500])
         description = f"Results of {len(done)} PDF.co job(s) of {len(results)}; the links expire (about an hour)."
-        await _safely(
-            acreate_markdown_artifact(
-                markdown=f"| document | job | link |\n|---|---|---|\n{rows}", description=description
-            )
-        )
+        markdown = f"| document | job | link |\n|---|---|---|\n{rows}"
+        await _safely(artifacts.acreate_markdown_artifact(markdown=markdown, description=description))
 
 
 def downloaded(job_id: str | None, name: str, size: int) -> None:
@@ -387,10 +374,10 @@ class Progress:
 
     async def start(self) -> None:
         if _flow_run() is not None:
-            self._id = await _safely(acreate_progress_artifact(0.0, description=self.description))
+            self._id = await _safely(artifacts.acreate_progress_artifact(0.0, description=self.description))
 
     async def advance(self, count: int = 1, *, force: bool = False) -> None:
         self.done = min(self.total, self.done + count)
         if self._id is not None and (force or time.monotonic() - self._shown_at >= 1.0):
             self._shown_at = time.monotonic()
-            await _safely(aupdate_progress_artifact(self._id, 100.0 * self.done / self.total))
+            await _safely(artifacts.aupdate_progress_artifact(self._id, 100.0 * self.done / self.total))

@@ -16,14 +16,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from prefect.events import emit_event
 
 from prefect_pdfco._exceptions import InvalidParametersError, PdfcoError
 from prefect_pdfco._util import check_number, safe_url
-from prefect_pdfco.credentials import callback_key, verify_token
+from prefect_pdfco.credentials import PdfcoCredentials, callback_key, shared_client, verify_token
 from prefect_pdfco.models import JobResult
 
 if TYPE_CHECKING:
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
-
-    from prefect_pdfco.credentials import PdfcoCredentials
 
 __all__ = ["CallbackReceiver", "ReceiverLimits", "create_app", "serve"]
 
@@ -57,8 +54,8 @@ class ReceiverLimits:
     Attributes:
         max_body_bytes: Larger bodies get 413 (PDF.co's final result can carry a parsed invoice).
         body_timeout_seconds: A body still arriving after this gets 408 (PDF.co posts a small body at once).
-        header_timeout_seconds: A connection that has not sent its request line and headers this long after it
-            opened (or after its last answer) gets 408 and is closed.
+        header_timeout_seconds: A connection still without its request line and headers this long after it opened
+            (or after its last answer) gets 408 and is closed.
         max_connections: Connections held open at once; more get 503 and are closed at once.
     """
 
@@ -144,8 +141,6 @@ class _Handler:
 
     async def _confirm(self, job_id: str) -> None:
         self.stats["checks"] += 1
-        from prefect_pdfco.credentials import shared_client
-
         try:
             result = await (await shared_client(self.credentials)).check(job_id)
         except PdfcoError as error:
@@ -347,14 +342,12 @@ class CallbackReceiver:
         deadline = time.monotonic() + 15
         while not server.started:  # uvicorn has no start event to wait on
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.__exit__(None, None, None)
+                self.__exit__()
                 raise RuntimeError("the callback receiver did not start")
             time.sleep(0.01)
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -379,8 +372,6 @@ def serve(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-connections", type=int, default=100, help="connections held open")
     parser.add_argument("--header-timeout", type=float, default=10.0, help="seconds for headers")
     args = parser.parse_args(argv)
-    from prefect_pdfco.credentials import PdfcoCredentials
-
     limits = ReceiverLimits(max_connections=args.max_connections, header_timeout_seconds=args.header_timeout)
     app = create_app(PdfcoCredentials.load(args.block), confirm=args.confirm, limits=limits)
     _server(app, cli=True, host=args.host, port=args.port).run()

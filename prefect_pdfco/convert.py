@@ -3,8 +3,9 @@
 Every task takes the ``PdfcoCredentials`` block first and, besides its own arguments, ``extra`` (other parameters PDF.co
 documents for the operation, by its names: ``{"expiration": 120}``), ``submit_key`` (a name for this submit, unique in
 the flow run; by default the call's rank among identical calls) and ``resend_if_unknown`` (send again although an
-earlier attempt may have been billed: check the job history first). Examples import ``flow`` from prefect and every
-other name from prefect_pdfco.
+earlier attempt may have been billed: check the job history first); where a task takes them and says no more, ``name``
+is the output file name and ``password`` the PDF's password (never logged). Examples import ``flow`` from prefect and
+every other name from prefect_pdfco.
 """
 
 from __future__ import annotations
@@ -100,7 +101,6 @@ async def url_to_pdf(
         margins: CSS-style margins, e.g. ``"10mm"`` or ``"5mm 10mm 5mm 10mm"``.
         print_background: Whether to render backgrounds.
         media_type: The CSS media to apply: ``print``, ``screen`` or ``none``.
-        name: The output file name.
 
     Returns:
         The job, whose result is the page as a PDF.
@@ -133,7 +133,6 @@ async def document_to_pdf(
 
     Args:
         url: The document's link (``upload_file`` gives one for a local file).
-        name: The output file name.
 
     Returns:
         The job; its result URL is the converted PDF.
@@ -164,7 +163,6 @@ async def image_to_pdf(
 
     Args:
         urls: The images' links (JPG, PNG, TIFF...), sent as one comma-separated ``url`` (encode commas as ``%2C``).
-        name: The output file name.
 
     Returns:
         The job; its result is one PDF, a page per image.
@@ -199,7 +197,6 @@ async def pdf_to_text(
         url: The PDF's link (``upload_file`` gives one for a local file).
         pages: **0-based** pages: ``"0,2-4,7-"``, ``"!0"`` (the last) or a list such as ``[0, "2-4"]``; all by default.
         lang: OCR language(s) for scanned pages: ``"eng"`` (the default), ``"eng+deu"``...
-        password: The PDF's password, if it has one (never logged).
 
     Returns:
         The job; its result URL is a text file (``fetch_result_text`` reads it).
@@ -234,7 +231,6 @@ async def pdf_to_json(
         url: The PDF's link (``upload_file`` gives one for a local file).
         pages: **0-based** pages: ``"0,2-4,7-"``, ``"!0"`` (the last) or a list such as ``[0, "2-4"]``; all by default.
         lang: OCR language(s) for scanned pages: ``"eng"`` (the default), ``"eng+deu"``...
-        password: The PDF's password, if it has one (never logged).
 
     Returns:
         The job, whose result URL is the JSON document (``fetch_result_json`` reads it).
@@ -275,7 +271,6 @@ async def pdf_to_csv(
         rect: Extract only this area (a table's box): ``"x, y, width, height"`` in points, or four numbers.
         unwrap: Join the lines of a table cell into one (with ``line_grouping``).
         line_grouping: How lines group into table cells: 1 by rows, 2 by columns, 3 join orphaned rows.
-        password: The PDF's password, if it has one (never logged).
 
     Returns:
         The job; a CSV file is behind its result URL.
@@ -314,7 +309,6 @@ async def pdf_to_html(
         pages: **0-based** pages, e.g. ``"0-2"``; all by default.
         simple: Plain HTML without the exact layout.
         columns: Keep text columns apart.
-        password: The PDF's password, if it has one (never logged).
 
     Returns:
         The job; its result is an HTML file.

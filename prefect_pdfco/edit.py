@@ -3,8 +3,9 @@
 Every task takes the ``PdfcoCredentials`` block first and, besides its own arguments, ``extra`` (other parameters PDF.co
 documents for the operation, by its names: ``{"expiration": 120}``), ``submit_key`` (a name for this submit, unique in
 the flow run; by default the call's rank among identical calls) and ``resend_if_unknown`` (send again although an
-earlier attempt may have been billed: check the job history first). Examples import ``flow`` from prefect and every
-other name from prefect_pdfco.
+earlier attempt may have been billed: check the job history first); where a task takes them and says no more, ``name``
+is the output file name and ``password`` the PDF's password (never logged). Examples import ``flow`` from prefect and
+every other name from prefect_pdfco.
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ async def merge_pdfs(
 
     Args:
         urls: The PDFs' links, sent as one comma-separated ``url`` (encode a comma inside a link as ``%2C``).
-        name: The output file name.
 
     Returns:
         The job; its result URL is the merged PDF.
@@ -121,7 +121,6 @@ async def split_pdf(
     Args:
         url: The PDF's link.
         pages: **1-based** ranges, one part each: ``"1-2,3-"`` gives two parts; ``"*"`` (the default) a part per page.
-        password: The PDF's password, if it has one (never logged).
         name: The base name of the parts (``part.pdf`` gives ``part-1.pdf``, ``part-2.pdf``...).
 
     Returns:
@@ -159,8 +158,6 @@ async def rotate_pages(
         url: The PDF's link.
         angle: Degrees clockwise: 90, 180 or 270 (negative: counter-clockwise).
         pages: **0-based** pages to rotate, e.g. ``"0,2"`` or ``"!0"`` (the last); all by default.
-        password: The PDF's password, if it has one (never logged).
-        name: The output file name.
 
     Returns:
         The job; the rotated PDF is its result.
@@ -194,8 +191,6 @@ async def delete_pages(
     Args:
         url: The PDF's link.
         pages: **1-based** pages to delete, e.g. ``"1"`` (the first), ``"2-3"``, ``"!1"`` (the last).
-        password: The PDF's password, if it has one (never logged).
-        name: The output file name.
 
     Returns:
         The job; its result is the PDF without those pages.
@@ -233,8 +228,6 @@ async def add_to_pdf(
         annotations: Text to draw: ``TextAnnotation(text=..., x=..., y=..., pages="0")`` or PDF.co's mappings.
         images: Images to place: ``ImageAnnotation(url=..., x=..., y=..., width=...)``.
         fields: Form field values: ``FormFieldValue(field_name="name", text="Jane")``.
-        password: The PDF's password, if it has one (never logged).
-        name: The output file name.
 
     Returns:
         The job; the edited PDF is behind its result URL.
@@ -282,8 +275,6 @@ async def replace_text(
         case_sensitive: Match case.
         replacement_limit: Replace at most this many occurrences per search string (0: all).
         pages: **0-based** pages to edit; all by default.
-        password: The PDF's password, if it has one (never logged).
-        name: The output file name.
 
     Returns:
         The job; its result URL is the PDF with the text replaced.
@@ -327,8 +318,6 @@ async def compress_pdf(
     Args:
         url: The PDF's link.
         config: PDF.co's compression settings, e.g. ``{"images": {"color": {...}}}``; PDF.co's defaults if None.
-        password: The PDF's password, if it has one (never logged).
-        name: The output file name.
 
     Returns:
         The job; its result URL is the compressed PDF.

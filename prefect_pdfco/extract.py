@@ -3,8 +3,9 @@
 Every task takes the ``PdfcoCredentials`` block first and, besides its own arguments, ``extra`` (other parameters PDF.co
 documents for the operation, by its names: ``{"expiration": 120}``), ``submit_key`` (a name for this submit, unique in
 the flow run; by default the call's rank among identical calls) and ``resend_if_unknown`` (send again although an
-earlier attempt may have been billed: check the job history first). Examples import ``flow`` from prefect, ``Secret``
-from prefect.blocks.system and every other name from prefect_pdfco.
+earlier attempt may have been billed: check the job history first); where a task takes them and says no more, ``name``
+is the output file name and ``password`` the PDF's password (never logged). Examples import ``flow`` from prefect,
+``Secret`` from prefect.blocks.system and every other name from prefect_pdfco.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ async def pdf_info(
 
     Args:
         url: The PDF's link.
-        password: The PDF's password, if it has one (never logged).
 
     Returns:
         The job; its result URL is a JSON file with an ``info`` object (the page count is on the finished job too).
@@ -80,7 +80,6 @@ async def find_text(
         case_sensitive: Match case (PDF.co's default: True).
         word_matching_mode: ``None``, ``SmartMatch`` or ``ExactMatch`` (whole words).
         pages: **0-based** pages to search, e.g. ``"0-2"``; all by default.
-        password: The PDF's password, if it has one (never logged).
 
     Returns:
         The job; its result URL is a JSON list of matches (``text``, ``left``, ``top``, ``pageIndex``...).
@@ -122,7 +121,6 @@ async def parse_document(
         template: The template itself: a mapping (sent as JSON) or its JSON text.
         output_format: ``JSON`` (the default), ``YAML``, ``XML`` or ``CSV``.
         generate_csv_headers: Write a header row in CSV output.
-        password: The PDF's password, if it has one (never logged).
 
     Returns:
         The job; its result URL holds ``{"objects": [...]}`` (or CSV, YAML, XML as asked).
@@ -194,8 +192,6 @@ async def make_searchable(
         lang: OCR language(s): ``"eng"`` (PDF.co's default), ``"deu"``, ``"eng+deu"``...
         pages: **0-based** pages to OCR; all by default.
         rect: OCR only this area: ``"x, y, width, height"`` in points, or four numbers.
-        password: The PDF's password, if it has one (never logged).
-        name: The output file name.
 
     Returns:
         The job; its result URL is the searchable PDF. OCR is slow: PDF.co advises a first check after a minute.
@@ -281,7 +277,6 @@ async def add_password(
         allow_accessibility_support: Permit extraction for accessibility tools.
         allow_assembly_document: Permit inserting, rotating and deleting pages.
         print_quality: ``HighResolution`` or ``LowResolution``.
-        name: The output file name.
 
     Returns:
         The job; its result URL is the encrypted PDF.
@@ -322,7 +317,6 @@ async def remove_password(
     Args:
         url: The protected PDF's link.
         password: Its owner or user password (never logged).
-        name: The output file name.
 
     Returns:
         The job; its result URL is the unprotected PDF.

@@ -139,8 +139,7 @@ async def download_result(
 
     Args:
         result: A ``JobResult`` (from ``wait_for_job`` or ``check_job``) or a result URL.
-        destination: A directory (created if missing), or a storage block: ``LocalFileSystem``,
-            ``RemoteFileSystem``, or one with ``upload_from_path`` such as prefect-aws's ``S3Bucket``.
+        destination: A directory (created if missing), or a storage block (``RemoteFileSystem``, ``S3Bucket``...).
         filename: The name instead of the link's last path segment; sanitised the same way.
         credentials: A credentials block whose ``allowed_result_hosts`` applies (its key is never sent to links).
         fingerprint: Compute the SHA-256 while streaming (``DownloadedFile.sha256``; ~0.85 s of CPU per GiB).
@@ -182,13 +181,12 @@ async def download_result_files(
 ) -> list[DownloadedFile]:
     """Downloads every file of a result (each part of a split, each page image), each as ``download_result`` lands one.
 
+    ``fingerprint``, ``verify_etag`` and ``durable`` are as for ``download_result``.
+
     Args:
         result: A ``JobResult`` or a result URL.
         destination: A directory or a storage block (as for ``download_result``).
         credentials: A credentials block whose ``allowed_result_hosts`` applies.
-        fingerprint: As for ``download_result``.
-        verify_etag: As for ``download_result``.
-        durable: As for ``download_result``.
 
     Returns:
         One ``DownloadedFile`` per part, in order.
@@ -223,15 +221,13 @@ async def download_results(
     """Downloads many results into one destination in one task run, ``max_concurrency`` at once.
 
     A later result that shares a name lands as ``name-<index>.ext``; a failure is handed back in its place.
+    ``fingerprint``, ``verify_etag`` and ``durable`` are as for ``download_result``.
 
     Args:
         results: ``JobResult``s or result URLs (one file each), or errors to pass through.
         destination: A directory or a storage block (as for ``download_result``).
         credentials: A credentials block whose ``allowed_result_hosts`` applies.
         max_concurrency: Files in flight at once.
-        fingerprint: As for ``download_result``.
-        verify_etag: As for ``download_result``.
-        durable: As for ``download_result``.
 
     Returns:
         In order: each landed file, or the typed error of its result.

@@ -112,10 +112,8 @@ async def run_operation(
     Args:
         credentials: The PDF.co credentials block.
         operation: A catalogue name (``"merge"``, ``"pdf_to_text"``) or a documented path (``"/v1/pdf/merge"``).
-        params: PDF.co's parameters, as its docs name them (``url``, ``pages``, ``name``...): checked against the
-            operation's documented names and values before any request.
-        destination: A directory, or a storage block (``LocalFileSystem``, ``RemoteFileSystem``, S3...);
-            multi-file outputs land as one file per part.
+        params: PDF.co's parameters by its names (``url``, ``pages``, ``name``...), checked before any request.
+        destination: A directory or a storage block; multi-file outputs land as one file per part.
         max_wait_seconds: How long to wait before ``JobTimeout`` (which keeps the job id); at most a week.
         initial_poll_seconds: First delay between checks; by default the operation's own.
 
@@ -181,8 +179,7 @@ async def run_batch(
         max_wait_seconds: One deadline for all the jobs (at most a week).
         fail_fast: Stop at the first failure (documents not yet sent are not sent) and raise its error.
         raise_on_failure: Run the whole batch, then raise the first failure's error if any item failed.
-        skip_done: Skip documents an earlier run already landed in ``destination`` (a directory) for the same
-            operation and the same parameters, as the ``.pdfco-manifest.jsonl`` beside the files records.
+        skip_done: Skip documents whose files an earlier run landed in ``destination`` (see ``.pdfco-manifest.jsonl``).
 
     Returns:
         One ``BatchItem`` per item, in order (index, document, job id, result, files or error), and the summary.

@@ -82,8 +82,7 @@ async def submit_job(
         credentials: The PDF.co credentials block.
         endpoint: The documented path, e.g. ``"/v1/pdf/merge"`` (``"pdf/merge"`` works too).
         params: The operation's parameters as PDF.co names them (``url``, ``pages``, ``name``...); sent as given.
-        submit_key: A name for this submit, unique in the flow run (e.g. ``"invoice-17"``); by default the call's
-            rank among identical calls of the run.
+        submit_key: A name for this submit, unique in the flow run; by default the call's rank among identical calls.
         resend_if_unknown: Send again although an earlier attempt may have been billed (check the job history).
 
     Returns:
@@ -330,8 +329,7 @@ async def wait_for_jobs(
         learn_variable: As in ``wait_for_job``; the batch learns from its first jobs to end.
 
     Returns:
-        In the order of ``job_ids``: each success result, or the ``JobError`` the job ended with (failures are
-        returned, not raised, so one bad document never loses the others' results).
+        In the order of ``job_ids``: each success result, or the ``JobError`` the job ended with (returned, not raised).
 
     Example:
         ```python

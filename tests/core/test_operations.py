@@ -582,8 +582,9 @@ def test_the_docstring_documents_every_argument_and_shows_a_flow(name: str) -> N
     args = doc[doc.index("\nArgs:\n") : doc.index("\n\nReturns:\n")]
     documented = re.findall(r"^    (\w+): ", args, re.MULTILINE)
     task = TASKS[name]
-    # The arguments every task shares (LOCAL) are documented once, in the module docstring.
-    assert documented == [a.arg for a in [*task.args.args, *task.args.kwonlyargs] if a.arg not in LOCAL]
+    # The arguments every task shares (LOCAL), and a plain name or password, are documented in the module docstring.
+    arguments = [a.arg for a in [*task.args.args, *task.args.kwonlyargs]]
+    assert documented == [a for a in arguments if a in documented or a not in (*LOCAL, "name", "password")]
     example = doc[doc.index("\n\nExample:\n") :]
     assert "@flow" in example and (f"{name}(" in example or f"{name}.aio(" in example)
     assert len(example.splitlines()) <= 10 and op(name).endpoint in doc
