@@ -67,7 +67,6 @@ class Landing(TypedDict, total=False):
 
 
 def sanitize_filename(name: str | None) -> str:
-    """A single harmless file name (why and how: docs/design/links.md, "File names"); else ``download``."""
     text = "".join(c for c in unicodedata.normalize("NFC", name or "") if unicodedata.category(c) not in ("Cc", "Cf"))
     text = _UNSAFE.sub("_", text).strip().lstrip(".").strip().rstrip(". ")
     text = "_" + text if _RESERVED.match(text) else text
@@ -79,14 +78,12 @@ def sanitize_filename(name: str | None) -> str:
 
 
 def filename_from_url(url: str) -> str:
-    """The sanitised last path segment of ``url``, split off before decoding (so ``%2F`` cannot add a directory)."""
     with contextlib.suppress(ValueError):
         return sanitize_filename(unquote(urlsplit(url.strip()).path.rsplit("/", 1)[-1]))
     return sanitize_filename(None)
 
 
 def unique_name(name: str, taken: set[str], index: int | None = None) -> str:
-    """The first of ``name``, ``name-<index>``, ``name-2``, ``-3``... not in ``taken`` (case-insensitively); added."""
     stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
     base = stem if index is None else f"{stem}-{index}"
     counted = (f"{base}-{number}{suffix}" for number in itertools.count(2))
@@ -96,7 +93,6 @@ def unique_name(name: str, taken: set[str], index: int | None = None) -> str:
 
 
 def path_inside(directory: Path, name: str) -> Path:
-    """``directory / name`` after a lexical check that it is directly inside (``os.replace`` follows no link)."""
     base = Path(os.path.abspath(directory))
     if (target := Path(os.path.abspath(base / name))).parent != base or name in ("", ".", ".."):
         raise InvalidParametersError("download", [f"filename: refusing to write {name!r} outside {base}"])
@@ -239,7 +235,6 @@ def decode_text(content: bytes, content_type: str | None, encoding: str | None =
 
 
 def decode_json(content: bytes, url: str) -> Any:
-    """JSON from a result's bytes; ``UnexpectedResponseError`` when it is not JSON."""
     try:
         return json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
@@ -253,7 +248,6 @@ class Api(Protocol):
 
 
 def content_type_for(name: str) -> str:
-    """The Content-Type to request and send for a file called ``name``."""
     return CONTENT_TYPES.get(PurePosixPath(name.lower()).suffix, "application/octet-stream")
 
 

@@ -1,8 +1,4 @@
-"""Every error prefect-pdfco raises; the tree is drawn in docs/reference/errors.md.
-
-Exceptions hold the ``httpx`` request and response, never the API key in their text: httpx requests carry the
-``x-api-key`` header, so ``repr`` and ``str`` show only method, endpoint and code, and pickling drops both.
-"""
+"""Every error prefect-pdfco raises (the tree, and why no API key is in them: docs/reference/errors.md)."""
 
 from __future__ import annotations
 

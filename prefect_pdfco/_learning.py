@@ -34,7 +34,6 @@ class Ticket:
 
 
 def check_rate(value: object, caller: str) -> float:
-    """A ``requests_per_second`` cap: a finite number of at least ``MIN_REQUESTS_PER_SECOND``."""
     rate = check_number(value, "requests_per_second", caller=caller)
     if rate < MIN_REQUESTS_PER_SECOND:
         problem = f"requests_per_second: must be at least {MIN_REQUESTS_PER_SECOND:g}, got {rate:g}"

@@ -132,7 +132,6 @@ def _refused(url: str, host: str, why: str) -> FileTransferError:
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to (``loop.getaddrinfo`` under asyncio), in the resolver's order."""
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -182,7 +181,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        """Checks ``host``, resolves and checks its addresses, then connects to the first checked one that answers."""
         self.policy.check(host, None, final=False)  # a metadata name is refused before any lookup
         literal = literal_address(host)
         if literal is not None:

@@ -142,7 +142,6 @@ def job_result(body: Mapping[str, Any], job_id: str, endpoint: str) -> JobResult
 
 
 def submission(body: Mapping[str, Any], endpoint: str, **fields: Any) -> JobSubmission:
-    """A submit's answer as a ``JobSubmission``."""
     try:
         return JobSubmission.model_validate({**body, "endpoint": endpoint, **fields})
     except ValidationError as error:

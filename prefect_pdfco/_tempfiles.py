@@ -161,7 +161,6 @@ def unlink(path: Path, *, is_dir: bool = False) -> None:
 
 
 def new_private_dir(parent: str | None = None) -> Path:
-    """A new owner-tagged private directory in ``parent`` (the system's temporary directory by default)."""
     return Path(tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{owner_tag()}-", dir=parent))
 
 

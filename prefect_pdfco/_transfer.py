@@ -79,10 +79,8 @@ def describe_expiry(expiry: datetime | None, now: datetime) -> str:
         return "the result link has expired"
     text = f"the result link expired at {expiry.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
     if (seconds := (now - expiry).total_seconds()) < 0:  # the host says expired, our clock not yet: a clock is off
-        return (
-            f"{text}, by the file host's clock (this machine's clock reads {now:%Y-%m-%dT%H:%M:%SZ}, {_ago(-seconds)} "
-            "earlier: check that it is synchronised)"
-        )
+        ours = f"this machine's clock reads {now:%Y-%m-%dT%H:%M:%SZ}, {_ago(-seconds)} earlier"
+        return f"{text}, by the file host's clock ({ours}: check that it is synchronised)"
     return f"{text} ({_ago(seconds)} ago)" if seconds >= 1 else f"{text} (just now)"
 
 

@@ -158,8 +158,6 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock: ``time.monotonic``, ``time.time`` and ``asyncio.sleep``."""
-
     def monotonic(self) -> float:
         return time.monotonic()
 
@@ -199,10 +197,8 @@ class LoopCache(Generic[K, V]):
         if loop not in self._by_loop:
             self._drop_closed_loops()
         with self._lock:
-            entry = self._by_loop.get(loop)
-            new_loop = entry is None
-            if entry is None:
-                entry = self._by_loop[loop] = _LoopEntry(loop)
+            new_loop = loop not in self._by_loop
+            entry = self._by_loop.get(loop) or self._by_loop.setdefault(loop, _LoopEntry(loop))
             value = entry.objects.get(key)
             if value is None or self._is_closed(value):
                 value = entry.objects[key] = self._make(key)
@@ -212,7 +208,6 @@ class LoopCache(Generic[K, V]):
         return value
 
     def count(self) -> int:
-        """How many objects are cached now, over every event loop."""
         with self._lock:
             return sum(len(entry.objects) for entry in self._by_loop.values())
 

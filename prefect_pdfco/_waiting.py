@@ -287,7 +287,6 @@ async def wait_one(
     policy: PollPolicy | None = None,
     **options: Unpack[WaitOptions],
 ) -> JobResult:
-    """Waits for one job (``Waiter.follow``): its result, else the JobError it ended with."""
     return await Waiter(client, policy, max_wait_seconds, **options).follow(job_id)
 
 
