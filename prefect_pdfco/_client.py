@@ -219,7 +219,7 @@ class PdfcoClient:
         try:
             response = await self._http.send(request)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise transport_error(error, endpoint, f"{self.base_url.host} (the PDF.co API)") from error
+            raise transport_error(error, request, endpoint, f"{self.base_url.host} (the PDF.co API)") from error
         try:
             data = response_body(response, endpoint)
         except RateLimitError:

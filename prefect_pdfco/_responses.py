@@ -32,23 +32,16 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 _DELTA_SECONDS = re.compile(r"^\s*(\d{1,12}(?:\.\d+)?)\s*$")
 
 
-def transport_error(error: httpx.HTTPError | httpx.InvalidURL, endpoint: str, where: str) -> PdfcoConnectionError:
+def transport_error(error: Exception, request: httpx.Request, endpoint: str, where: str) -> PdfcoConnectionError:
     """Any httpx failure that is not an HTTP answer, as ``PdfcoConnectionError`` naming ``where`` it went."""
-    try:
-        request: httpx.Request | None = error.request  # type: ignore[union-attr]
-    except (RuntimeError, AttributeError):
-        request = None
-    not_sent = isinstance(error, _NOT_SENT)
-    reason = (
-        f"could not connect to {where}; the request was not sent"
-        if not_sent
-        else f"the request may have reached {where} but no complete answer came back"
-    )
+    sent = not isinstance(error, _NOT_SENT)
+    if sent:
+        reason = f"the request may have reached {where} but no complete answer came back"
+    else:
+        reason = f"could not connect to {where}; the request was not sent"
+    detail = f"{type(error).__name__}: {str(error) or 'no details'}"
     return PdfcoConnectionError(
-        f"{reason} ({type(error).__name__}: {str(error) or 'no details'})",
-        endpoint=endpoint,
-        request=request,
-        may_have_reached_server=not not_sent,
+        f"{reason} ({detail})", endpoint=endpoint, request=request, may_have_reached_server=sent
     )
 
 
@@ -115,9 +108,8 @@ def response_body(response: httpx.Response, endpoint: str) -> dict[str, Any]:
         message = f"response is not JSON ({response.headers.get('content-type', 'no content type')}): {snippet}"
         code, is_json = status, False
     error_class = _error_class(status, code, message, is_json)
-    extra: dict[str, Any] = {}
-    if error_class is RateLimitError:
-        extra["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
+    limited = error_class is RateLimitError
+    extra = {"retry_after": parse_retry_after(response.headers.get("retry-after"))} if limited else {}
     raise error_class(
         message,
         status_code=status,
