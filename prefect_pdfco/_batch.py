@@ -26,11 +26,8 @@ from prefect_pdfco.files import Destination, land_result
 from prefect_pdfco.models import DownloadedFile, JobResult
 
 T = TypeVar("T")
-#: Submits (and downloads) in flight at once by default; the pacing slows them to what the account admits.
-DEFAULT_MAX_CONCURRENCY = 16
-#: Beside the outputs in a directory: which item (operation and parameters) produced which files, one JSON line
-#: per landing, so that a later run with ``skip_done=True`` does not pay for them again.
-MANIFEST = ".pdfco-manifest.jsonl"
+DEFAULT_MAX_CONCURRENCY = 16  # submits and downloads in flight; the pacing slows them to what the account admits
+MANIFEST = ".pdfco-manifest.jsonl"  # beside the outputs: the files each item landed, for skip_done (design: money)
 
 
 class BatchItem(BaseModel):

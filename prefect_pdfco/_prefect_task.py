@@ -52,8 +52,7 @@ def _options_of(
 class PdfcoTask(Task[P, Coroutine[Any, Any, R]], Generic[P, R]):
     """A Prefect ``Task`` around an async function: its call is its result in sync flows, ``.aio`` in async ones."""
 
-    #: Whether each call gets a ``submit_key`` where it is made (tasks that submit billed jobs).
-    numbered: bool = False
+    numbered: bool = False  # whether each call gets a submit_key where it is made (billed submits)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
         run = self.aio(*args, **kwargs)  # in async code, `await task(...)` works too; the typed spelling is .aio

@@ -109,13 +109,8 @@ class SubmitRecord:
         ctx = TaskRunContext.get()
         if ctx is None or ctx.task_run.flow_run_id is None or submit_key is None:
             return None
-        material = {
-            "flow_run": _run_identity(ctx),
-            "task": ctx.task.name,
-            "host": credentials.base_url,
-            "inputs": fingerprint(inputs, credentials),
-            "submit_key": submit_key,
-        }
+        material = {"flow_run": _run_identity(ctx), "task": ctx.task.name, "host": credentials.base_url}
+        material |= {"inputs": fingerprint(inputs, credentials), "submit_key": submit_key}
         storage = ctx.result_store.result_storage or get_default_result_storage()
         return cls(storage, f"pdfco-submit-{digest(material)}.submit-record", endpoint)  # type: ignore[arg-type]
 
@@ -279,12 +274,9 @@ async def submit_once(
             if job is not None:
                 return job
         elif earlier is not None and state in ("in_flight", "unknown"):
-            unknown = SubmitOutcomeUnknown(
-                endpoint,
-                sent_at=parse_time(earlier.get("sent_at")),
-                submit_key=record.key,
-                reason=str(earlier.get("reason") or "the attempt stopped before PDF.co's answer was recorded"),
-            )
+            reason = str(earlier.get("reason") or "the attempt stopped before PDF.co's answer was recorded")
+            sent_at = parse_time(earlier.get("sent_at"))
+            unknown = SubmitOutcomeUnknown(endpoint, sent_at=sent_at, submit_key=record.key, reason=reason)
             if not resend_if_unknown:
                 raise unknown
             _ui.run_logger().warning("Sending again as asked (resend_if_unknown=True): %s", unknown)

@@ -118,8 +118,7 @@ _ledgers: OrderedDict[str, _Ledger] = OrderedDict()
 _lock = threading.Lock()
 
 
-#: The flow run that called our flows (run_batch, run_operation) as subflows: their jobs join its table, so the
-#: user's own flow run page shows every document. Set by ``PdfcoFlow`` where the call is made.
+#: The flow run that called our flows as subflows: their jobs join its table (set by ``PdfcoFlow``).
 root_flow_run: ContextVar[str | None] = ContextVar("pdfco_root_flow_run", default=None)
 
 
@@ -289,28 +288,20 @@ class Observer:
             if self.link_artifacts and outcome.url and _flow_run() is not None:
                 until = outcome.output_link_valid_till
                 valid = f"valid until {until:%Y-%m-%d %H:%M} UTC" if until else "valid for about an hour"
-                await _safely(
-                    artifacts.acreate_link_artifact(
-                        link=outcome.url,
-                        link_text=f"{what} ({row.operation.replace('_', ' ')})",
-                        description=f"Result of {what}: PDF.co job `{job_id}`; the link is {valid}.",
-                    )
-                )
+                text = f"{what} ({row.operation.replace('_', ' ')})"
+                about = f"Result of {what}: PDF.co job `{job_id}`; the link is {valid}."
+                await _safely(artifacts.acreate_link_artifact(link=outcome.url, link_text=text, description=about))
         else:
             event = next(name for kind, name in EVENT_BY_ERROR if isinstance(outcome, kind))
             row.status, row.error = event.rsplit(".", 1)[-1], outcome.message or str(outcome)
             run_logger().warning("%s did not succeed: %s", what, escape_control(str(outcome)))
             _emit(event, row, message=row.error)
             if _flow_run() is not None and not quiet_items.get():
-                code = outcome.status or "-"
-                await _safely(
-                    artifacts.acreate_markdown_artifact(
-                        markdown=f"## {what}: {row.status}\n\n| | |\n|---|---|\n| job | `{job_id}` |\n"
-                        f"| operation | `{row.operation}` |\n| status | `{code}` |\n"
-                        f"| PDF.co says | {row.error.replace('|', '/')} |\n\n**What to do:** {ADVICE[event]}\n",
-                        description=f"Why {what} did not succeed",
-                    )
-                )
+                code, why = outcome.status or "-", f"Why {what} did not succeed"
+                markdown = f"## {what}: {row.status}\n\n| | |\n|---|---|\n| job | `{job_id}` |\n"
+                markdown += f"| operation | `{row.operation}` |\n| status | `{code}` |\n"
+                markdown += f"| PDF.co says | {row.error.replace('|', '/')} |\n\n**What to do:** {ADVICE[event]}\n"
+                await _safely(artifacts.acreate_markdown_artifact(markdown=markdown, description=why))
         if self.publish:
             await publish_table()
 

@@ -36,7 +36,6 @@ __all__ = ["CallbackReceiver", "ReceiverLimits", "create_app", "serve"]
 logger = logging.getLogger("prefect_pdfco.callbacks")
 
 _ENDS = ("success", "succeeded"), ("failed", "failed"), ("aborted", "aborted"), ("unknown", "not-found")
-#: The job events emitted, by the status PDF.co posted or a check reported.
 EVENT_BY_STATUS = {status: f"pdfco.job.{name}" for status, name in _ENDS}
 EventSink = Callable[[str, dict[str, str], dict[str, Any]], object]
 

@@ -292,9 +292,7 @@ def verify_token(key: bytes, token: object) -> bool:
 
 def callback_url_for(base: str, token: str) -> str:
     """One job's callback URL: ``base`` with the token in place of ``{token}``, else ``<base>/<token>``."""
-    if TOKEN_PLACEHOLDER in base:
-        return base.replace(TOKEN_PLACEHOLDER, token)
-    return f"{base.rstrip('/')}/{token}"
+    return base.replace(TOKEN_PLACEHOLDER, token) if TOKEN_PLACEHOLDER in base else f"{base.rstrip('/')}/{token}"
 
 
 def with_callback(credentials: PdfcoCredentials, params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -39,8 +39,7 @@ else:
 __all__ = ["download_result", "download_result_files", "download_results"]
 __all__ += ["fetch_result_json", "fetch_result_text", "upload_file"]
 
-#: The most bytes ``fetch_result_text`` and ``fetch_result_json`` hold in memory by default.
-MAX_FETCH_BYTES = 50 * 1024 * 1024
+MAX_FETCH_BYTES = 50 * 1024 * 1024  # what fetch_result_text and fetch_result_json hold in memory by default
 
 _links: LoopCache[LinkPolicy, httpx.AsyncClient] = LoopCache(
     new_link_client, lambda c: c.aclose(), lambda c: c.is_closed
@@ -181,7 +180,8 @@ async def download_result_files(
 ) -> list[DownloadedFile]:
     """Downloads every file of a result (each part of a split, each page image), each as ``download_result`` lands one.
 
-    ``fingerprint``, ``verify_etag`` and ``durable`` are as for ``download_result``.
+    The parts are the result's ``urls``, else the links in the JSON list an async split answers; ``fingerprint``,
+    ``verify_etag`` and ``durable`` are as for ``download_result``.
 
     Args:
         result: A ``JobResult`` or a result URL.

@@ -18,6 +18,7 @@ from prefect.variables import Variable
 from prefect_pdfco import _events, _learning, _ui, _waiting
 from prefect_pdfco._client import DEFAULT_MAX_WAIT_SECONDS, PdfcoClient, normalize_endpoint
 from prefect_pdfco._exceptions import InvalidParametersError, JobError, JobStillWorking
+from prefect_pdfco._operations import get_operation
 from prefect_pdfco._prefect_task import PdfcoTask, pdfco_task
 from prefect_pdfco._submit_guard import submit_once
 from prefect_pdfco._util import SYSTEM_CLOCK, check_job_id, check_job_ids, check_number, check_wait_seconds
@@ -30,10 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["check_job", "check_job_for", "submit_job", "submitted_jobs", "wait_for_job", "wait_for_jobs"]
 
-#: check_job's default policy: 2 s growing by half to 30 s, about 30 minutes in 65 checks (130 credits at most).
-CHECK_JOB_POLICY = PollPolicy()
-#: Where learnt job durations are kept across runs when a wait names no Prefect Variable itself.
-LEARN_VARIABLE_ENV = "PDFCO_LEARN_VARIABLE"
+CHECK_JOB_POLICY = PollPolicy()  # 2 s growing by half to 30 s: about 30 minutes in 65 checks (130 credits at most)
+LEARN_VARIABLE_ENV = "PDFCO_LEARN_VARIABLE"  # the Variable of learnt durations when a wait names none itself
 _VARIABLE_NAME = re.compile(r"[a-z0-9_-]{1,255}")
 
 
@@ -47,10 +46,8 @@ def _job_ref(value: object) -> object:
 
 
 def submitted_jobs() -> list[tuple[str, str]]:
-    """(job id, document) of every job this process submitted in the flow runs it remembers, oldest first.
-
-    What was paid for: after an interruption, hand these ids to ``wait_for_job`` instead of submitting again.
-    """
+    """(job id, document) of every job this process submitted in the flow runs it remembers, oldest first: what was
+    paid for. After an interruption, hand these ids to ``wait_for_job`` instead of submitting again."""
     return [(row.job_id, row.document or row.operation) for row in _ui.submitted_jobs()]
 
 
@@ -113,8 +110,7 @@ def _endpoint_slug() -> str:
 
 
 def _retry_while_working(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
-    # state.data is the raised exception; state.result() would be an un-awaited coroutine for an async task, and a
-    # timeout must not be retried as if the job were still working.
+    # state.data is the raised exception (state.result() would be a coroutine); a timeout is not retried.
     return isinstance(state.data, JobStillWorking)
 
 
@@ -213,8 +209,6 @@ def check_job_for(
             return check_job_for("make_searchable", 3600)(credentials, make_searchable(credentials, url)).url
         ```
     """
-    from prefect_pdfco._operations import get_operation
-
     total = check_wait_seconds(max_wait_seconds, "max_wait_seconds", caller="check_job_for")
     policy = get_operation(operation).poll_policy
     if initial_poll_seconds is not None:
@@ -346,12 +340,9 @@ async def wait_for_jobs(
     async with wait as client:
         start, token = client.clock.monotonic(), _ui.quiet_items.set(True)
         try:
+            observer = _ui.Observer()
             results = await client.wait_many(
-                jobs,
-                max_wait_seconds=wait.deadline,
-                policy=wait.policy,
-                observer=_ui.Observer(),
-                end_signal=wait.end_signal,
+                jobs, max_wait_seconds=wait.deadline, policy=wait.policy, observer=observer, end_signal=wait.end_signal
             )
         finally:
             _ui.quiet_items.reset(token)
