@@ -155,7 +155,6 @@ async def batch_items(
                     resend_if_unknown,
                     document,
                     record=record,
-                    client=client,
                 )
             item = item.model_copy(update={"job_id": job.job_id})
             result = await waiter.follow(job.job_id)

@@ -184,7 +184,6 @@ def pdfco_flow(**options: Any) -> Callable[[Callable[P, Coroutine[Any, Any, R]]]
 
 # Prefect's own dynamic key is random, so the rank of a call among identical calls is counted where the call is made:
 # whichever worker runs the task reads it from `submit_key`, and a retried flow run finds the same keys in order.
-
 _counts: OrderedDict[tuple[str, ...], int] = OrderedDict()
 _counts_lock = threading.Lock()
 

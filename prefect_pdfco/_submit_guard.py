@@ -258,11 +258,10 @@ async def submit_once(
     document: str | None = None,
     *,
     record: SubmitRecord | None = None,
-    client: PdfcoClient | None = None,
 ) -> JobSubmission:
     """Submits one job, unless an earlier attempt of the same submit (same key) was accepted or may have been."""
     record = record or SubmitRecord.for_task(credentials, endpoint, params, submit_key)
-    client = client or await shared_client(credentials)
+    client = await shared_client(credentials)
     if record is None:
         return await _send(credentials, client, endpoint, params, operation, document, None)
     await _ui.warn_if_records_are_local(record.storage)
