@@ -1,7 +1,4 @@
-"""``PdfcoCredentials``: the Prefect block that holds a PDF.co API key and builds clients from it.
-
-The example imports ``flow`` from prefect and ``PdfcoCredentials`` from prefect_pdfco.
-"""
+"""``PdfcoCredentials``: the Prefect block that holds a PDF.co API key and builds clients from it."""
 
 from __future__ import annotations
 
@@ -53,6 +50,11 @@ class PdfcoCredentials(CredentialsBlock):
 
     Example:
         ```python
+        from prefect import flow
+
+        from prefect_pdfco import PdfcoCredentials
+
+
         @flow
         def show_balance() -> int:
             credentials = PdfcoCredentials.load("BLOCK_NAME")
@@ -65,14 +67,6 @@ class PdfcoCredentials(CredentialsBlock):
     _logo_url = "https://pdf.co/favicon.ico"  # type: ignore[assignment]
     _description = "Stores a PDF.co API key and builds clients for the PDF.co REST API."
     _documentation_url = "https://prefect-pdfco.github.io/prefect-pdfco/reference/credentials/"  # type: ignore[assignment]
-    _code_example = """
-```python
-from prefect_pdfco import PdfcoCredentials
-
-credentials = PdfcoCredentials.load("BLOCK_NAME")
-print(credentials.check_connection())  # remaining credits
-```
-"""
 
     api_key: SecretStr = Field(default=..., title="API key", description="The PDF.co API key (app.pdf.co > API).")
     base_url: str = Field(
