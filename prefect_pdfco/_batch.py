@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,7 +25,6 @@ from prefect_pdfco.credentials import PdfcoCredentials, shared_client
 from prefect_pdfco.files import Destination, land_result
 from prefect_pdfco.models import DownloadedFile, JobResult
 
-T = TypeVar("T")
 DEFAULT_MAX_CONCURRENCY = 16  # submits and downloads in flight; the pacing slows them to what the account admits
 MANIFEST = ".pdfco-manifest.jsonl"  # beside the outputs: the files each item landed, for skip_done (design: money)
 
@@ -64,29 +63,18 @@ class _Manifest:
 
     def __init__(self, destination: object) -> None:
         self.path = Path(destination) / MANIFEST if isinstance(destination, (str, os.PathLike)) else None
-        self.done: dict[str, list[dict[str, Any]]] = {}
+        self.done: dict[str, list[DownloadedFile]] = {}
         if self.path is not None and self.path.exists():
             for line in self.path.read_text(errors="replace").splitlines():
                 try:
                     entry = json.loads(line)
-                    self.done[entry["key"]] = entry["files"]
-                except (ValueError, KeyError, TypeError):
+                    self.done[entry["key"]] = [_manifest_file(self.path.parent, file) for file in entry["files"]]
+                except (ValueError, KeyError, TypeError, AttributeError):
                     continue  # a line cut by a crash says nothing
 
     def landed(self, key: str) -> list[DownloadedFile] | None:
         """The files an earlier run landed for ``key``, when every one of them is still there, whole."""
-        files = self.done.get(key)
-        if not files or self.path is None:
-            return None
-        found = []
-        for file in files:
-            path = self.path.parent / str(file.get("name"))
-            if not path.is_file() or path.stat().st_size != file.get("size"):
-                return None
-            found.append(
-                DownloadedFile(path=str(path), size=file["size"], url=file.get("url", ""), job_id=file.get("job_id"))
-            )
-        return found
+        return _still_there(self.done.get(key, []))
 
     def add(self, key: str, files: Sequence[DownloadedFile]) -> None:
         if self.path is None or not files:
@@ -186,7 +174,7 @@ async def batch_items(
     token = _ui.quiet_items.set(True)  # one summary rather than lines and artifacts per document
     try:
         await progress.start()
-        outcomes = await gather_or_cancel([one(index, dict(params)) for index, params in enumerate(items)])
+        outcomes = await _waiting.gather_or_cancel([one(index, dict(params)) for index, params in enumerate(items)])
     finally:
         _ui.quiet_items.reset(token)
     await progress.advance(0, force=True)
@@ -197,19 +185,15 @@ def _landed(earlier: Mapping[str, Any] | None) -> list[DownloadedFile] | None:
     """The files an earlier attempt of this item landed, when they are all still there."""
     if not earlier or earlier.get("state") != "landed":
         return None
-    files = [DownloadedFile.model_validate(file) for file in earlier.get("files") or []]
+    return _still_there([DownloadedFile.model_validate(file) for file in earlier.get("files") or []])
+
+
+def _manifest_file(folder: Path, file: dict[str, Any]) -> DownloadedFile:
+    path, url = folder / str(file.get("name")), file.get("url", "")
+    return DownloadedFile(path=str(path), size=file["size"], url=url, job_id=file.get("job_id"))
+
+
+def _still_there(files: list[DownloadedFile]) -> list[DownloadedFile] | None:
     if files and all(Path(f.path).is_file() and Path(f.path).stat().st_size == f.size for f in files):
         return files
     return None
-
-
-async def gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """``asyncio.gather`` that cancels the others when one raises: nothing is sent or paid for after that."""
-    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

@@ -6,9 +6,9 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar
 
 from prefect_pdfco._exceptions import (
     InvalidParametersError,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 logger = logging.getLogger("prefect_pdfco")
+T = TypeVar("T")
 
 CONCURRENT_CHECKS = 16  # of one wait_many; the client's pacer paces them for the account
 # What these are for: docs/design/polling.md
@@ -187,7 +188,14 @@ class Waiter:
         self._scouts: dict[str, str] = {}  # operation key -> the job that learns its duration for the others
 
     async def follow(self, job_id: str) -> JobResult:
-        """Checks one job until it ends: its result, else the JobError it ended with (the observer hears both)."""
+        """Checks one job until it ends: its result, else raises the JobError it ended with."""
+        ended = await self.outcome(job_id)
+        if isinstance(ended, JobError):
+            raise ended
+        return ended
+
+    async def outcome(self, job_id: str) -> JobResult | JobError:
+        """Checks one job until it ends: its result, or the JobError it ended with (the observer hears both)."""
         counter = [0]
         try:
             ended: JobResult | JobError = await self._follow(job_id, counter)
@@ -197,8 +205,6 @@ class Waiter:
             self._scouts = {key: scout for key, scout in self._scouts.items() if scout != job_id}
         if self.observer is not None:
             await self.observer.ended(job_id, ended, counter[0], self.clock.monotonic() - self.started)
-        if isinstance(ended, JobError):
-            raise ended
         return ended
 
     async def _follow(self, job_id: str, counter: list[int]) -> JobResult:
@@ -306,19 +312,21 @@ async def wait_many(
     waiter = Waiter(client, policy, max_wait_seconds, slots=asyncio.Semaphore(concurrency), **options)
 
     async def one(index: int, job_id: str) -> JobResult | JobError:
-        ended: JobResult | JobError
-        try:
-            ended = await waiter.follow(job_id)
-        except JobError as error:
-            ended = error
+        ended = await waiter.outcome(job_id)
         if on_end is not None:
             await on_end(index, ended)
         return ended
 
-    tasks = [asyncio.ensure_future(one(index, job_id)) for index, job_id in enumerate(job_ids)]
+    # One failed for the account (or the wait was cancelled): nothing more is checked.
+    return await gather_or_cancel([one(index, job_id) for index, job_id in enumerate(job_ids)])
+
+
+async def gather_or_cancel(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """``asyncio.gather`` that cancels the others when one raises: nothing is sent or paid for after that."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
     try:
         return list(await asyncio.gather(*tasks))
-    except BaseException:  # one failed for the account (or the wait was cancelled): nothing more is checked
+    except BaseException:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
