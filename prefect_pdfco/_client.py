@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -334,10 +335,10 @@ class PdfcoClient:
         links = Links(self.link_client, self.retry_policy, self.clock)
         return await _download.fetch(links, url, max_bytes=max_bytes, valid_till=valid_till)
 
-    async def upload(self, path: str | Path, *, name: str | None = None, verify_etag: bool = False) -> str:
+    async def upload(self, path: str | os.PathLike[str], *, name: str | None = None, verify_etag: bool = False) -> str:
         """Puts a local file (up to 2 GB) into PDF.co's temporary storage; returns the URL operations take."""
         links = Links(self.link_client, self.retry_policy, self.clock)
-        return await _download.upload(links, self, Path(path), name=name, verify_etag=verify_etag)
+        return await _download.upload(links, self, path, name=name, verify_etag=verify_etag)
 
 
 def _dumps(body: Any) -> bytes:

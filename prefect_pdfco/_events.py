@@ -23,7 +23,6 @@ from prefect.settings import PREFECT_API_URL
 from prefect_pdfco._util import MAX_WAIT_SECONDS, LoopCache, check_number
 
 if TYPE_CHECKING:
-    from prefect.client.orchestration import PrefectClient
     from prefect.client.schemas.events import EventPage
     from prefect.events import Event
     from prefect.events.clients import PrefectEventSubscriber
@@ -76,14 +75,13 @@ class EndEvents:
         self,
         *,
         subscribe: Subscribe | None = None,
-        open_client: Callable[[], PrefectClient] = get_client,
         sweep_seconds: float = SWEEP_SECONDS,
         linger_seconds: float = LINGER_SECONDS,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         first_failure: Callable[[], bool] = _FIRST_FAILURE,
     ) -> None:
         self._subscribe = subscribe or (lambda spec: get_events_subscriber(filter=spec, reconnect_on_clean_close=True))
-        self._open_client, self._first_failure = open_client, first_failure
+        self._first_failure = first_failure
         self.sweep_seconds, self.linger_seconds, self.retry_delays = sweep_seconds, linger_seconds, retry_delays
         self.connections = self.sweeps = 0
         self.closed = False
@@ -181,7 +179,7 @@ class EndEvents:
 
     async def _sweep(self) -> None:
         try:
-            client = await asyncio.to_thread(self._open_client)  # like the subscriber: may start the server
+            client = await asyncio.to_thread(get_client)  # like the subscriber: may start the server
         except Exception as error:
             self._failed(error)
             return

@@ -222,9 +222,13 @@ def _emit(event: str, row: JobRow, **payload: Any) -> None:
     name = f"PDF.co job {row.job_id[:10]}: {what}" + (f": {message}"[:200] if message else "")
     resource = {"prefect.resource.id": f"pdfco.job.{row.job_id}", "prefect.resource.name": name}
     facts = {"job_id": row.job_id, "operation": row.operation, "document": row.document, "checks": row.checks}
+    _emit_safely(event, resource, {**facts, "credits": row.total_credits, **payload})
+
+
+def _emit_safely(event: str, resource: dict[str, str], payload: dict[str, Any]) -> None:
     try:
-        emit_event(event, resource=resource, payload={**facts, "credits": row.total_credits, **payload})
-    except Exception:
+        emit_event(event, resource=resource, payload=payload)
+    except Exception:  # the UI must never fail the work
         logger.debug("could not emit %s", event, exc_info=True)
 
 
@@ -235,14 +239,8 @@ def note_balance(remaining: int | None, threshold: int | None, account: str) -> 
     if not low or ledger is None or account in ledger.low_credit_alerted:
         return
     ledger.low_credit_alerted.add(account)
-    try:
-        emit_event(
-            "pdfco.credits.low",
-            resource={"prefect.resource.id": f"pdfco.account.{account}", "prefect.resource.name": account},
-            payload={"remaining_credits": remaining, "threshold": threshold},
-        )
-    except Exception:
-        logger.debug("could not emit pdfco.credits.low", exc_info=True)
+    resource = {"prefect.resource.id": f"pdfco.account.{account}", "prefect.resource.name": account}
+    _emit_safely("pdfco.credits.low", resource, {"remaining_credits": remaining, "threshold": threshold})
 
 
 def submitted(

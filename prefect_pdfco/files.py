@@ -365,8 +365,6 @@ async def upload_file(
         ```
     """
     client = await shared_client(require_credentials(credentials, "upload_file"))
-    if not isinstance(path, (str, os.PathLike)):
-        raise InvalidParametersError("upload_file", [f"path: expected a file path, got {type(path).__name__}"])
-    url = await client.upload(Path(path), name=name, verify_etag=verify_etag)
+    url = await client.upload(path, name=name, verify_etag=verify_etag)  # the path is checked there
     _ui.run_logger().info("Uploaded %s to PDF.co's temporary storage (kept an hour)", escape_control(Path(path).name))
     return url

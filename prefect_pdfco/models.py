@@ -52,6 +52,15 @@ class JobStatus(str, Enum):
 class _PdfcoModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
+    # What every answer about a job carries, in PDF.co's spellings or ours.
+    job_id: str = Field(validation_alias=AliasChoices("jobId", "jobid", "job_id"))
+    url: str | None = None
+    credits: int | None = None
+    remaining_credits: int | None = Field(
+        default=None, validation_alias=AliasChoices("remainingCredits", "remaining_credits")
+    )
+    duration: float | None = None
+
     @property
     def extra(self) -> dict[str, Any]:
         """Fields PDF.co sent that this model does not name, as sent."""
@@ -70,15 +79,8 @@ class JobSubmission(_PdfcoModel):
         name: The output file name, when reported.
     """
 
-    job_id: str = Field(validation_alias=AliasChoices("jobId", "jobid", "job_id"))
-    url: str | None = None
     endpoint: str = ""
-    credits: int | None = None
-    remaining_credits: int | None = Field(
-        default=None, validation_alias=AliasChoices("remainingCredits", "remaining_credits")
-    )
     name: str | None = None
-    duration: float | None = None
     #: When PDF.co accepted the job (UTC), as this client saw it.
     submitted_at: datetime | None = None
 
@@ -100,21 +102,14 @@ class JobResult(_PdfcoModel):
         duration: This call's duration in milliseconds.
     """
 
-    job_id: str = Field(validation_alias=AliasChoices("jobId", "jobid", "job_id"))
     status: JobStatus
     message: str | None = None
-    url: str | None = None
     urls: list[str] | None = None
     output_link_valid_till: datetime | None = Field(
         default=None, validation_alias=AliasChoices("outputLinkValidTill", "output_link_valid_till")
     )
     page_count: int | None = Field(default=None, validation_alias=AliasChoices("pageCount", "page_count"))
-    credits: int | None = None
-    remaining_credits: int | None = Field(
-        default=None, validation_alias=AliasChoices("remainingCredits", "remaining_credits")
-    )
     job_duration: float | None = Field(default=None, validation_alias=AliasChoices("jobDuration", "job_duration"))
-    duration: float | None = None
 
     @field_validator("status", mode="before")
     @classmethod
