@@ -34,11 +34,7 @@ class Ticket:
 
 
 def check_rate(value: object, caller: str) -> float:
-    rate = check_number(value, "requests_per_second", caller=caller)
-    if rate < MIN_REQUESTS_PER_SECOND:
-        problem = f"requests_per_second: must be at least {MIN_REQUESTS_PER_SECOND:g}, got {rate:g}"
-        raise InvalidParametersError(caller, [problem])
-    return rate
+    return check_number(value, "requests_per_second", caller=caller, minimum=MIN_REQUESTS_PER_SECOND)
 
 
 class Pacer:

@@ -105,9 +105,10 @@ def _invalid(caller: str, problem: str) -> InvalidParametersError:
 
 
 def check_number(
-    value: object, name: str, *, caller: str, allow_zero: bool = False, maximum: float | None = None
+    value: object, name: str, *, caller: str, allow_zero: bool = False, minimum: float = 0, maximum: float | None = None
 ) -> float:
-    """``value`` as a float when it is a finite number above zero (or zero, with ``allow_zero``), up to ``maximum``."""
+    """``value`` as a float when it is a finite number above zero (or zero, with ``allow_zero``), from ``minimum`` up
+    to ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _invalid(caller, f"{name}: expected a number, got {type(value).__name__}")
     try:
@@ -118,6 +119,8 @@ def check_number(
         raise _invalid(caller, f"{name}: must be a finite number, got {number}")
     if number < 0 or (number == 0 and not allow_zero):
         raise _invalid(caller, f"{name}: must be {'zero or more' if allow_zero else 'more than zero'}, got {number:g}")
+    if number < minimum:
+        raise _invalid(caller, f"{name}: must be at least {minimum:g}, got {number:g}")
     if maximum is not None and number > maximum:
         raise _invalid(caller, f"{name}: must be at most {maximum:g}, got {number:g}")
     return number
@@ -206,10 +209,6 @@ class LoopCache(Generic[K, V]):
             entry.closer = self._close_with_loop(entry)
             await entry.closer.__anext__()  # now the loop's shutdown_asyncgens() closes it
         return value
-
-    def count(self) -> int:
-        with self._lock:
-            return sum(len(entry.objects) for entry in self._by_loop.values())
 
     def _forget(self, entry: _LoopEntry[K, V]) -> list[V]:
         with self._lock:

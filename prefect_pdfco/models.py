@@ -197,8 +197,7 @@ class RetryPolicy:
             )
         check_number(self.initial_delay, "initial_delay", caller=caller)
         check_number(self.max_delay, "max_delay", caller=caller)
-        if check_number(self.multiplier, "multiplier", caller=caller) < 1:
-            raise InvalidParametersError(caller, [f"multiplier: must be 1 or more, got {self.multiplier:g}"])
+        check_number(self.multiplier, "multiplier", caller=caller, minimum=1)
         _check_fraction(self.jitter, "jitter", caller, allow_zero=True, top=1.0 + 1e-12)
         check_number(self.rate_limit_budget_seconds, "rate_limit_budget_seconds", caller=caller, allow_zero=True)
 
@@ -275,8 +274,7 @@ class PollPolicy:
             )
             object.__setattr__(self, "max_seconds", MIN_CHECK_GAP_SECONDS)
         check_number(self.safety_net_seconds, "safety_net_seconds", caller=caller)
-        if check_number(self.multiplier, "multiplier", caller=caller) < 1:
-            raise InvalidParametersError(caller, [f"multiplier: must be 1 or more, got {self.multiplier:g}"])
+        check_number(self.multiplier, "multiplier", caller=caller, minimum=1)
         _check_fraction(self.jitter, "jitter", caller, allow_zero=True)
         _check_fraction(self.learned_share, "learned_share", caller)
         _check_fraction(self.cold_share, "cold_share", caller)
