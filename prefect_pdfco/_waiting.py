@@ -178,11 +178,10 @@ class Waiter:
         **options: Unpack[WaitOptions],
     ) -> None:
         self.client, self.clock, self.policy = client, client.clock, policy or PollPolicy()
-        self.max_wait_seconds = check_number(max_wait_seconds, "max_wait_seconds", caller="Waiter")
         self.observer, self.end_signal = options.get("observer"), options.get("end_signal")
         self.book = options.get("book", BOOK)
         self.started = self.clock.monotonic()
-        self.deadline = self.started + self.max_wait_seconds
+        self.deadline = self.started + check_number(max_wait_seconds, "max_wait_seconds", caller="Waiter")
         self._slots = slots or asyncio.Semaphore(1)
         self._cold_sleepers: set[asyncio.Future[None]] = set()
         self._scouts: dict[str, str] = {}  # operation key -> the job that learns its duration for the others
