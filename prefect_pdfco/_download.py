@@ -251,8 +251,8 @@ def content_type_for(name: str) -> str:
     return CONTENT_TYPES.get(PurePosixPath(name.lower()).suffix, "application/octet-stream")
 
 
-def check_local_file(path: object, *, limit: int = MAX_UPLOAD_BYTES) -> tuple[Path, int]:
-    """The file's path and size, once it is known to be a regular file of at most ``limit`` bytes."""
+def check_local_file(path: object) -> tuple[Path, int]:
+    """The file's path and size, once it is known to be a regular file of at most ``MAX_UPLOAD_BYTES``."""
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidParametersError("upload", [f"path: expected a local file path, got {type(path).__name__}"])
     try:
@@ -261,9 +261,9 @@ def check_local_file(path: object, *, limit: int = MAX_UPLOAD_BYTES) -> tuple[Pa
         raise LocalFileNotFoundError(str(path)) from error
     if not stat.S_ISREG(info.st_mode):
         raise LocalFileNotFoundError(str(path), "is not a regular file")
-    if info.st_size > limit:
-        text = f"{info.st_size:,} bytes is over PDF.co's upload limit of {limit:,} bytes; nothing was sent"
-        raise FileTooLargeError(str(path), text, size=info.st_size, limit=limit)
+    if info.st_size > MAX_UPLOAD_BYTES:
+        text = f"{info.st_size:,} bytes is over PDF.co's upload limit of {MAX_UPLOAD_BYTES:,} bytes; nothing was sent"
+        raise FileTooLargeError(str(path), text, size=info.st_size, limit=MAX_UPLOAD_BYTES)
     return local, info.st_size
 
 

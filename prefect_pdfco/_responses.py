@@ -6,7 +6,7 @@ import email.utils
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timezone
 from typing import Any
 
@@ -45,7 +45,7 @@ def transport_error(error: Exception, request: httpx.Request, endpoint: str, whe
     )
 
 
-def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None for anything else, never raises."""
     if not value:
         return None
@@ -56,7 +56,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         moment = email.utils.parsedate_to_datetime(value.strip())
         if moment.tzinfo is None:  # "-0000" parses naive; HTTP dates are always UTC
             moment = moment.replace(tzinfo=timezone.utc)
-        seconds = moment.timestamp() - now()
+        seconds = moment.timestamp() - time.time()
     except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
     return max(0.0, seconds) if math.isfinite(seconds) else None
