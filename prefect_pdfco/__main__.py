@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     actions = credentials.add_subparsers(dest="action", required=True)
     save = actions.add_parser("save", help="save a block (the key from $PDFCO_API_KEY, else a prompt)")
     save.add_argument("--name", default="pdfco", help="block name (default: %(default)s)")
-    save.add_argument("--base-url", default=None, help="API root (default: https://api.pdf.co; an emulator's URL)")
+    save.add_argument("--base-url", default=None, help="API root (default: https://api.pdf.co; or a local server)")
     save.add_argument("--requests-per-second", type=float, default=None, help="hard cap per process")
     save.add_argument("--callback-url", default=None, help="public base URL of your callback receiver")
     save.add_argument("--no-check", dest="check", action="store_false", help=CHECK_HELP)

@@ -65,7 +65,7 @@ class PdfcoClient:
 
     Args:
         api_key: The PDF.co API key.
-        base_url: The API root, ``https://api.pdf.co`` unless you run an emulator.
+        base_url: The API root, ``https://api.pdf.co`` unless you test against a local server.
         timeout_seconds: Read/write timeout of one HTTP call.
         connect_timeout_seconds: Connect timeout of one HTTP call.
         requests_per_second: Hard cap in requests/s for this account in this process (0.1 at least); None for

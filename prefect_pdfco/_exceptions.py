@@ -83,7 +83,7 @@ class NotFoundError(BadRequestError):
     """404 from the API host: no such path there, so the ``base_url`` or the endpoint is wrong."""
 
     hint = (
-        "Check base_url on the credentials block (https://api.pdf.co unless you run an emulator) and the "
+        "Check base_url on the credentials block (https://api.pdf.co unless you test against a local server) and the "
         "endpoint path against PDF.co's docs (e.g. /v1/pdf/merge)."
     )
 

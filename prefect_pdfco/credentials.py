@@ -72,7 +72,7 @@ class PdfcoCredentials(CredentialsBlock):
     base_url: str = Field(
         default=DEFAULT_BASE_URL,
         title="Base URL",
-        description="The root of the PDF.co API: https://, or http:// on a loopback address (an emulator).",
+        description="The root of the PDF.co API: https://, or http:// on a loopback address (a local test server).",
     )
     timeout_seconds: float = Field(
         default=30.0, gt=0, le=3600, allow_inf_nan=False, description="Seconds to wait for one HTTP response."
@@ -123,7 +123,7 @@ class PdfcoCredentials(CredentialsBlock):
         if value.lower().startswith("https://"):
             return value
         if not value.lower().startswith("http://"):
-            raise ValueError("base_url must start with https:// (or http:// for a local emulator)")
+            raise ValueError("base_url must start with https:// (or http:// for a local test server)")
         try:
             host = httpx.URL(value).host
         except httpx.InvalidURL as error:
