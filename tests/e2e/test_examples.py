@@ -194,18 +194,19 @@ def test_ctrl_c_ends_the_example_with_the_paid_jobs_and_stops_its_own_server(
     env = base_env(home, PDFCO_API_KEY=emulator.api_key, PDFCO_BASE_URL=emulator.base_url)
     output = tmp_path / "output"
     emulator.set_job_duration(600)  # the run is waiting for its first job when Ctrl-C comes
+    said: list[str] = []
+    example = subprocess.Popen(
+        _example("quickstart", "--output", str(output)),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        example = subprocess.Popen(
-            _example("quickstart", "--output", str(output)),
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
         assert example.stdout is not None
-        said, paid = [], None
+        paid = None
         for line in example.stdout:
             said.append(line)
             if paid is None and (submitted := re.search(r"Submitted \S+ as job (\S+)", line)):
@@ -214,6 +215,9 @@ def test_ctrl_c_ends_the_example_with_the_paid_jobs_and_stops_its_own_server(
         code = example.wait()
     finally:
         emulator.set_job_duration(JOB_SECONDS)
+        if example.poll() is None:  # the test failed (timed out): show what the example said, leave nothing running
+            print("".join(said))
+            os.killpg(example.pid, signal.SIGKILL)
     text = "".join(said)
     assert paid is not None, text
     assert code == 130, text
