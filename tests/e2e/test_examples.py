@@ -203,6 +203,8 @@ def test_ctrl_c_ends_the_example_with_the_paid_jobs_and_stops_its_own_server(
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # As in a terminal: a background job of a non-interactive shell ignores SIGINT, and its children inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert example.stdout is not None
