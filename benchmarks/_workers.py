@@ -3,32 +3,28 @@
 ``run_on_workers`` is what ``scaling_workers.py`` times: ``workers`` ``prefect worker start`` processes on a process
 work pool (they create it), a deployment of a flow that runs ``run_batch`` over its documents, and ``runs`` flow runs
 of it created at once, against an emulator account that answers 429 beyond its rate. Every process runs in its own
-session with its output in a log file, and is stopped with everything it started (Prefect's runner starts each
-flow run in a new session, out of reach of a signal to the worker's group).
+session with its output in a log file, and is stopped with everything it started (the e2e tests' ``Processes``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.e2e._support import Processes
+
 __all__ = ["FLOW_SOURCE", "Processes", "WorkersOutcome", "run_on_workers"]
 
 POOL = "pdfco-scaling"
 FLOW_NAME = "pdfco-scaling-batch"
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-LOG_TAIL_CHARS = 12_000
 
 #: The flow the workers run: every document of the run through run_batch, nothing but the credentials configured.
 FLOW_SOURCE = '''"""One batch of HTML documents to PDF; each process paces itself from the 429s it meets."""
@@ -47,79 +43,6 @@ def scaling_batch(tag: str, jobs: int) -> int:
     items = [{"html": f"<h1>{tag} {index}</h1>", "name": f"{tag}-{index}.pdf"} for index in range(jobs)]
     return len(run_batch(credentials, "html_to_pdf", items, raise_on_failure=True).items)
 '''
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (read from /proc: Linux)."""
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            parent = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
-            tree.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in tree.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-@dataclass
-class Managed:
-    """A subprocess started in its own session, its output going to ``log_path``."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self, grace_seconds: float = 10.0) -> None:
-        """SIGTERM to the group and every descendant, then SIGKILL to whatever is left."""
-        below = _descendants(self.popen.pid)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.popen.pid, sig)
-            for pid in below:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(grace_seconds if sig == signal.SIGTERM else 5)
-
-
-@dataclass
-class Processes:
-    """Starts subprocesses with logs in ``log_dir``; ``stop_all`` stops them, newest first."""
-
-    log_dir: Path
-    started: list[Managed] = field(default_factory=list)
-
-    def start(self, name: str, args: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> Managed:
-        log_path = self.log_dir / f"{len(self.started):02d}-{name}.log"
-        with log_path.open("wb") as log:
-            popen = subprocess.Popen(
-                list(args), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        self.started.append(process := Managed(name, popen, log_path))
-        return process
-
-    def stop_all(self) -> None:
-        for process in reversed(self.started):
-            process.stop()
-
-    def report(self) -> str:
-        """The tail of every process's log."""
-        parts = []
-        for process in self.started:
-            text = process.log()
-            text = "[...]\n" + text[-LOG_TAIL_CHARS:] if len(text) > LOG_TAIL_CHARS else text
-            parts.append(f"===== {process.name} (exit {process.popen.poll()}) =====\n{text}")
-        return "\n".join(parts)
 
 
 @dataclass

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
 import importlib
 import itertools
 import json
@@ -47,47 +46,12 @@ import httpx
 
 from prefect_pdfco import PdfcoClient
 from prefect_pdfco._learning import BOOK, Pacer
+from tests.core._clock import VirtualClock
 
 JOB_SECONDS = [1.0, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0]
 WARM_UP = 3
 ENDPOINT = "/v1/pdf/convert/from/html"
 Row = tuple[float, float]  # (checks per job, p95 detection delay in seconds)
-
-
-class VirtualClock:
-    """A ``Clock`` whose time jumps to the next wake-up as soon as every task of the loop is asleep on it."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-        self._driver: asyncio.Task[None] | None = None
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.now + 1_750_000_000.0
-
-    async def sleep(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._order), future))
-        if self._driver is None or self._driver.done():
-            self._driver = loop.create_task(self._drive())
-        await future
-
-    async def _drive(self) -> None:
-        while self._sleepers:
-            for _ in range(20):  # every ready task runs first: only when all sleep does the time jump
-                await asyncio.sleep(0)
-            self._sleepers = [entry for entry in self._sleepers if not entry[2].done()]
-            heapq.heapify(self._sleepers)
-            if not self._sleepers:
-                return
-            wake, _, future = heapq.heappop(self._sleepers)
-            self.now = max(self.now, wake)
-            future.set_result(None)
 
 
 class FakePdfco:

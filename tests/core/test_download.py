@@ -50,8 +50,7 @@ from prefect_pdfco._exceptions import (
 from prefect_pdfco._linkguard import MAX_REDIRECTS, new_link_client
 from prefect_pdfco._transfer import CHUNK_SIZE, Links, describe_expiry
 from prefect_pdfco.models import DownloadedFile, JobResult, JobStatus, RetryPolicy
-
-from .conftest import VirtualClock
+from tests.core._clock import VirtualClock
 
 HOST = "https://pdf-temp-files.s3.us-west-2.amazonaws.com"
 SIGNED = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=s3cr3t"

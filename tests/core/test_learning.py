@@ -13,7 +13,7 @@ import pytest
 from prefect_pdfco import _learning
 from prefect_pdfco._exceptions import InvalidParametersError
 from prefect_pdfco._learning import MIN_REQUESTS_PER_SECOND, Pacer, PastDeadline, Ticket, pacer_for
-from tests.core.conftest import VirtualClock
+from tests.core._clock import VirtualClock
 
 START = 1000.0  # VirtualClock's start
 

@@ -27,8 +27,7 @@ from prefect_pdfco import _tempfiles
 from prefect_pdfco._download import download
 from prefect_pdfco._linkguard import new_link_client
 from prefect_pdfco._transfer import CHUNK_SIZE, Links
-
-from .conftest import VirtualClock
+from tests.core._clock import VirtualClock
 
 # Three downloads at once through the real guarded client. "main": in the main thread's event loop (the handler is
 # installed by the transfers themselves). "thread": in a worker thread, as Prefect runs a .submit()ted task, while

@@ -27,8 +27,8 @@ from prefect_pdfco._linkguard import new_link_client
 from prefect_pdfco._transfer import Links, put
 from prefect_pdfco._util import Clock
 from prefect_pdfco.models import RetryPolicy
+from tests.core._clock import VirtualClock
 
-from .conftest import VirtualClock
 from .test_download import Handler, Host
 
 STORE = "https://pdf-temp-files.s3.us-west-2.amazonaws.com"

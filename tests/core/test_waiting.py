@@ -47,7 +47,7 @@ from prefect_pdfco._waiting import (
     wait_one,
 )
 from prefect_pdfco.models import MIN_CHECK_GAP_SECONDS, JobResult, JobStatus, PollPolicy
-from tests.core.conftest import VirtualClock
+from tests.core._clock import VirtualClock
 
 STEADY = PollPolicy(jitter=0.0)  # initial 2 s, x1.5, cap 30 s; shares 15% (learnt) and 25% (cold)
 ENDPOINT = "/v1/pdf/convert/from/html"

@@ -47,6 +47,21 @@ def answers(url: str) -> bool:
     return True
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (read from /proc: Linux)."""
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parent = int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1])
+            tree.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in tree.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
 @dataclass
 class ManagedProcess:
     """A subprocess started in its own session, its output going to ``log_path``."""
@@ -66,12 +81,15 @@ class ManagedProcess:
         return self.popen.poll() is None
 
     def stop(self) -> None:
-        """SIGTERM to the process group, then SIGKILL to whatever is left after 10 s."""
+        """SIGTERM to the process group and every descendant, then SIGKILL to whatever is left after 10 s
+        (Prefect's runner starts each flow run in a new session, out of reach of a signal to the group)."""
+        below = _descendants(self.popen.pid)
         for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            if not self.alive():
-                return
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.popen.pid, sig)  # start_new_session made it the leader of its own group
+            for pid in below:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(grace)
 
