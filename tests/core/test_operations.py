@@ -585,6 +585,11 @@ def test_the_docstring_documents_every_argument_and_shows_a_flow(name: str) -> N
     # The arguments every task shares (LOCAL), and a plain name or password, are documented in the module docstring.
     arguments = [a.arg for a in [*task.args.args, *task.args.kwonlyargs]]
     assert documented == [a for a in arguments if a in documented or a not in (*LOCAL, "name", "password")]
+    module = next(module for module, names in TYPED.items() if name in names)
+    module_doc = ast.get_docstring(ast.parse((PACKAGE / f"{module}.py").read_text())) or ""
+    for argument in set(arguments) - set(documented) - {"credentials"}:
+        assert f"``{argument}``" in module_doc, (name, argument)
+    assert "PdfcoCredentials" in module_doc
     example = doc[doc.index("\n\nExample:\n") :]
     assert "@flow" in example and (f"{name}(" in example or f"{name}.aio(" in example)
     assert len(example.splitlines()) <= 10 and op(name).endpoint in doc
